@@ -195,7 +195,7 @@ def demo(db: DbOption = None) -> None:
         upgrade(url)
         table = Table(title="Bundled example configs")
         for column in ("config", "mode", "strategy", "instruments", "config_id"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for path in example_configs():
             cfg = load_config(path)
             strategy = ", ".join(s.path.rsplit(":", 1)[1] for s in cfg.strategies)

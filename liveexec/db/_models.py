@@ -76,20 +76,26 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-def _id(length: int = 64, **kwargs: Any) -> Any:  # noqa: ANN401 (SQLModel Field)
-    return Field(sa_column=Column(String(length), **kwargs))
+def _optional(nullable: bool) -> dict[str, Any]:
+    return {"default": None} if nullable else {}
 
 
-def _money(*, nullable: bool = True) -> Any:  # noqa: ANN401
-    return Field(sa_column=Column(ExactDecimal(), nullable=nullable))
+def _id(length: int = 64, *, nullable: bool = False, **kwargs: Any) -> Any:  # noqa: ANN401 (SQLModel Field)
+    return Field(
+        sa_column=Column(String(length), nullable=nullable, **kwargs), **_optional(nullable)
+    )
 
 
-def _time(*, nullable: bool = True) -> Any:  # noqa: ANN401
-    return Field(sa_column=Column(UTCDateTime(), nullable=nullable))
+def _money(*, nullable: bool = False) -> Any:  # noqa: ANN401
+    return Field(sa_column=Column(ExactDecimal(), nullable=nullable), **_optional(nullable))
 
 
-def _json(*, nullable: bool = True) -> Any:  # noqa: ANN401
-    return Field(sa_column=Column(JSONDocument, nullable=nullable))
+def _time(*, nullable: bool = False) -> Any:  # noqa: ANN401
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable), **_optional(nullable))
+
+
+def _json(*, nullable: bool = False) -> Any:  # noqa: ANN401
+    return Field(sa_column=Column(JSONDocument, nullable=nullable), **_optional(nullable))
 
 
 def _run_fk() -> Any:  # noqa: ANN401
@@ -111,15 +117,15 @@ class Run(SQLModel, table=True):
     )
 
     run_id: str = _id(36, primary_key=True)
-    trader_id: str = _id(nullable=False)
-    mode: str = _id(16, nullable=False)
-    config_id: str = _id(64, nullable=False)
-    config: dict[str, Any] = _json(nullable=False)  # secrets redacted
-    liveexec_version: str = _id(32, nullable=False)
-    nautilus_version: str = _id(32, nullable=False)
-    started_at: datetime = _time(nullable=False)
-    ended_at: datetime | None = _time()
-    status: str = _id(16, nullable=False)
+    trader_id: str = _id()
+    mode: str = _id(16)
+    config_id: str = _id(64)
+    config: dict[str, Any] = _json()  # secrets redacted
+    liveexec_version: str = _id(32)
+    nautilus_version: str = _id(32)
+    started_at: datetime = _time()
+    ended_at: datetime | None = _time(nullable=True)
+    status: str = _id(16)
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
@@ -145,34 +151,34 @@ class UnifiedOrder(SQLModel, table=True):
 
     operation_id: str = _id(36, primary_key=True)
     run_id: str = _run_fk()
-    trader_id: str = _id(nullable=False)
-    strategy_id: str = _id(nullable=False)
-    mode: str = _id(16, nullable=False)
-    instrument_id: str = _id(nullable=False)
-    venue: str = _id(32, nullable=False)
-    client_order_id: str = _id(nullable=False)
+    trader_id: str = _id()
+    strategy_id: str = _id()
+    mode: str = _id(16)
+    instrument_id: str = _id()
+    venue: str = _id(32)
+    client_order_id: str = _id()
     venue_order_id: str | None = _id(nullable=True)
     parent_order_id: str | None = _id(nullable=True)
     exec_spawn_id: str | None = _id(nullable=True)
     exec_algorithm_id: str | None = _id(nullable=True)
-    side: str = _id(8, nullable=False)
-    order_type: str = _id(32, nullable=False)
-    time_in_force: str = _id(16, nullable=False)
-    quantity: Decimal = _money(nullable=False)
-    price: Decimal | None = _money()
-    trigger_price: Decimal | None = _money()
-    filled_qty: Decimal = _money(nullable=False)
-    avg_px: Decimal | None = _money()
-    status: str = _id(32, nullable=False)
-    fills: list[dict[str, Any]] = _json(nullable=False)
-    commissions: dict[str, str] = _json(nullable=False)  # currency -> exact decimal text
+    side: str = _id(8)
+    order_type: str = _id(32)
+    time_in_force: str = _id(16)
+    quantity: Decimal = _money()
+    price: Decimal | None = _money(nullable=True)
+    trigger_price: Decimal | None = _money(nullable=True)
+    filled_qty: Decimal = _money()
+    avg_px: Decimal | None = _money(nullable=True)
+    status: str = _id(32)
+    fills: list[dict[str, Any]] = _json()
+    commissions: dict[str, str] = _json()  # currency -> exact decimal text
     risk_decision: str | None = _id(16, nullable=True)
     risk_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    route: dict[str, Any] | None = _json()  # chosen venue and why (smart order router)
-    tags: list[str] = _json(nullable=False)
-    created_at: datetime = _time(nullable=False)
-    updated_at: datetime = _time(nullable=False)
-    ts_last_event: datetime = _time(nullable=False)
+    route: dict[str, Any] | None = _json(nullable=True)  # chosen venue and why (smart order router)
+    tags: list[str] = _json()
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+    ts_last_event: datetime = _time()
     last_event_ns: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
@@ -186,17 +192,17 @@ class OrderEvent(SQLModel, table=True):
         default=None,
         sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     )
-    event_id: str = _id(36, nullable=False, unique=True)
+    event_id: str = _id(36, unique=True)
     run_id: str = _run_fk()
-    operation_id: str = _id(36, nullable=False)
-    client_order_id: str = _id(nullable=False)
-    strategy_id: str = _id(nullable=False)
-    instrument_id: str = _id(nullable=False)
-    event_type: str = _id(48, nullable=False)
+    operation_id: str = _id(36)
+    client_order_id: str = _id()
+    strategy_id: str = _id()
+    instrument_id: str = _id()
+    event_type: str = _id(48)
     ts_event: int = Field(sa_column=Column(BigInteger, nullable=False))  # UNIX ns
     ts_init: int = Field(sa_column=Column(BigInteger, nullable=False))  # UNIX ns
-    payload: dict[str, Any] = _json(nullable=False)
-    recorded_at: datetime = _time(nullable=False)
+    payload: dict[str, Any] = _json()
+    recorded_at: datetime = _time()
 
 
 class UnifiedPosition(SQLModel, table=True):
@@ -215,19 +221,19 @@ class UnifiedPosition(SQLModel, table=True):
         sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     )
     run_id: str = _run_fk()
-    trader_id: str = _id(nullable=False)
-    strategy_id: str = _id(nullable=False)
-    instrument_id: str = _id(nullable=False)
-    position_id: str = _id(nullable=False)
-    side: str = _id(8, nullable=False)  # LONG, SHORT or FLAT
-    net_qty: Decimal = _money(nullable=False)  # signed
-    peak_qty: Decimal = _money(nullable=False)
-    avg_px_open: Decimal = _money(nullable=False)
-    avg_px_close: Decimal | None = _money()
-    realized_pnl: Decimal = _money(nullable=False)
-    unrealized_pnl: Decimal | None = _money()
-    currency: str = _id(16, nullable=False)  # of the PnL columns
-    status: str = _id(8, nullable=False)
-    opened_at: datetime = _time(nullable=False)
-    closed_at: datetime | None = _time()
-    updated_at: datetime = _time(nullable=False)
+    trader_id: str = _id()
+    strategy_id: str = _id()
+    instrument_id: str = _id()
+    position_id: str = _id()
+    side: str = _id(8)  # LONG, SHORT or FLAT
+    net_qty: Decimal = _money()  # signed
+    peak_qty: Decimal = _money()
+    avg_px_open: Decimal = _money()
+    avg_px_close: Decimal | None = _money(nullable=True)
+    realized_pnl: Decimal = _money()
+    unrealized_pnl: Decimal | None = _money(nullable=True)
+    currency: str = _id(16)  # of the PnL columns
+    status: str = _id(8)
+    opened_at: datetime = _time()
+    closed_at: datetime | None = _time(nullable=True)
+    updated_at: datetime = _time()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect, Numeric, String
@@ -15,6 +15,8 @@ __all__ = ["MONEY_PRECISION", "MONEY_SCALE", "ExactDecimal", "JSONDocument", "UT
 MONEY_PRECISION = 36
 MONEY_SCALE = 18
 _MAX_INTEGER_DIGITS = MONEY_PRECISION - MONEY_SCALE
+# Decimal's default context keeps 28 digits: normalising in it would round a 36-digit amount.
+_EXACT = Context(prec=MONEY_PRECISION + 2)
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
@@ -44,7 +46,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
             raise ValueError(f"{value!r} is not a decimal number") from exc
         if not number.is_finite():
             raise ValueError(f"{value!r} is not a finite decimal")
-        sign, digits, exponent = number.normalize().as_tuple()
+        _sign, digits, exponent = number.normalize(_EXACT).as_tuple()
         assert isinstance(exponent, int)  # finite, checked above
         decimals = max(0, -exponent)
         integer_digits = max(0, len(digits) + exponent)
@@ -55,7 +57,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
             )
             raise ValueError(msg)
         if dialect.name == "sqlite":
-            text = format(number.normalize(), "f")
+            text = format(number.normalize(_EXACT), "f")
             return "0" if text in ("-0", "0") else text
         return number
 

@@ -1,0 +1,94 @@
+"""Shared fixtures: an isolated liveexec home, and real SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+POSTGRES_ENV = "LIVEEXEC_TEST_POSTGRES_URL"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own LIVEEXEC_HOME and no inherited database URL."""
+    home = tmp_path_factory.mktemp("liveexec-home")
+    monkeypatch.setenv("LIVEEXEC_HOME", str(home))
+    monkeypatch.setenv("LIVEEXEC_CATALOG", str(home / "catalog"))
+    monkeypatch.delenv("LIVEEXEC_DATABASE_URL", raising=False)
+    return home
+
+
+def _postgres_admin_url() -> str | None:
+    url = os.environ.get(POSTGRES_ENV)
+    if url:
+        return url
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{POSTGRES_ENV} must be set on CI: PostgreSQL tests may not be skipped there")
+    pytest.skip(f"no PostgreSQL: set {POSTGRES_ENV}=postgresql://USER@HOST:PORT/DB to run this test")
+    return None
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped on exit."""
+    admin_url = _postgres_admin_url()
+    assert admin_url is not None
+    admin = make_url(admin_url).set(drivername="postgresql+psycopg")
+    name = f"liveexec_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 (any failure here means the server is not usable)
+        engine.dispose()
+        if os.environ.get("CI", "").lower() == "true":
+            raise
+        pytest.skip(f"PostgreSQL at {admin.render_as_string(hide_password=True)} not usable: {exc}")
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database shared by the tests of one module."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'liveexec.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The same test on the embedded SQLite default and on PostgreSQL."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"team data set not found at {SHARED_DATA}")
+    return SHARED_DATA

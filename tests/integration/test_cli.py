@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from liveexec.cli import app
+from liveexec.config import config_json_schema
+from liveexec.db import create_db_engine, head_revision
+
+ROOT = Path(__file__).resolve().parents[2]
+FX = ROOT / "liveexec/examples/ema_cross_usdjpy_fx.yaml"
+runner = CliRunner()
+
+
+def test_console_script_help_and_exit_codes(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("liveexec")
+    assert exe.exists(), "the liveexec console script is installed with the package"
+    shown = subprocess.run([exe, "--help"], capture_output=True, text=True, check=False)
+    assert shown.returncode == 0
+    for command in ("demo", "config", "db"):
+        assert command in shown.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("mode: sideways\n")
+    result = subprocess.run([exe, "config", "check", bad], capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "mode" in result.stderr
+
+
+def test_config_check_prints_the_config_id() -> None:
+    result = runner.invoke(app, ["config", "check", str(FX)])
+    assert result.exit_code == 0, result.output
+    assert "config_id=" in result.output
+
+
+def test_config_check_reports_every_error_and_exits_2(tmp_path: Path) -> None:
+    raw = yaml.safe_load(FX.read_text())
+    raw["venues"][0]["oms_type"] = "NETING"
+    raw["instruments"][0]["price_precision"] = -1
+    path = tmp_path / "fx.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == 2
+    assert "venues[0].oms_type" in result.output
+    assert "instruments[0].price_precision" in result.output
+
+
+def test_config_check_never_prints_secrets(tmp_path: Path) -> None:
+    path = tmp_path / "live.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "mode": "live",
+                "strategies": [{"path": "a:B", "config_path": "a:C"}],
+                "live": {"binance": {"api_key": "${K}", "api_secret": "${S}"}},
+                "database": {"url": "postgresql://u:${S}@h/db"},
+            }
+        )
+    )
+    env = {**os.environ, "K": "visible-key-123", "S": "top-secret-456"}
+    result = runner.invoke(app, ["config", "check", str(path)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "top-secret-456" not in result.output and "visible-key-123" not in result.output
+
+
+def test_config_schema_is_the_committed_schema(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["config", "schema"])
+    assert result.exit_code == 0
+    assert json.loads(result.output) == json.loads(config_json_schema())
+    out = tmp_path / "s.json"
+    assert runner.invoke(app, ["config", "schema", "-o", str(out)]).exit_code == 0
+    assert out.read_text() == (ROOT / "schemas/liveexec-config.schema.json").read_text()
+
+
+def test_db_commands_round_trip(db_url: str) -> None:
+    assert runner.invoke(app, ["db", "upgrade", "--db", db_url]).exit_code == 0
+    current = runner.invoke(app, ["db", "current", "--db", db_url])
+    assert f"revision {head_revision()}" in current.output and "up to date" in current.output
+    assert runner.invoke(app, ["db", "check", "--db", db_url]).exit_code == 0
+    assert runner.invoke(app, ["db", "downgrade", "0001", "--db", db_url]).exit_code == 0
+    behind = runner.invoke(app, ["db", "current", "--db", db_url])
+    assert "revision 0001" in behind.output and "liveexec db upgrade" in behind.output
+    drift = runner.invoke(app, ["db", "check", "--db", db_url])
+    assert drift.exit_code == 1
+    assert "drift" in drift.output
+
+
+def test_unreachable_database_exits_1_without_password() -> None:
+    result = runner.invoke(app, ["db", "upgrade", "--db", "postgresql://me:pw-xyz@127.0.0.1:9/x"])
+    assert result.exit_code == 1
+    assert "cannot connect" in result.output
+    assert "pw-xyz" not in result.output
+
+
+def test_demo_creates_and_migrates_the_default_database(isolated_home: Path) -> None:
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    database = isolated_home / "liveexec.db"
+    assert database.is_file()
+    engine = create_db_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    engine.dispose()
+    assert version == head_revision()
+    assert "ema_cross_usdjpy_fx.yaml" in result.output
+
+
+def test_database_url_env_var_overrides_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "elsewhere.db"
+    monkeypatch.setenv("LIVEEXEC_DATABASE_URL", f"sqlite:///{target}")
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert target.is_file()
