@@ -32,8 +32,16 @@ from liveexec.examples import example_configs
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 
-console = Console()
-errors = Console(stderr=True)
+
+
+def _out() -> Console:
+    # Made per call so the terminal width (or $COLUMNS) is read when the command runs.
+    return Console()
+
+
+def _err() -> Console:
+    return Console(stderr=True)
+
 
 app = typer.Typer(
     name="liveexec",
@@ -71,7 +79,7 @@ SetOption = Annotated[
 
 
 def _fail(exc: LiveexecError) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    _err().print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
     return typer.Exit(EXIT_BAD_INPUT if isinstance(exc, ConfigError) else EXIT_FAILURE)
 
 
@@ -80,7 +88,7 @@ def version() -> None:
     """Print the versions of liveexec and NautilusTrader."""
     from importlib.metadata import version as dist_version  # noqa: PLC0415 (cheap --help)
 
-    console.print(f"liveexec {__version__}, nautilus_trader {dist_version('nautilus_trader')}")
+    _out().print(f"liveexec {__version__}, nautilus_trader {dist_version('nautilus_trader')}")
 
 
 @config_app.command("check")
@@ -100,8 +108,8 @@ def config_check(
     table.add_row("strategies", ", ".join(s.path.rsplit(":", 1)[1] for s in cfg.strategies) or "-")
     table.add_row("venues", ", ".join(v.name for v in cfg.venues) or "-")
     table.add_row("instruments", ", ".join(cfg.instrument_ids) or "-")
-    console.print(table)
-    console.print(f"[green]valid[/] config_id={cfg.config_id}")
+    _out().print(table)
+    _out().print(f"[green]valid[/] config_id={cfg.config_id}")
 
 
 @config_app.command("schema")
@@ -130,7 +138,7 @@ def db_upgrade(
         upgrade(url, revision)
     except LiveexecError as exc:
         raise _fail(exc) from None
-    console.print(f"{mask_url(url)} is at revision {revision}")
+    _out().print(f"{mask_url(url)} is at revision {revision}")
 
 
 @db_app.command("downgrade")
@@ -144,7 +152,7 @@ def db_downgrade(
         downgrade(url, revision)
     except LiveexecError as exc:
         raise _fail(exc) from None
-    console.print(f"{mask_url(url)} is at revision {revision}")
+    _out().print(f"{mask_url(url)} is at revision {revision}")
 
 
 @db_app.command("current")
@@ -161,7 +169,7 @@ def db_current(db: DbOption = None) -> None:
         engine.dispose()
     head = head_revision()
     state = "up to date" if current == head else "behind: run `liveexec db upgrade`"
-    console.print(f"{mask_url(url)}: revision {current or 'none'} (head {head}, {state})")
+    _out().print(f"{mask_url(url)}: revision {current or 'none'} (head {head}, {state})")
 
 
 @db_app.command("check")
@@ -178,9 +186,9 @@ def db_check(db: DbOption = None) -> None:
         engine.dispose()
     if drift:
         for item in drift:
-            errors.print(f"drift: {item}", highlight=False)
+            _err().print(f"drift: {item}", highlight=False)
         raise typer.Exit(EXIT_FAILURE)
-    console.print(f"{mask_url(url)}: schema matches the models")
+    _out().print(f"{mask_url(url)}: schema matches the models")
 
 
 @app.command()
@@ -202,9 +210,9 @@ def demo(db: DbOption = None) -> None:
             table.add_row(path.name, cfg.mode, strategy, ", ".join(cfg.instrument_ids), cfg.config_id)
     except LiveexecError as exc:
         raise _fail(exc) from None
-    console.print(f"Database ready: {mask_url(url)} (schema {head_revision()})")
-    console.print(table)
-    console.print(
+    _out().print(f"Database ready: {mask_url(url)} (schema {head_revision()})")
+    _out().print(table)
+    _out().print(
         "Next: `liveexec config check FILE` on your own config; `liveexec config schema` for the "
         "schema your editor can use."
     )

@@ -17,7 +17,7 @@ from liveexec.db import create_db_engine, head_revision
 
 ROOT = Path(__file__).resolve().parents[2]
 FX = ROOT / "liveexec/examples/ema_cross_usdjpy_fx.yaml"
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": "200"})
 
 
 def test_console_script_help_and_exit_codes(tmp_path: Path) -> None:
