@@ -13,7 +13,11 @@ url: str = config.attributes.get("liveexec_url") or resolve_database_url()
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=url, target_metadata=metadata, literal_binds=True, render_as_batch=True, compare_type=True
+        url=url,
+        target_metadata=metadata,
+        literal_binds=True,
+        render_as_batch=True,
+        compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()

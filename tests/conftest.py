@@ -17,7 +17,9 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Every test gets its own LIVEEXEC_HOME and no inherited database URL."""
     home = tmp_path_factory.mktemp("liveexec-home")
     monkeypatch.setenv("LIVEEXEC_HOME", str(home))
@@ -32,7 +34,9 @@ def _postgres_admin_url() -> str | None:
         return url
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{POSTGRES_ENV} must be set on CI: PostgreSQL tests may not be skipped there")
-    pytest.skip(f"no PostgreSQL: set {POSTGRES_ENV}=postgresql://USER@HOST:PORT/DB to run this test")
+    pytest.skip(
+        f"no PostgreSQL: set {POSTGRES_ENV}=postgresql://USER@HOST:PORT/DB to run this test"
+    )
     return None
 
 
@@ -47,7 +51,7 @@ def fresh_postgres_database() -> Iterator[str]:
     try:
         with engine.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 (any failure here means the server is not usable)
+    except Exception as exc:
         engine.dispose()
         if os.environ.get("CI", "").lower() == "true":
             raise

@@ -33,7 +33,6 @@ EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 
 
-
 def _out() -> Console:
     # Made per call so the terminal width (or $COLUMNS) is read when the command runs.
     return Console()
@@ -207,7 +206,9 @@ def demo(db: DbOption = None) -> None:
         for path in example_configs():
             cfg = load_config(path)
             strategy = ", ".join(s.path.rsplit(":", 1)[1] for s in cfg.strategies)
-            table.add_row(path.name, cfg.mode, strategy, ", ".join(cfg.instrument_ids), cfg.config_id)
+            table.add_row(
+                path.name, cfg.mode, strategy, ", ".join(cfg.instrument_ids), cfg.config_id
+            )
     except LiveexecError as exc:
         raise _fail(exc) from None
     _out().print(f"Database ready: {mask_url(url)} (schema {head_revision()})")

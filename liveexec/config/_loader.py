@@ -1,4 +1,7 @@
-"""Load a config file: parse, substitute ``${VAR}``, apply overrides, validate, report every issue."""
+"""Load a config file: parse, substitute ``${VAR}``, apply overrides, validate.
+
+Every issue found is reported together, each with its field path.
+"""
 
 from __future__ import annotations
 
@@ -64,9 +67,15 @@ def substitute_env(
 
         return _VAR.sub(replace, data)
     if isinstance(data, dict):
-        return {key: substitute_env(value, environ, issues, (*path, str(key))) for key, value in data.items()}
+        return {
+            key: substitute_env(value, environ, issues, (*path, str(key)))
+            for key, value in data.items()
+        }
     if isinstance(data, list):
-        return [substitute_env(value, environ, issues, (*path, index)) for index, value in enumerate(data)]
+        return [
+            substitute_env(value, environ, issues, (*path, index))
+            for index, value in enumerate(data)
+        ]
     return data
 
 
@@ -82,7 +91,9 @@ def _apply_override(data: dict[str, Any], assignment: str) -> ConfigIssue | None
         elif isinstance(node, dict):
             node = node.setdefault(part, {})
         else:
-            return ConfigIssue(f"--set {key}", f"{'.'.join(parts[: depth + 1])} is not a mapping or list")
+            return ConfigIssue(
+                f"--set {key}", f"{'.'.join(parts[: depth + 1])} is not a mapping or list"
+            )
     value = yaml.safe_load(raw) if raw.strip() else ""
     last = parts[-1]
     if isinstance(node, list) and last.isdigit() and int(last) < len(node):
@@ -98,14 +109,21 @@ def _read(path: Path) -> Any:  # noqa: ANN401
     kind = _SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise ConfigError(
-            str(path), [ConfigIssue("<file>", f"unknown file type {path.suffix!r}", "use .yaml, .toml or .json")]
+            str(path),
+            [
+                ConfigIssue(
+                    "<file>", f"unknown file type {path.suffix!r}", "use .yaml, .toml or .json"
+                )
+            ],
         )
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(str(path), [ConfigIssue("<file>", "file not found")]) from None
     except OSError as exc:
-        raise ConfigError(str(path), [ConfigIssue("<file>", f"cannot read: {exc.strerror}")]) from None
+        raise ConfigError(
+            str(path), [ConfigIssue("<file>", f"cannot read: {exc.strerror}")]
+        ) from None
     try:
         if kind == "yaml":
             return yaml.safe_load(text)
@@ -113,7 +131,9 @@ def _read(path: Path) -> Any:  # noqa: ANN401
             return tomllib.loads(text)
         return json.loads(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(str(path), [ConfigIssue("<file>", f"not valid {kind.upper()}: {exc}")]) from None
+        raise ConfigError(
+            str(path), [ConfigIssue("<file>", f"not valid {kind.upper()}: {exc}")]
+        ) from None
 
 
 def load_config(
@@ -133,8 +153,12 @@ def load_config(
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(str(file), [ConfigIssue("<root>", "the top level must be a mapping of fields")])
-    return parse_config(raw, source=str(file), base_dir=file.parent, overrides=overrides, environ=environ)
+        raise ConfigError(
+            str(file), [ConfigIssue("<root>", "the top level must be a mapping of fields")]
+        )
+    return parse_config(
+        raw, source=str(file), base_dir=file.parent, overrides=overrides, environ=environ
+    )
 
 
 def parse_config(

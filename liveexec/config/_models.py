@@ -78,12 +78,8 @@ ImportPath = Annotated[
         "nautilus_trader.examples.strategies.ema_cross:EMACross",
     ),
 ]
-MoneyStr = Annotated[
-    str, _pattern(r"-?\d+(\.\d+)? [A-Z0-9]{2,10}", "money amount", "1000000 USD")
-]
-RateStr = Annotated[
-    str, _pattern(r"\d+/\d{2}:\d{2}:\d{2}", "rate limit", "100/00:00:01")
-]
+MoneyStr = Annotated[str, _pattern(r"-?\d+(\.\d+)? [A-Z0-9]{2,10}", "money amount", "1000000 USD")]
+RateStr = Annotated[str, _pattern(r"\d+/\d{2}:\d{2}:\d{2}", "rate limit", "100/00:00:01")]
 Precision = Annotated[int, Field(ge=0, le=16)]
 PositiveDecimal = Annotated[Decimal, Field(gt=0)]
 NonNegativeDecimal = Annotated[Decimal, Field(ge=0)]
@@ -121,9 +117,13 @@ class ActorSpec(_ComponentSpec):
 class FeeModelConfig(_Frozen):
     kind: Literal["maker_taker", "fixed"] = Field(
         default="maker_taker",
-        description="'maker_taker' uses the instrument's maker/taker fees; 'fixed' a commission per fill.",
+        description=(
+            "'maker_taker' uses the instrument's maker/taker fees; 'fixed' a commission per fill."
+        ),
     )
-    commission: MoneyStr | None = Field(default=None, description="Per-fill commission for 'fixed'.")
+    commission: MoneyStr | None = Field(
+        default=None, description="Per-fill commission for 'fixed'."
+    )
 
     @model_validator(mode="after")
     def _fixed_needs_commission(self) -> Self:
@@ -145,7 +145,8 @@ class VenueConfig(_Frozen):
     oms_type: Literal["NETTING", "HEDGING"] = "NETTING"
     account_type: Literal["CASH", "MARGIN"] = "MARGIN"
     base_currency: CurrencyCode | None = Field(
-        default=None, description="Single-currency account in this currency; None for multi-currency."
+        default=None,
+        description="Single-currency account in this currency; None for multi-currency.",
     )
     starting_balances: tuple[MoneyStr, ...] = Field(
         default=(), description="Simulated starting balances, e.g. ['1000000 USD']."
@@ -162,7 +163,9 @@ class VenueConfig(_Frozen):
 
 class _InstrumentDefinition(_Frozen):
     id: InstrumentId
-    raw_symbol: str | None = Field(default=None, description="Venue symbol; defaults to the id's symbol.")
+    raw_symbol: str | None = Field(
+        default=None, description="Venue symbol; defaults to the id's symbol."
+    )
     base_currency: CurrencyCode
     quote_currency: CurrencyCode
     price_precision: Precision
@@ -241,7 +244,9 @@ class DataStreamConfig(_Frozen):
     def _bar_type_matches(self) -> Self:
         if self.kind == "bars":
             if self.bar_type is None:
-                raise ValueError("bars need 'bar_type' (e.g. 'BTC-PERP.SIM-1-MINUTE-LAST-EXTERNAL')")
+                raise ValueError(
+                    "bars need 'bar_type' (e.g. 'BTC-PERP.SIM-1-MINUTE-LAST-EXTERNAL')"
+                )
             if not self.bar_type.startswith(f"{self.instrument_id}-"):
                 msg = f"bar_type {self.bar_type!r} does not start with '{self.instrument_id}-'"
                 raise ValueError(msg)
@@ -353,7 +358,8 @@ class LoggingConfig(_Frozen):
 # --- the root ------------------------------------------------------------------------------------
 
 
-class SemanticIssues(ValueError):
+# pydantic turns a ValueError into a validation error; users never see this class.
+class SemanticIssues(ValueError):  # noqa: N818
     """Cross-field problems found after the shape validated; each has its own field path."""
 
     def __init__(self, issues: list[tuple[str, str]]) -> None:
@@ -362,7 +368,7 @@ class SemanticIssues(ValueError):
 
 
 class LiveexecConfig(_Frozen):
-    """One run of one trader, in any mode: the single source the backtest and live nodes build from."""
+    """One run of one trader in any mode: what the backtest and the live nodes are built from."""
 
     trader_id: TraderId = "TRADER-001"
     mode: Mode = "backtest"
@@ -423,18 +429,24 @@ def _semantic_issues(cfg: LiveexecConfig) -> list[tuple[str, str]]:
         for index, venue in enumerate(cfg.venues):
             if not venue.starting_balances:
                 issues.append(
-                    (f"venues[{index}].starting_balances", "a simulated venue needs a starting balance")
+                    (
+                        f"venues[{index}].starting_balances",
+                        "a simulated venue needs a starting balance",
+                    )
                 )
         for index, spec in enumerate(cfg.instruments):
-            venues = [spec.venue] if not isinstance(spec, ProvidedInstrumentsSpec) else [
-                iid.rsplit(".", 1)[1] for iid in spec.ids
-            ]
+            venues = (
+                [spec.venue]
+                if not isinstance(spec, ProvidedInstrumentsSpec)
+                else [iid.rsplit(".", 1)[1] for iid in spec.ids]
+            )
             for venue_name in venues:
                 if venue_name not in venue_names:
                     issues.append(
                         (
                             f"instruments[{index}]",
-                            f"venue {venue_name!r} is not in 'venues' (defined: {sorted(venue_names)})",
+                            f"venue {venue_name!r} is not in 'venues' "
+                            f"(defined: {sorted(venue_names)})",
                         )
                     )
     if cfg.mode == "backtest" and cfg.data is None:
@@ -453,7 +465,10 @@ def _semantic_issues(cfg: LiveexecConfig) -> list[tuple[str, str]]:
         for iid in limits:
             if known and iid not in known:
                 issues.append(
-                    (f"risk.{section}.{iid}", f"{iid!r} is not among the instruments {sorted(known)}")
+                    (
+                        f"risk.{section}.{iid}",
+                        f"{iid!r} is not among the instruments {sorted(known)}",
+                    )
                 )
     if cfg.mode == "live":
         configured = cfg.live.configured()
@@ -461,6 +476,7 @@ def _semantic_issues(cfg: LiveexecConfig) -> list[tuple[str, str]]:
             issues.append(("live", "live mode needs at least one venue: binance, bybit or okx"))
         for name, venue_cfg in configured.items():
             for field_name in venue_cfg.missing_credentials():
-                issues.append((f"live.{name}.{field_name}", "required in live mode (use ${ENV_VAR})"))
+                issues.append(
+                    (f"live.{name}.{field_name}", "required in live mode (use ${ENV_VAR})")
+                )
     return issues
-

@@ -12,7 +12,13 @@ from platformdirs import user_data_dir
 if TYPE_CHECKING:
     from liveexec.config._models import LiveexecConfig
 
-__all__ = ["DATABASE_URL_ENV", "HOME_ENV", "default_database_url", "liveexec_home", "resolve_database_url"]
+__all__ = [
+    "DATABASE_URL_ENV",
+    "HOME_ENV",
+    "default_database_url",
+    "liveexec_home",
+    "resolve_database_url",
+]
 
 HOME_ENV = "LIVEEXEC_HOME"
 DATABASE_URL_ENV = "LIVEEXEC_DATABASE_URL"

@@ -91,7 +91,9 @@ def require_current_schema(engine: Engine) -> None:
     where = mask_url(engine.url)
     if current is None:
         tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
-        state = "has no liveexec schema" if not tables else "was not created by liveexec's migrations"
+        state = (
+            "has no liveexec schema" if not tables else "was not created by liveexec's migrations"
+        )
         raise SchemaOutOfDateError(f"database {where} {state}: run `{UPGRADE_HINT} --db URL`")
     script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
     known = {rev.revision for rev in script.walk_revisions()}

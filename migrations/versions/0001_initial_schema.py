@@ -44,7 +44,10 @@ def _json(name: str, *, nullable: bool = False) -> sa.Column[object]:
 
 def _serial() -> sa.Column[int]:
     return sa.Column(
-        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        autoincrement=True,
+        nullable=False,
     )
 
 
@@ -70,7 +73,8 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.CheckConstraint(_MODES, name=op.f("ck_runs_mode")),
         sa.CheckConstraint(
-            "status IN ('running', 'completed', 'failed', 'interrupted')", name=op.f("ck_runs_status")
+            "status IN ('running', 'completed', 'failed', 'interrupted')",
+            name=op.f("ck_runs_status"),
         ),
         sa.PrimaryKeyConstraint("run_id", name=op.f("pk_runs")),
     )
@@ -158,7 +162,9 @@ def upgrade() -> None:
         _time("opened_at"),
         _time("closed_at", nullable=True),
         _time("updated_at"),
-        sa.CheckConstraint("status IN ('OPEN', 'CLOSED')", name=op.f("ck_unified_positions_status")),
+        sa.CheckConstraint(
+            "status IN ('OPEN', 'CLOSED')", name=op.f("ck_unified_positions_status")
+        ),
         _run_fk("unified_positions"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_unified_positions")),
         sa.UniqueConstraint(

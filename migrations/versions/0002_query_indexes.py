@@ -19,7 +19,11 @@ depends_on: str | None = None
 INDEXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     # OMS / risk: open orders of a strategy on an instrument
     #   WHERE trader_id = ? AND strategy_id = ? AND instrument_id = ? AND status IN (...)
-    ("ix_unified_orders_open", "unified_orders", ("trader_id", "strategy_id", "instrument_id", "status")),
+    (
+        "ix_unified_orders_open",
+        "unified_orders",
+        ("trader_id", "strategy_id", "instrument_id", "status"),
+    ),
     # risk: order velocity, recent orders of a strategy
     #   WHERE strategy_id = ? AND created_at >= ?
     ("ix_unified_orders_strategy_created", "unified_orders", ("strategy_id", "created_at")),

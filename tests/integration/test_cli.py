@@ -29,7 +29,9 @@ def test_console_script_help_and_exit_codes(tmp_path: Path) -> None:
         assert command in shown.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text("mode: sideways\n")
-    result = subprocess.run([exe, "config", "check", bad], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [exe, "config", "check", bad], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 2
     assert "mode" in result.stderr
 
@@ -112,7 +114,9 @@ def test_demo_creates_and_migrates_the_default_database(isolated_home: Path) -> 
     assert "ema_cross_usdjpy_fx.yaml" in result.output
 
 
-def test_database_url_env_var_overrides_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_database_url_env_var_overrides_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "elsewhere.db"
     monkeypatch.setenv("LIVEEXEC_DATABASE_URL", f"sqlite:///{target}")
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0

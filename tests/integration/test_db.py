@@ -116,7 +116,7 @@ def test_timestamps_are_utc_aware_and_naive_ones_are_refused(engine: Engine) -> 
     assert order.created_at == T0
     assert order.created_at.utcoffset() == timedelta(0)
     with Session(engine) as session:
-        session.add(make_order("O-2", created_at=datetime(2024, 3, 1)))  # noqa: DTZ001
+        session.add(make_order("O-2", created_at=datetime(2024, 3, 1)))
         with pytest.raises(StatementError, match="naive datetime"):
             session.commit()
 
@@ -164,7 +164,9 @@ def test_json_columns_round_trip(engine: Engine) -> None:
 def test_unmigrated_database_is_refused_with_the_command_to_run(db_url: str) -> None:
     engine = create_db_engine(db_url)
     try:
-        with pytest.raises(SchemaOutOfDateError, match="has no liveexec schema.*liveexec db upgrade"):
+        with pytest.raises(
+            SchemaOutOfDateError, match=r"has no liveexec schema.*liveexec db upgrade"
+        ):
             require_current_schema(engine)
         upgrade(db_url, "0001")
         with pytest.raises(SchemaOutOfDateError, match="at revision 0001, behind"):

@@ -79,23 +79,53 @@ def loaded_postgres(module_postgres_url: str) -> Iterator[str]:
         ) as copy:
             for r in range(2000):
                 copy.write_row(
-                    (f"run-{r:02d}", f"TRADER-{r % 20}", "backtest", f"cfg-{r % 500}", "{}",
-                     "0", "1.231.0", T0 + timedelta(minutes=r), "completed")
+                    (
+                        f"run-{r:02d}",
+                        f"TRADER-{r % 20}",
+                        "backtest",
+                        f"cfg-{r % 500}",
+                        "{}",
+                        "0",
+                        "1.231.0",
+                        T0 + timedelta(minutes=r),
+                        "completed",
+                    )
                 )
         with cur.copy(
-            "COPY unified_orders (operation_id, run_id, trader_id, strategy_id, mode, instrument_id,"
-            " venue, client_order_id, venue_order_id, exec_spawn_id, side, order_type, "
+            "COPY unified_orders (operation_id, run_id, trader_id, strategy_id, mode, "
+            "instrument_id, venue, client_order_id, venue_order_id, exec_spawn_id, side, "
+            "order_type, "
             "time_in_force, quantity, filled_qty, status, fills, commissions, tags, created_at, "
             "updated_at, ts_last_event, last_event_ns) FROM STDIN"
         ) as copy:
             for i in range(ORDERS):
                 created = T0 + timedelta(seconds=i)
                 copy.write_row(
-                    (f"op-{i}", f"run-{i % 50:02d}", f"TRADER-{i % 20}", f"S-{i % 40}", "backtest",
-                     f"INST-{i % 60}.SIM", "SIM", f"O-{i}", f"V-{i}",
-                     f"O-{i // 10}" if i % 3 == 0 else None, rng.choice(["BUY", "SELL"]), "LIMIT",
-                     "GTC", "1.5", "1.5", rng.choice(STATUSES), "[]", "{}", "[]", created, created,
-                     created, i)
+                    (
+                        f"op-{i}",
+                        f"run-{i % 50:02d}",
+                        f"TRADER-{i % 20}",
+                        f"S-{i % 40}",
+                        "backtest",
+                        f"INST-{i % 60}.SIM",
+                        "SIM",
+                        f"O-{i}",
+                        f"V-{i}",
+                        f"O-{i // 10}" if i % 3 == 0 else None,
+                        rng.choice(["BUY", "SELL"]),
+                        "LIMIT",
+                        "GTC",
+                        "1.5",
+                        "1.5",
+                        rng.choice(STATUSES),
+                        "[]",
+                        "{}",
+                        "[]",
+                        created,
+                        created,
+                        created,
+                        i,
+                    )
                 )
         with cur.copy(
             "COPY order_events (event_id, run_id, operation_id, client_order_id, strategy_id, "
@@ -104,8 +134,19 @@ def loaded_postgres(module_postgres_url: str) -> Iterator[str]:
             for i in range(ORDERS * 2):
                 order = i // 2
                 copy.write_row(
-                    (f"e-{i}", f"run-{order % 50:02d}", f"op-{order}", f"O-{order}", "S-1", "I.SIM",
-                     "OrderFilled", i, i, json.dumps({"n": i}), T0)
+                    (
+                        f"e-{i}",
+                        f"run-{order % 50:02d}",
+                        f"op-{order}",
+                        f"O-{order}",
+                        "S-1",
+                        "I.SIM",
+                        "OrderFilled",
+                        i,
+                        i,
+                        json.dumps({"n": i}),
+                        T0,
+                    )
                 )
         with cur.copy(
             "COPY unified_positions (run_id, trader_id, strategy_id, instrument_id, position_id, "
@@ -114,8 +155,22 @@ def loaded_postgres(module_postgres_url: str) -> Iterator[str]:
         ) as copy:
             for i in range(ORDERS // 2):
                 copy.write_row(
-                    (f"run-{i % 50:02d}", f"TRADER-{i % 20}", "S-1", f"INST-{i % 60}.SIM", f"P-{i}",
-                     "FLAT", "0", "1", "100", "5", "USD", "CLOSED" if i % 25 else "OPEN", T0, T0)
+                    (
+                        f"run-{i % 50:02d}",
+                        f"TRADER-{i % 20}",
+                        "S-1",
+                        f"INST-{i % 60}.SIM",
+                        f"P-{i}",
+                        "FLAT",
+                        "0",
+                        "1",
+                        "100",
+                        "5",
+                        "USD",
+                        "CLOSED" if i % 25 else "OPEN",
+                        T0,
+                        T0,
+                    )
                 )
         for table in ("runs", "unified_orders", "order_events", "unified_positions"):
             cur.execute(f"ANALYZE {table}")

@@ -87,7 +87,10 @@ def test_config_id_is_stable_and_ignores_mode_database_secrets_and_explicit_defa
 
 def test_config_id_changes_with_what_is_traded() -> None:
     base = parse_config(LIVE, environ=ENV)
-    changed = {**LIVE, "strategies": [{**STRATEGY, "config": {**STRATEGY["config"], "trade_size": "0.02"}}]}  # type: ignore[dict-item]
+    changed = {
+        **LIVE,
+        "strategies": [{**STRATEGY, "config": {**STRATEGY["config"], "trade_size": "0.02"}}],
+    }  # type: ignore[dict-item]
     assert parse_config(changed, environ=ENV).config_id != base.config_id
     riskier = {**LIVE, "risk": {"max_open_orders": 5}}
     assert parse_config(riskier, environ=ENV).config_id != base.config_id
@@ -119,7 +122,9 @@ def test_missing_env_var_names_variable_file_and_field(tmp_path: Path) -> None:
 def test_every_error_is_reported_together_with_paths_and_hints() -> None:
     raw = example("ema_cross_btc_perp_bars.yaml")
     raw["venues"] = [{"name": "SIM", "oms_type": "NETING", "starting_balances": ["lots"]}]
-    raw["instruments"] = [{"kind": "crypto_perpetual", "id": "BTCUSDT-PERP.SIM", "price_precision": "x"}]
+    raw["instruments"] = [
+        {"kind": "crypto_perpetual", "id": "BTCUSDT-PERP.SIM", "price_precision": "x"}
+    ]
     raw["trader_id"] = "nodash"
     with pytest.raises(ConfigError) as exc:
         parse_config(raw, source="cfg.yaml")
@@ -176,7 +181,11 @@ def test_overrides_apply_dotted_keys_with_yaml_values(tmp_path: Path) -> None:
     path = ROOT / "liveexec/examples/ema_cross_btc_perp_bars.yaml"
     cfg = load_config(
         path,
-        overrides=["strategies.0.config.fast_ema_period=5", "venues.0.oms_type=HEDGING", "mode=paper"],
+        overrides=[
+            "strategies.0.config.fast_ema_period=5",
+            "venues.0.oms_type=HEDGING",
+            "mode=paper",
+        ],
     )
     assert cfg.strategies[0].config["fast_ema_period"] == 5
     assert cfg.venues[0].oms_type == "HEDGING"
@@ -188,8 +197,6 @@ def test_overrides_apply_dotted_keys_with_yaml_values(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("suffix", [".toml", ".json"])
 def test_toml_and_json_configs_load_like_yaml(tmp_path: Path, suffix: str) -> None:
-    import tomllib  # noqa: F401 (the format exists on every supported Python)
-
     data = example("ema_cross_usdjpy_fx.yaml")
     path = tmp_path / f"fx{suffix}"
     if suffix == ".json":
