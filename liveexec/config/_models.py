@@ -179,6 +179,9 @@ class _InstrumentDefinition(_Frozen):
     lot_size: PositiveDecimal | None = None
     min_quantity: PositiveDecimal | None = None
     max_quantity: PositiveDecimal | None = None
+    min_notional: MoneyStr | None = None
+    max_notional: MoneyStr | None = None
+    tick_scheme: str | None = Field(default=None, description="e.g. 'FOREX_3DECIMAL'.")
     maker_fee: Decimal = Decimal(0)
     taker_fee: Decimal = Decimal(0)
     margin_init: NonNegativeDecimal = Decimal(0)

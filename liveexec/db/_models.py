@@ -208,11 +208,12 @@ class OrderEvent(SQLModel, table=True):
 
 
 class UnifiedPosition(SQLModel, table=True):
-    """A position per run, trader, strategy and instrument (one per position id when HEDGING)."""
+    """One position cycle (open to flat) per run, trader, strategy and instrument."""
 
     __tablename__ = "unified_positions"
     __table_args__ = (
-        UniqueConstraint("run_id", "position_id"),
+        # A NETTING position id is reused by every open/close cycle; the opening order tells them apart.
+        UniqueConstraint("run_id", "position_id", "opening_order_id"),
         CheckConstraint("status IN ('OPEN', 'CLOSED')", name="status"),
         Index("ix_unified_positions_trader_status", "trader_id", "status"),
         Index("ix_unified_positions_instrument_status", "instrument_id", "status"),
@@ -229,6 +230,7 @@ class UnifiedPosition(SQLModel, table=True):
     strategy_id: str = _id()
     instrument_id: str = _id()
     position_id: str = _id()
+    opening_order_id: str = _id()
     side: str = _id(8)  # LONG, SHORT or FLAT
     net_qty: Decimal = _money()  # signed
     peak_qty: Decimal = _money()

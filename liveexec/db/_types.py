@@ -10,7 +10,15 @@ from sqlalchemy import JSON, DateTime, Dialect, Numeric, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["MONEY_PRECISION", "MONEY_SCALE", "ExactDecimal", "JSONDocument", "UTCDateTime"]
+__all__ = [
+    "MONEY_PRECISION",
+    "MONEY_SCALE",
+    "ExactDecimal",
+    "JSONDocument",
+    "UTCDateTime",
+    "checked_decimal",
+    "checked_utc",
+]
 
 MONEY_PRECISION = 36
 MONEY_SCALE = 18
@@ -19,6 +27,34 @@ _MAX_INTEGER_DIGITS = MONEY_PRECISION - MONEY_SCALE
 _EXACT = Context(prec=MONEY_PRECISION + 2)
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+def checked_decimal(value: Decimal | int | str) -> Decimal:
+    """``value`` as a Decimal that fits ``NUMERIC(36,18)`` exactly; ValueError otherwise."""
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not a decimal number") from exc
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite decimal")
+    _sign, digits, exponent = number.normalize(_EXACT).as_tuple()
+    assert isinstance(exponent, int)  # finite, checked above
+    decimals = max(0, -exponent)
+    integer_digits = max(0, len(digits) + exponent)
+    if decimals > MONEY_SCALE or integer_digits > _MAX_INTEGER_DIGITS:
+        msg = (
+            f"{value} does not fit NUMERIC({MONEY_PRECISION},{MONEY_SCALE}) exactly "
+            f"({integer_digits} integer digits, {decimals} decimals)"
+        )
+        raise ValueError(msg)
+    return number
+
+
+def checked_utc(value: datetime) -> datetime:
+    """``value`` in UTC; naive datetimes are refused (ValueError)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()} refused: give it a time zone")
+    return value.astimezone(UTC)
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
@@ -40,22 +76,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:  # noqa: ANN401
         if value is None:
             return None
-        try:
-            number = Decimal(value)
-        except (InvalidOperation, TypeError, ValueError) as exc:
-            raise ValueError(f"{value!r} is not a decimal number") from exc
-        if not number.is_finite():
-            raise ValueError(f"{value!r} is not a finite decimal")
-        _sign, digits, exponent = number.normalize(_EXACT).as_tuple()
-        assert isinstance(exponent, int)  # finite, checked above
-        decimals = max(0, -exponent)
-        integer_digits = max(0, len(digits) + exponent)
-        if decimals > MONEY_SCALE or integer_digits > _MAX_INTEGER_DIGITS:
-            msg = (
-                f"{value} does not fit NUMERIC({MONEY_PRECISION},{MONEY_SCALE}) exactly "
-                f"({integer_digits} integer digits, {decimals} decimals)"
-            )
-            raise ValueError(msg)
+        number = checked_decimal(value)
         if dialect.name == "sqlite":
             text = format(number.normalize(_EXACT), "f")
             return "0" if text in ("-0", "0") else text
@@ -76,9 +97,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value.isoformat()} refused: give it a time zone")
-        utc = value.astimezone(UTC)
+        utc = checked_utc(value)
         # SQLite has no time zone type: store naive UTC text, re-attach UTC on the way out.
         return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
 

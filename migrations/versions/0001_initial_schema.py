@@ -150,6 +150,7 @@ def upgrade() -> None:
         _id("strategy_id"),
         _id("instrument_id"),
         _id("position_id"),
+        _id("opening_order_id"),
         _id("side", 8),
         _money("net_qty"),
         _money("peak_qty"),
@@ -168,7 +169,10 @@ def upgrade() -> None:
         _run_fk("unified_positions"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_unified_positions")),
         sa.UniqueConstraint(
-            "run_id", "position_id", name=op.f("uq_unified_positions_run_id_position_id")
+            "run_id",
+            "position_id",
+            "opening_order_id",
+            name=op.f("uq_unified_positions_run_id_position_id_opening_order_id"),
         ),
     )
 

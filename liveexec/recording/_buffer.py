@@ -1,0 +1,135 @@
+"""A bounded buffer between the engine thread and the database writer thread."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+
+from liveexec.errors import LiveexecError
+from liveexec.recording._writer import Batch, write_batch
+
+__all__ = ["RecorderError", "RecorderStats", "RecordBuffer"]
+
+Kind = Literal["event", "order", "position"]
+_STOP = object()
+
+
+class RecorderError(LiveexecError):
+    """Recording failed (database error, or the buffer stayed full): the run is not complete."""
+
+
+@dataclass(slots=True)
+class RecorderStats:
+    submitted: int = 0
+    written: int = 0
+    batches: int = 0
+    max_pending: int = 0
+    waited_full_s: float = 0.0
+
+
+class RecordBuffer:
+    """Rows go in from the engine thread; a writer thread commits them in batches.
+
+    The buffer holds at most ``capacity`` rows. When it is full the engine waits for room (at most
+    ``full_timeout_s``), so memory stays bounded and nothing is dropped; past the timeout, or after
+    a failed write, :meth:`submit` raises :class:`RecorderError`. :meth:`close` flushes the rest.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        capacity: int = 200_000,
+        batch_rows: int = 20_000,
+        flush_interval_s: float = 0.5,
+        full_timeout_s: float = 60.0,
+    ) -> None:
+        self._engine = engine
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=capacity)
+        self._batch_rows = batch_rows
+        self._flush_interval_s = flush_interval_s
+        self._full_timeout_s = full_timeout_s
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="liveexec-recorder", daemon=True)
+        self.stats = RecorderStats()
+        self._thread.start()
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._error
+
+    def submit(self, kind: Kind, row: Mapping[str, Any]) -> None:
+        if self._error is not None:
+            raise RecorderError(f"recording failed: {self._error}") from self._error
+        item = (kind, row)
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            started = time.perf_counter()
+            try:
+                self._queue.put(item, timeout=self._full_timeout_s)
+            except queue.Full:
+                raise RecorderError(
+                    f"recorder buffer full for {self._full_timeout_s:.0f}s "
+                    f"({self._queue.maxsize} rows): the database is too slow"
+                ) from None
+            finally:
+                self.stats.waited_full_s += time.perf_counter() - started
+        self.stats.submitted += 1
+
+    def close(self) -> None:
+        """Flush everything submitted and stop the writer; raise if any write failed."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+        if self._error is not None:
+            raise RecorderError(f"recording failed: {self._error}") from self._error
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch = Batch()
+            deadline = time.monotonic() + self._flush_interval_s
+            while len(batch) < self._batch_rows:
+                timeout = deadline - time.monotonic()
+                try:
+                    item = self._queue.get(timeout=max(timeout, 0.001))
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                kind, row = item
+                if kind == "event":
+                    batch.add_event(row)
+                elif kind == "order":
+                    batch.add_order(row)
+                else:
+                    batch.add_position(row)
+            self.stats.max_pending = max(self.stats.max_pending, self._queue.qsize())
+            if not len(batch) or self._error is not None:
+                continue
+            try:
+                write_batch(self._engine, batch)
+            except BaseException as exc:  # noqa: BLE001 (kept and re-raised on the engine thread)
+                self._error = exc
+                self._drain()
+                continue
+            self.stats.written += len(batch.events) + len(batch.orders) + len(batch.positions)
+            self.stats.batches += 1
+
+    def _drain(self) -> None:
+        """After a failure, keep the engine from blocking on a full queue."""
+        while True:
+            try:
+                if self._queue.get_nowait() is _STOP:
+                    self._queue.put_nowait(_STOP)
+                    return
+            except queue.Empty:
+                return

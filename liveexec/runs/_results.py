@@ -1,0 +1,202 @@
+"""What a run produced, read back from the database (never from engine memory)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine, Table, select
+from sqlmodel import Session
+
+from liveexec.db import OrderEvent, Run, UnifiedOrder, UnifiedPosition
+from liveexec.runs._read import read_table
+
+__all__ = ["RunResult", "compute_statistics", "load_run"]
+
+_ORDERS: Table = UnifiedOrder.__table__  # type: ignore[attr-defined]
+_EVENTS: Table = OrderEvent.__table__  # type: ignore[attr-defined]
+_POSITIONS: Table = UnifiedPosition.__table__  # type: ignore[attr-defined]
+TRADING_DAYS = 252  # as NautilusTrader's returns statistics
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    config_id: str
+    mode: str
+    status: str
+    error: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    orders: pl.DataFrame
+    fills: pl.DataFrame
+    positions: pl.DataFrame
+    account: pl.DataFrame
+    statistics: dict[str, float | int | None] = field(default_factory=dict)
+
+    def summary(self) -> pl.DataFrame:
+        """The statistics as a two-column table (for printing)."""
+        return pl.DataFrame(
+            {
+                "statistic": list(self.statistics),
+                "value": [None if v is None else float(v) for v in self.statistics.values()],
+            }
+        )
+
+
+def _fills(orders: pl.DataFrame) -> pl.DataFrame:
+    """One row per fill, from the orders' ``fills`` JSON."""
+    schema = pl.List(
+        pl.Struct(
+            {
+                "trade_id": pl.String,
+                "last_qty": pl.String,
+                "last_px": pl.String,
+                "commission": pl.String,
+                "liquidity_side": pl.String,
+                "ts_event": pl.Int64,
+            }
+        )
+    )
+    if orders.is_empty():
+        return pl.DataFrame(
+            schema={
+                "client_order_id": pl.String,
+                "side": pl.String,
+                "trade_id": pl.String,
+                "last_qty": pl.Decimal(36, 18),
+                "last_px": pl.Decimal(36, 18),
+                "commission": pl.String,
+                "liquidity_side": pl.String,
+                "ts_event": pl.Int64,
+            }
+        )
+    return (
+        orders.select("client_order_id", "side", pl.col("fills").str.json_decode(schema))
+        .explode("fills")
+        .drop_nulls("fills")
+        .unnest("fills")
+        .with_columns(
+            pl.col("last_qty").cast(pl.Decimal(36, 18)), pl.col("last_px").cast(pl.Decimal(36, 18))
+        )
+    )
+
+
+def _starting_balances(config: dict[str, Any]) -> dict[str, Decimal]:
+    balances: dict[str, Decimal] = {}
+    for venue in config.get("venues", []):
+        for text in venue.get("starting_balances", []):
+            amount, currency = text.split()
+            balances[currency] = balances.get(currency, Decimal(0)) + Decimal(amount)
+    return balances
+
+
+def _account(config: dict[str, Any], positions: pl.DataFrame) -> pl.DataFrame:
+    """Starting balance, realized PnL (net of commissions) and ending balance per currency."""
+    start = _starting_balances(config)
+    pnl: dict[str, Decimal] = {}
+    for currency, amount in positions.select("currency", "realized_pnl").iter_rows():
+        pnl[currency] = pnl.get(currency, Decimal(0)) + amount
+    currencies = sorted(set(start) | set(pnl))
+    return pl.DataFrame(
+        {
+            "currency": currencies,
+            "starting": [start.get(c, Decimal(0)) for c in currencies],
+            "realized_pnl": [pnl.get(c, Decimal(0)) for c in currencies],
+            "ending": [start.get(c, Decimal(0)) + pnl.get(c, Decimal(0)) for c in currencies],
+        },
+        schema={
+            "currency": pl.String,
+            "starting": pl.Decimal(36, 18),
+            "realized_pnl": pl.Decimal(36, 18),
+            "ending": pl.Decimal(36, 18),
+        },
+    )
+
+
+def compute_statistics(
+    positions: pl.DataFrame, orders: pl.DataFrame, starting_balance: Decimal
+) -> dict[str, float | int | None]:
+    """Performance statistics of closed positions, computed with polars.
+
+    Returns are daily, from the equity curve of realized PnL (positions grouped by close day);
+    Sharpe and Sortino are annualised with 252 days, as NautilusTrader's analyzer does.
+    """
+    closed = positions.filter(pl.col("status") == "CLOSED").sort("closed_at")
+    pnl = closed.get_column("realized_pnl").cast(pl.Float64)
+    wins = pnl.filter(pnl > 0)
+    losses = pnl.filter(pnl < 0)
+    fees = _fees(orders)
+    start = float(starting_balance)
+    stats: dict[str, float | int | None] = {
+        "trades": closed.height,
+        "total_pnl": float(pnl.sum()),
+        "total_return": float(pnl.sum()) / start if start else None,
+        "win_rate": wins.len() / closed.height if closed.height else None,
+        "profit_factor": float(wins.sum()) / -float(losses.sum()) if losses.len() else None,
+        "fees": fees,
+    }
+    daily = (
+        closed.group_by(pl.col("closed_at").dt.date().alias("day"))
+        .agg(pl.col("realized_pnl").cast(pl.Float64).sum().alias("pnl"))
+        .sort("day")
+    )
+    equity = start + daily.get_column("pnl").cum_sum()
+    previous = pl.concat([pl.Series([start]), equity.head(-1)]) if daily.height else equity
+    returns = (equity - previous) / previous if daily.height else equity
+    stats["sharpe"] = _ratio(returns, returns.std())
+    downside = returns.filter(returns < 0)
+    stats["sortino"] = _ratio(returns, math.sqrt(float((downside**2).sum()) / returns.len()) if returns.len() else None)
+    curve = pl.concat([pl.Series([start]), equity])
+    drawdown = (curve / curve.cum_max() - 1).min()
+    stats["max_drawdown"] = float(drawdown) if isinstance(drawdown, (int, float)) else None
+    return stats
+
+
+def _ratio(returns: pl.Series, deviation: Any) -> float | None:  # noqa: ANN401
+    if not returns.len() or deviation is None or not deviation or math.isnan(deviation):
+        return None
+    mean = returns.mean()
+    assert isinstance(mean, float)
+    return mean / float(deviation) * math.sqrt(TRADING_DAYS)
+
+
+def _fees(orders: pl.DataFrame) -> float:
+    total = Decimal(0)
+    for text in orders.get_column("commissions").to_list() if orders.height else []:
+        for amount in json.loads(text).values():
+            total += Decimal(amount)
+    return float(total)
+
+
+def load_run(engine: Engine, run_id: str) -> RunResult:
+    """Everything recorded for ``run_id``."""
+    with Session(engine) as session:
+        run = session.exec(select(Run).where(Run.run_id == run_id)).scalars().first()  # type: ignore[call-overload,arg-type]
+    if run is None:
+        raise KeyError(f"no run {run_id!r} in this database")
+    orders = read_table(engine, _ORDERS, run_id=run_id, order_by="created_at")
+    positions = read_table(engine, _POSITIONS, run_id=run_id, order_by="opened_at")
+    account = _account(run.config, positions)
+    currencies = positions.get_column("currency").unique().to_list()
+    start = _starting_balances(run.config)
+    base = start.get(currencies[0], Decimal(0)) if len(currencies) == 1 else Decimal(0)
+    return RunResult(
+        run_id=run.run_id,
+        config_id=run.config_id,
+        mode=run.mode,
+        status=run.status,
+        error=run.error,
+        started_at=run.started_at,
+        ended_at=run.ended_at,
+        orders=orders,
+        fills=_fills(orders),
+        positions=positions,
+        account=account,
+        statistics=compute_statistics(positions, orders, base),
+    )
