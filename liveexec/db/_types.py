@@ -15,6 +15,7 @@ __all__ = [
     "MONEY_SCALE",
     "ExactDecimal",
     "JSONDocument",
+    "EXACT_CONTEXT",
     "UTCDateTime",
     "checked_decimal",
     "checked_utc",
@@ -24,7 +25,7 @@ MONEY_PRECISION = 36
 MONEY_SCALE = 18
 _MAX_INTEGER_DIGITS = MONEY_PRECISION - MONEY_SCALE
 # Decimal's default context keeps 28 digits: normalising in it would round a 36-digit amount.
-_EXACT = Context(prec=MONEY_PRECISION + 2)
+EXACT_CONTEXT = Context(prec=MONEY_PRECISION + 2)
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
@@ -37,7 +38,7 @@ def checked_decimal(value: Decimal | int | str) -> Decimal:
         raise ValueError(f"{value!r} is not a decimal number") from exc
     if not number.is_finite():
         raise ValueError(f"{value!r} is not a finite decimal")
-    _sign, digits, exponent = number.normalize(_EXACT).as_tuple()
+    _sign, digits, exponent = number.normalize(EXACT_CONTEXT).as_tuple()
     assert isinstance(exponent, int)  # finite, checked above
     decimals = max(0, -exponent)
     integer_digits = max(0, len(digits) + exponent)
@@ -78,7 +79,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return None
         number = checked_decimal(value)
         if dialect.name == "sqlite":
-            text = format(number.normalize(_EXACT), "f")
+            text = format(number.normalize(EXACT_CONTEXT), "f")
             return "0" if text in ("-0", "0") else text
         return number
 

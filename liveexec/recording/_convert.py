@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -41,10 +40,6 @@ def _float_decimal(value: float) -> Decimal:
     number = Decimal(repr(value))
     exponent = number.as_tuple().exponent
     return number.quantize(_MAX_DECIMALS) if isinstance(exponent, int) and exponent < -18 else number
-
-
-def _jsonable(value: Any) -> Any:  # noqa: ANN401
-    return json.loads(json.dumps(value, default=str))
 
 
 def fill_entry(event: OrderFilled) -> dict[str, Any]:
@@ -113,7 +108,7 @@ def event_row(event: OrderEvent, *, run_id: str, recorded_at: datetime) -> dict[
         "event_type": type(event).__name__,
         "ts_event": event.ts_event,
         "ts_init": event.ts_init,
-        "payload": _jsonable(type(event).to_dict(event)),
+        "payload": type(event).to_dict(event),  # str, int, bool and None values only
         "recorded_at": recorded_at,
     }
 

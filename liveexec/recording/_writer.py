@@ -1,7 +1,8 @@
 """The recorder's write path: batched, idempotent upserts into the shared tables.
 
 PostgreSQL batches go through ``COPY`` into a temporary table and one ``INSERT ... ON CONFLICT``
-per table; SQLite batches through ``executemany`` upserts. Replaying the same events gives the
+per table; SQLite batches through DB-API ``executemany`` upserts. Values are converted here with the
+same checks as the column types (exact money, UTC times), without SQLAlchemy's per-row work. Replaying the same events gives the
 same rows: events are keyed by ``event_id``, orders keep the state of their newest event, and
 positions the state of their newest update.
 """
@@ -9,15 +10,14 @@ positions the state of their newest update.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import JSON, Connection, Engine, Table
 
 from liveexec.db import OrderEvent, UnifiedOrder, UnifiedPosition
-from liveexec.db._types import ExactDecimal, UTCDateTime, checked_decimal, checked_utc
+from liveexec.db._types import EXACT_CONTEXT, ExactDecimal, UTCDateTime, checked_decimal, checked_utc
 
 __all__ = ["EVENT_COLUMNS", "ORDER_COLUMNS", "POSITION_COLUMNS", "Batch", "write_batch"]
 
@@ -73,61 +73,118 @@ def write_batch(engine: Engine, batch: Batch) -> None:
             _write_sqlite(connection, batch)
 
 
+# --- value conversion (the rows skip SQLAlchemy's per-value type processing for speed) ---------
+
+Converter = Callable[[Any], Any]
+
+
+def _sqlite_decimal(value: Any) -> str:  # noqa: ANN401
+    text = format(checked_decimal(value).normalize(EXACT_CONTEXT), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def _sqlite_time(value: datetime) -> str:
+    # The text format SQLAlchemy's SQLite DATETIME writes and reads.
+    return checked_utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _json(value: Any) -> str:  # noqa: ANN401
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _converters(table: Table, columns: Sequence[str], dialect: str) -> list[Converter | None]:
+    converters: list[Converter | None] = []
+    for name in columns:
+        kind = table.c[name].type
+        if isinstance(kind, ExactDecimal):
+            converters.append(_sqlite_decimal if dialect == "sqlite" else checked_decimal)
+        elif isinstance(kind, UTCDateTime):
+            converters.append(_sqlite_time if dialect == "sqlite" else checked_utc)
+        elif isinstance(kind, JSON) or isinstance(getattr(kind, "impl", None), JSON):
+            converters.append(_json)
+        else:
+            converters.append(None)
+    return converters
+
+
+def _tuples(
+    rows: Iterable[Row], columns: Sequence[str], converters: list[Converter | None]
+) -> list[tuple[Any, ...]]:
+    pairs = list(zip(columns, converters, strict=True))
+    return [
+        tuple(
+            None if (value := row[name]) is None else (convert(value) if convert else value)
+            for name, convert in pairs
+        )
+        for row in rows
+    ]
+
+
 # --- SQLite -------------------------------------------------------------------------------------
 
 
+def _upsert_sql(table: str, columns: Sequence[str], key: Sequence[str], action: str) -> str:
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT ({', '.join(key)}) {action}"
+
+
+def _update_action(columns: Sequence[str], key: Sequence[str], where: str = "") -> str:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    return f"DO UPDATE SET {updates}{where}"
+
+
+_SQLITE_EVENTS = _upsert_sql("order_events", EVENT_COLUMNS, ("event_id",), "DO NOTHING")
+_SQLITE_ORDERS = _upsert_sql(
+    "unified_orders",
+    ORDER_COLUMNS,
+    ("operation_id",),
+    _update_action(
+        ORDER_COLUMNS,
+        ("operation_id",),
+        " WHERE unified_orders.last_event_ns <= excluded.last_event_ns",
+    ),
+)
+_SQLITE_POSITIONS = _upsert_sql(
+    "unified_positions",
+    POSITION_COLUMNS,
+    _POSITION_KEY,
+    _update_action(POSITION_COLUMNS, _POSITION_KEY),
+)
+
+
 def _write_sqlite(connection: Connection, batch: Batch) -> None:
-    if batch.events:
-        connection.execute(
-            sqlite_insert(EVENTS).on_conflict_do_nothing(index_elements=["event_id"]), batch.events
-        )
-    if batch.orders:
-        stmt = sqlite_insert(ORDERS)
-        updates = {c: stmt.excluded[c] for c in ORDER_COLUMNS if c != "operation_id"}
-        connection.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["operation_id"],
-                set_=updates,
-                where=ORDERS.c.last_event_ns <= stmt.excluded.last_event_ns,
-            ),
-            list(batch.orders.values()),
-        )
-    if batch.positions:
-        stmt = sqlite_insert(POSITIONS)
-        updates = {c: stmt.excluded[c] for c in POSITION_COLUMNS if c not in _POSITION_KEY}
-        connection.execute(
-            stmt.on_conflict_do_update(index_elements=list(_POSITION_KEY), set_=updates),
-            list(batch.positions.values()),
-        )
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for sql, table, columns, rows in (
+            (_SQLITE_EVENTS, EVENTS, EVENT_COLUMNS, batch.events),
+            (_SQLITE_ORDERS, ORDERS, ORDER_COLUMNS, batch.orders.values()),
+            (_SQLITE_POSITIONS, POSITIONS, POSITION_COLUMNS, batch.positions.values()),
+        ):
+            values = _tuples(rows, columns, _converters(table, columns, "sqlite"))
+            if values:
+                cursor.executemany(sql, values)
+    finally:
+        cursor.close()
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 
-def _copy_value(value: Any, column_type: Any) -> Any:  # noqa: ANN401 (COPY adapts any value)
-    if value is None:
-        return None
-    if isinstance(column_type, ExactDecimal):
-        return checked_decimal(value)
-    if isinstance(column_type, UTCDateTime):
-        return checked_utc(value)
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, separators=(",", ":"))
-    return value
-
-
 def _copy_rows(
-    cursor: Any, table: Table, columns: Sequence[str], rows: Iterable[Row]  # noqa: ANN401
+    cursor: Any,  # noqa: ANN401 (psycopg cursor)
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Row],
 ) -> str:
     temp = f"_liveexec_{table.name}"
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {temp} "
         f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
-    types = [table.c[name].type for name in columns]
+    values = _tuples(rows, columns, _converters(table, columns, "postgresql"))
     with cursor.copy(f"COPY {temp} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([_copy_value(row[n], t) for n, t in zip(columns, types, strict=True)])
+        for row in values:
+            copy.write_row(row)
     return temp
 
 

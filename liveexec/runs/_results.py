@@ -120,27 +120,37 @@ def _account(config: dict[str, Any], positions: pl.DataFrame) -> pl.DataFrame:
 
 
 def compute_statistics(
-    positions: pl.DataFrame, orders: pl.DataFrame, starting_balance: Decimal
+    positions: pl.DataFrame, orders: pl.DataFrame, starting_balance: Decimal | None
 ) -> dict[str, float | int | None]:
     """Performance statistics of closed positions, computed with polars.
 
-    Returns are daily, from the equity curve of realized PnL (positions grouped by close day);
-    Sharpe and Sortino are annualised with 252 days, as NautilusTrader's analyzer does.
+    PnL and fees are in the positions' settlement currency. Returns are daily, from the equity
+    curve of realized PnL (positions grouped by close day) on ``starting_balance`` in that same
+    currency; Sharpe and Sortino are annualised with 252 days, as NautilusTrader's analyzer does.
+    Without a starting balance in that currency (e.g. JPY PnL on a USD account) the return-based
+    statistics are None rather than converted at a guessed rate.
     """
     closed = positions.filter(pl.col("status") == "CLOSED").sort("closed_at")
     pnl = closed.get_column("realized_pnl").cast(pl.Float64)
     wins = pnl.filter(pnl > 0)
     losses = pnl.filter(pnl < 0)
-    fees = _fees(orders)
-    start = float(starting_balance)
+    currencies = closed.get_column("currency").unique().to_list()
+    fees = _fees(orders, currencies[0]) if len(currencies) == 1 else None
     stats: dict[str, float | int | None] = {
         "trades": closed.height,
         "total_pnl": float(pnl.sum()),
-        "total_return": float(pnl.sum()) / start if start else None,
         "win_rate": wins.len() / closed.height if closed.height else None,
         "profit_factor": float(wins.sum()) / -float(losses.sum()) if losses.len() else None,
         "fees": fees,
+        "total_return": None,
+        "sharpe": None,
+        "sortino": None,
+        "max_drawdown": None,
     }
+    if not starting_balance or starting_balance <= 0:
+        return stats
+    start = float(starting_balance)
+    stats["total_return"] = float(pnl.sum()) / start
     daily = (
         closed.group_by(pl.col("closed_at").dt.date().alias("day"))
         .agg(pl.col("realized_pnl").cast(pl.Float64).sum().alias("pnl"))
@@ -159,18 +169,17 @@ def compute_statistics(
 
 
 def _ratio(returns: pl.Series, deviation: Any) -> float | None:  # noqa: ANN401
-    if not returns.len() or deviation is None or not deviation or math.isnan(deviation):
+    if returns.len() < 2 or deviation is None or not deviation or math.isnan(deviation):
         return None
     mean = returns.mean()
     assert isinstance(mean, float)
     return mean / float(deviation) * math.sqrt(TRADING_DAYS)
 
 
-def _fees(orders: pl.DataFrame) -> float:
+def _fees(orders: pl.DataFrame, currency: str) -> float:
     total = Decimal(0)
     for text in orders.get_column("commissions").to_list() if orders.height else []:
-        for amount in json.loads(text).values():
-            total += Decimal(amount)
+        total += Decimal(json.loads(text).get(currency, "0"))
     return float(total)
 
 
@@ -185,7 +194,7 @@ def load_run(engine: Engine, run_id: str) -> RunResult:
     account = _account(run.config, positions)
     currencies = positions.get_column("currency").unique().to_list()
     start = _starting_balances(run.config)
-    base = start.get(currencies[0], Decimal(0)) if len(currencies) == 1 else Decimal(0)
+    base = start.get(currencies[0]) if len(currencies) == 1 else None
     return RunResult(
         run_id=run.run_id,
         config_id=run.config_id,
