@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pandas as pd
 from nautilus_trader.backtest.node import BacktestNode
 
 from liveexec.backtest._build import build_backtest_run_config
+from liveexec.backtest._progress import ProgressActor, data_time_range
 from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.data import open_catalog
 from liveexec.db import create_db_engine, require_current_schema
@@ -66,12 +68,14 @@ def backtest(
     database_url: str | None = None,
     source: str = "<config>",
     reports: list[NautilusReports] | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> RunResult:
     """Run ``cfg`` as a backtest; every order, fill and position lands in the database.
 
     Bad input fails before anything is written. A failure during the run marks the run
     ``failed`` (Ctrl-C: ``interrupted``) after flushing what was recorded. Pass a list as
-    ``reports`` to receive NautilusTrader's own reports of the run.
+    ``reports`` to receive NautilusTrader's own reports of the run, and ``progress`` to be called
+    with the fraction of the data's time range simulated so far.
     """
     preflight(cfg, source)
     url = resolve_database_url(cfg, override=database_url)
@@ -89,6 +93,9 @@ def backtest(
             recorder = RecorderActor(buffer, run_id=run_id, mode=cfg.mode)
             bt_engine.add_actor(recorder)
             recorder.attach()
+            time_range = data_time_range(cfg) if progress is not None else None
+            if progress is not None and time_range is not None:
+                bt_engine.add_actor(ProgressActor(*time_range, progress))
             node.run()
             if reports is not None:
                 trader: Any = bt_engine.trader

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from liveexec._version import __version__
 from liveexec.config import (
+    LiveexecConfig,
     config_json_schema,
     load_config,
     resolve_database_url,
@@ -23,11 +26,24 @@ from liveexec.db import (
     downgrade,
     head_revision,
     mask_url,
+    require_current_schema,
     schema_drift,
     upgrade,
 )
-from liveexec.errors import ConfigError, DatabaseError, LiveexecError
-from liveexec.examples import example_configs
+from liveexec.errors import ConfigError, ConfigIssue, DatabaseError, LiveexecError
+from liveexec.backtest import backtest
+from liveexec.data import (
+    import_bars_csv,
+    import_bid_ask_bars_as_quotes,
+    import_quotes_parquet,
+    import_trades_parquet,
+    open_catalog,
+    write_instruments,
+)
+from liveexec.demo import prepare_demo_catalog
+from liveexec.examples import EXAMPLES_DIR, example_configs
+from liveexec.nodes import defined_instruments
+from liveexec.runs import RunResult, list_runs, load_run
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
@@ -60,8 +76,12 @@ db_app = typer.Typer(
     ),
     no_args_is_help=True,
 )
+runs_app = typer.Typer(help="Recorded runs: list them, show one.", no_args_is_help=True)
+data_app = typer.Typer(help="Market data into a NautilusTrader catalog.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
+app.add_typer(runs_app, name="runs")
+app.add_typer(data_app, name="data")
 
 DbOption = Annotated[
     str | None,
@@ -190,32 +210,195 @@ def db_check(db: DbOption = None) -> None:
     _out().print(f"{mask_url(url)}: schema matches the models")
 
 
+def _result_tables(result: RunResult) -> list[Table]:
+    summary = Table(title=f"Run {result.run_id}", show_header=False)
+    summary.add_row("status", result.status)
+    summary.add_row("mode", result.mode)
+    summary.add_row("config_id", result.config_id)
+    summary.add_row("orders", str(result.orders.height))
+    summary.add_row("fills", str(result.fills.height))
+    summary.add_row("positions", str(result.positions.height))
+    for name, value in result.statistics.items():
+        text = "-" if value is None else (f"{value:,.4f}" if isinstance(value, float) else str(value))
+        summary.add_row(name, text)
+    account = Table(title="Account")
+    for column in result.account.columns:
+        account.add_column(column, justify="right" if column != "currency" else "left")
+    for row in result.account.iter_rows():
+        account.add_row(*(f"{v.normalize():f}" if isinstance(v, Decimal) else str(v) for v in row))
+    return [summary, account]
+
+
+def _run_backtest(cfg: LiveexecConfig, url: str, source: str, *, show_progress: bool) -> RunResult:
+    if not show_progress:
+        return backtest(cfg, database_url=url, source=source)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=_err(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"backtest {Path(source).name}", total=1.0)
+        return backtest(
+            cfg,
+            database_url=url,
+            source=source,
+            progress=lambda fraction: bar.update(task, completed=fraction),
+        )
+
+
+@app.command("backtest")
+def backtest_command(
+    file: Annotated[Path, typer.Argument(help="Config file (.yaml, .toml or .json).")],
+    overrides: SetOption = None,
+    db: DbOption = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run a backtest with NautilusTrader's BacktestNode; record it; print a summary and run id."""
+    try:
+        cfg = load_config(file, overrides=overrides or ())
+        url = resolve_database_url(cfg, override=db)
+        result = _run_backtest(cfg, url, str(file), show_progress=progress)
+    except LiveexecError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        _err().print("interrupted: the run is recorded as 'interrupted'")
+        raise typer.Exit(130) from None
+    for table in _result_tables(result):
+        _out().print(table)
+    _out().print(f"run id: {result.run_id} (stored in {mask_url(url)})")
+
+
+@runs_app.command("list")
+def runs_list(
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option(help="How many runs, newest first.")] = 20,
+    config_id: Annotated[str | None, typer.Option(help="Only runs of this config_id.")] = None,
+) -> None:
+    """The latest runs, newest first."""
+    url = resolve_database_url(override=db)
+    engine = create_db_engine(url)
+    try:
+        require_current_schema(engine)
+        rows = list_runs(engine, limit=limit, config_id=config_id)
+    except LiveexecError as exc:
+        raise _fail(exc) from None
+    finally:
+        engine.dispose()
+    table = Table(title=f"Runs in {mask_url(url)}")
+    for column in ("run_id", "mode", "status", "config_id", "started_at", "orders"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(str(value) for value in row))
+    _out().print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="A run id from `liveexec runs list`.")],
+    db: DbOption = None,
+) -> None:
+    """Summary, statistics and account of one run."""
+    url = resolve_database_url(override=db)
+    engine = create_db_engine(url)
+    try:
+        require_current_schema(engine)
+        result = load_run(engine, run_id)
+    except KeyError as exc:
+        _err().print(f"[bold red]error:[/] {exc.args[0]}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except LiveexecError as exc:
+        raise _fail(exc) from None
+    finally:
+        engine.dispose()
+    for table in _result_tables(result):
+        _out().print(table)
+    if result.error:
+        _out().print(f"error: {result.error}")
+
+
+@data_app.command("import")
+def data_import(
+    file: Annotated[Path, typer.Argument(help="Config whose catalog and instruments to use.")],
+    instrument: Annotated[str, typer.Option(help="Instrument id, defined in the config.")],
+    bars: Annotated[Path | None, typer.Option(help="OHLCV bars CSV (needs --bar-type).")] = None,
+    bar_type: Annotated[str | None, typer.Option(help="e.g. BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL")] = None,
+    bid: Annotated[Path | None, typer.Option(help="Bid bars CSV, turned into quotes with --ask.")] = None,
+    ask: Annotated[Path | None, typer.Option(help="Ask bars CSV, turned into quotes with --bid.")] = None,
+    quotes: Annotated[Path | None, typer.Option(help="Quote table (parquet).")] = None,
+    trades: Annotated[Path | None, typer.Option(help="Trade table (parquet).")] = None,
+    catalog: Annotated[str | None, typer.Option(help="Catalog path or URI (default: the config's).")] = None,
+) -> None:
+    """Write market data and the instrument into a NautilusTrader ParquetDataCatalog."""
+    sources = [x for x in (bars, bid or ask, quotes, trades) if x is not None]
+    if len(sources) != 1 or (bars is not None and bar_type is None) or ((bid is None) != (ask is None)):
+        _err().print("error: give exactly one of --bars with --bar-type, --bid with --ask, --quotes, --trades")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        cfg = load_config(file)
+        found = [i for i in defined_instruments(cfg) if i.id.value == instrument]
+        if not found:
+            raise ConfigError(str(file), [ConfigIssue("instruments", f"{instrument} is not defined")])
+        location = catalog or (cfg.data.catalog.path if cfg.data else None)
+        if location is None:
+            raise ConfigError(str(file), [ConfigIssue("data.catalog", "no catalog: use --catalog")])
+        target = open_catalog(location)
+        write_instruments(target, found)
+        if bars is not None and bar_type is not None:
+            count = import_bars_csv(target, found[0], bar_type, bars)
+        elif bid is not None and ask is not None:
+            count = import_bid_ask_bars_as_quotes(target, found[0], bid, ask)
+        elif quotes is not None:
+            count = import_quotes_parquet(target, found[0], quotes)
+        else:
+            assert trades is not None
+            count = import_trades_parquet(target, found[0], trades)
+    except LiveexecError as exc:
+        raise _fail(exc) from None
+    _out().print(f"wrote {count:,} rows for {instrument} to {location}")
+
+
 @app.command()
-def demo(db: DbOption = None) -> None:
-    """Set up the default database and check the bundled example configs.
+def demo(
+    db: DbOption = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Run the bundled examples on bundled real data and record them in the database.
 
     Creates and migrates the database (embedded SQLite unless --db or $LIVEEXEC_DATABASE_URL),
-    validates each example config and prints its config_id.
+    builds the catalog from the bundled data, then backtests an EMA cross on BTC perpetual
+    1-minute bars, a quote-driven market maker on Binance BTCUSDT quotes and NautilusTrader's
+    USD/JPY EMA cross acceptance run.
     """
     url = resolve_database_url(override=db)
+    overview = Table(title="Demo runs")
+    for column in ("config", "run_id", "orders", "positions", "total_pnl", "config_id"):
+        overview.add_column(column, overflow="fold")
     try:
         upgrade(url)
-        table = Table(title="Bundled example configs")
-        for column in ("config", "mode", "strategy", "instruments", "config_id"):
-            table.add_column(column, overflow="fold")
         for path in example_configs():
-            cfg = load_config(path)
-            strategy = ", ".join(s.path.rsplit(":", 1)[1] for s in cfg.strategies)
-            table.add_row(
-                path.name, cfg.mode, strategy, ", ".join(cfg.instrument_ids), cfg.config_id
+            cfg = load_config(path, overrides=["logging.level=ERROR"])
+            prepare_demo_catalog(cfg)
+            result = _run_backtest(cfg, url, str(path), show_progress=progress)
+            pnl = result.statistics.get("total_pnl")
+            currency = ", ".join(result.positions.get_column("currency").unique().to_list())
+            overview.add_row(
+                path.name,
+                result.run_id,
+                str(result.orders.height),
+                str(result.positions.height),
+                f"{pnl:,.2f} {currency}" if isinstance(pnl, float) else "-",
+                result.config_id,
             )
     except LiveexecError as exc:
         raise _fail(exc) from None
-    _out().print(f"Database ready: {mask_url(url)} (schema {head_revision()})")
-    _out().print(table)
+    _out().print(overview)
+    _out().print(f"Recorded in {mask_url(url)} (tables runs, unified_orders, order_events, unified_positions).")
     _out().print(
-        "Next: `liveexec config check FILE` on your own config; `liveexec config schema` for the "
-        "schema your editor can use."
+        "Next: `liveexec runs show RUN_ID`; `liveexec backtest CONFIG --set key=value` on a copy of "
+        f"an example in {EXAMPLES_DIR}; in Python, `liveexec.runs.load_run` gives polars frames."
     )
 
 

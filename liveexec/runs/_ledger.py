@@ -6,16 +6,17 @@ import uuid
 from datetime import UTC, datetime
 from importlib.metadata import version
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 
 from liveexec._version import __version__
 from liveexec.config import LiveexecConfig, redacted_document
-from liveexec.db import Run
+from liveexec.db import Run, UnifiedOrder
 
-__all__ = ["close_run", "open_run"]
+__all__ = ["close_run", "list_runs", "open_run"]
 
 _RUNS = Run.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
+_ORDERS = UnifiedOrder.__table__  # type: ignore[attr-defined]
 
 
 def open_run(engine: Engine, cfg: LiveexecConfig) -> str:
@@ -45,3 +46,25 @@ def close_run(engine: Engine, run_id: str, status: str, error: str | None = None
             .where(_RUNS.c.run_id == run_id)
             .values(status=status, error=error, ended_at=datetime.now(UTC))
         )
+
+
+def list_runs(
+    engine: Engine, *, limit: int = 20, config_id: str | None = None
+) -> list[tuple[str, str, str, str, str, int]]:
+    """(run_id, mode, status, config_id, started_at, orders) of the latest runs, newest first."""
+    orders = (
+        select(func.count())
+        .select_from(_ORDERS)
+        .where(_ORDERS.c.run_id == _RUNS.c.run_id)
+        .scalar_subquery()
+    )
+    query = select(
+        _RUNS.c.run_id, _RUNS.c.mode, _RUNS.c.status, _RUNS.c.config_id, _RUNS.c.started_at, orders
+    ).order_by(_RUNS.c.started_at.desc()).limit(limit)
+    if config_id is not None:
+        query = query.where(_RUNS.c.config_id == config_id)
+    with engine.connect() as connection:
+        return [
+            (r[0], r[1], r[2], r[3], r[4].isoformat(timespec="seconds"), int(r[5]))
+            for r in connection.execute(query)
+        ]
