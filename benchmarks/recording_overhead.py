@@ -42,8 +42,12 @@ def recorded(cfg: LiveexecConfig, url: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--config", type=Path, default=EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--config", type=Path, default=EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml"
+    )
     parser.add_argument("--postgres", help="PostgreSQL URL (an empty database is migrated)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()

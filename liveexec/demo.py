@@ -69,15 +69,16 @@ def demo_sources(data_dir: Path = DEMO_DATA_DIR) -> list[DemoSource]:
 
 
 def _has_data(catalog: ParquetDataCatalog, stream: DataStreamConfig) -> bool:
-    if stream.kind == "bars":
-        return bool(catalog.bars(bar_types=[stream.bar_type], instrument_ids=[stream.instrument_id]))
+    if stream.kind == "bars" and stream.bar_type is not None:
+        bars = catalog.bars(bar_types=[stream.bar_type], instrument_ids=[stream.instrument_id])
+        return bool(bars)
     if stream.kind == "quotes":
         return bool(catalog.quote_ticks(instrument_ids=[stream.instrument_id]))
     return bool(catalog.trade_ticks(instrument_ids=[stream.instrument_id]))
 
 
 def prepare_demo_catalog(cfg: LiveexecConfig) -> dict[str, int]:
-    """Write the bundled data a demo config needs into its catalog (once); rows written by stream."""
+    """Write the bundled data a demo config needs into its catalog, once; rows written by stream."""
     assert cfg.data is not None
     catalog = open_catalog(cfg.data.catalog)
     instruments = {i.id.value: i for i in defined_instruments(cfg)}

@@ -42,7 +42,7 @@ def data_time_range(cfg: LiveexecConfig) -> tuple[int, int] | None:
 
 
 class ProgressActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an untyped Cython class
-    """Calls ``callback(fraction)`` about ``steps`` times as simulated time crosses the data range."""
+    """Calls ``callback(fraction)`` about ``steps`` times as simulated time crosses the data."""
 
     def __init__(
         self, start_ns: int, end_ns: int, callback: Callable[[float], None], steps: int = 100

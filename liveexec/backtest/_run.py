@@ -32,6 +32,10 @@ class NautilusReports:
     positions: pd.DataFrame
 
 
+def _dispose(node: Any) -> None:  # noqa: ANN401 (BacktestNode.dispose is untyped)
+    node.dispose()
+
+
 def preflight(cfg: LiveexecConfig, source: str = "<config>") -> None:
     """Everything that can be checked before the engine starts: import paths, catalog, data."""
     if cfg.mode != "backtest":
@@ -42,22 +46,36 @@ def preflight(cfg: LiveexecConfig, source: str = "<config>") -> None:
     if not cfg.data.catalog.is_remote and not Path(location).is_dir():
         raise ConfigError(
             source,
-            [ConfigIssue("data.catalog.path", f"catalog {location} does not exist",
-                         "create it with `liveexec data import`")],
+            [
+                ConfigIssue(
+                    "data.catalog.path",
+                    f"catalog {location} does not exist",
+                    "create it with `liveexec data import`",
+                )
+            ],
         )
     catalog = open_catalog(cfg.data.catalog)
     in_catalog = {i.id.value for i in catalog.instruments()}
     issues = [
-        ConfigIssue(f"data.streams[{n}].instrument_id", f"{s.instrument_id} is not in the catalog",
-                    f"catalog has {sorted(in_catalog)}")
+        ConfigIssue(
+            f"data.streams[{n}].instrument_id",
+            f"{s.instrument_id} is not in the catalog",
+            f"catalog has {sorted(in_catalog)}",
+        )
         for n, s in enumerate(cfg.data.streams)
         if s.instrument_id not in in_catalog
     ]
     for n, stream in enumerate(cfg.data.streams):
-        if stream.bar_type and stream.instrument_id in in_catalog:
-            if not catalog.bars(bar_types=[stream.bar_type], instrument_ids=[stream.instrument_id]):
-                issues.append(ConfigIssue(f"data.streams[{n}].bar_type",
-                                          f"no {stream.bar_type} bars in the catalog"))
+        if (
+            stream.bar_type
+            and stream.instrument_id in in_catalog
+            and not catalog.bars(bar_types=[stream.bar_type], instrument_ids=[stream.instrument_id])
+        ):
+            issues.append(
+                ConfigIssue(
+                    f"data.streams[{n}].bar_type", f"no {stream.bar_type} bars in the catalog"
+                )
+            )
     if issues:
         raise ConfigError(source, issues)
 
@@ -90,6 +108,8 @@ def backtest(
         try:
             node.build()
             bt_engine = node.get_engine(run_config.id)
+            if bt_engine is None:
+                raise RuntimeError("BacktestNode built no engine for the run")
             recorder = RecorderActor(buffer, run_id=run_id, mode=cfg.mode)
             bt_engine.add_actor(recorder)
             recorder.attach()
@@ -108,7 +128,7 @@ def backtest(
                 )
         except KeyboardInterrupt:
             status, error = "interrupted", "interrupted by the user (Ctrl-C)"
-        except Exception as exc:  # noqa: BLE001 (recorded in the runs row, then re-raised)
+        except Exception as exc:
             status, error = "failed", f"{type(exc).__name__}: {exc}"
         finally:
             try:
@@ -116,7 +136,7 @@ def backtest(
             except RecorderError as exc:
                 status, error = "failed", str(exc)
             close_run(engine, run_id, status, error)
-            node.dispose()
+            _dispose(node)
         if status == "failed":
             raise RecorderError(f"run {run_id} failed: {error}")
         if status == "interrupted":

@@ -13,11 +13,20 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from liveexec._version import __version__
+from liveexec.backtest import backtest
 from liveexec.config import (
     LiveexecConfig,
     config_json_schema,
     load_config,
     resolve_database_url,
+)
+from liveexec.data import (
+    import_bars_csv,
+    import_bid_ask_bars_as_quotes,
+    import_quotes_parquet,
+    import_trades_parquet,
+    open_catalog,
+    write_instruments,
 )
 from liveexec.db import (
     check_reachable,
@@ -30,17 +39,8 @@ from liveexec.db import (
     schema_drift,
     upgrade,
 )
-from liveexec.errors import ConfigError, ConfigIssue, DatabaseError, LiveexecError
-from liveexec.backtest import backtest
-from liveexec.data import (
-    import_bars_csv,
-    import_bid_ask_bars_as_quotes,
-    import_quotes_parquet,
-    import_trades_parquet,
-    open_catalog,
-    write_instruments,
-)
 from liveexec.demo import prepare_demo_catalog
+from liveexec.errors import ConfigError, ConfigIssue, DatabaseError, LiveexecError
 from liveexec.examples import EXAMPLES_DIR, example_configs
 from liveexec.nodes import defined_instruments
 from liveexec.runs import RunResult, list_runs, load_run
@@ -219,7 +219,9 @@ def _result_tables(result: RunResult) -> list[Table]:
     summary.add_row("fills", str(result.fills.height))
     summary.add_row("positions", str(result.positions.height))
     for name, value in result.statistics.items():
-        text = "-" if value is None else (f"{value:,.4f}" if isinstance(value, float) else str(value))
+        text = (
+            "-" if value is None else (f"{value:,.4f}" if isinstance(value, float) else str(value))
+        )
         summary.add_row(name, text)
     account = Table(title="Account")
     for column in result.account.columns:
@@ -322,25 +324,43 @@ def runs_show(
 @data_app.command("import")
 def data_import(
     file: Annotated[Path, typer.Argument(help="Config whose catalog and instruments to use.")],
+    *,
     instrument: Annotated[str, typer.Option(help="Instrument id, defined in the config.")],
     bars: Annotated[Path | None, typer.Option(help="OHLCV bars CSV (needs --bar-type).")] = None,
-    bar_type: Annotated[str | None, typer.Option(help="e.g. BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL")] = None,
-    bid: Annotated[Path | None, typer.Option(help="Bid bars CSV, turned into quotes with --ask.")] = None,
-    ask: Annotated[Path | None, typer.Option(help="Ask bars CSV, turned into quotes with --bid.")] = None,
+    bar_type: Annotated[
+        str | None, typer.Option(help="e.g. BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL")
+    ] = None,
+    bid: Annotated[
+        Path | None, typer.Option(help="Bid bars CSV, turned into quotes with --ask.")
+    ] = None,
+    ask: Annotated[
+        Path | None, typer.Option(help="Ask bars CSV, turned into quotes with --bid.")
+    ] = None,
     quotes: Annotated[Path | None, typer.Option(help="Quote table (parquet).")] = None,
     trades: Annotated[Path | None, typer.Option(help="Trade table (parquet).")] = None,
-    catalog: Annotated[str | None, typer.Option(help="Catalog path or URI (default: the config's).")] = None,
+    catalog: Annotated[
+        str | None, typer.Option(help="Catalog path or URI (default: the config's).")
+    ] = None,
 ) -> None:
     """Write market data and the instrument into a NautilusTrader ParquetDataCatalog."""
     sources = [x for x in (bars, bid or ask, quotes, trades) if x is not None]
-    if len(sources) != 1 or (bars is not None and bar_type is None) or ((bid is None) != (ask is None)):
-        _err().print("error: give exactly one of --bars with --bar-type, --bid with --ask, --quotes, --trades")
+    if (
+        len(sources) != 1
+        or (bars is not None and bar_type is None)
+        or ((bid is None) != (ask is None))
+    ):
+        _err().print(
+            "error: give exactly one of --bars with --bar-type, --bid with --ask, --quotes, "
+            "--trades"
+        )
         raise typer.Exit(EXIT_BAD_INPUT)
     try:
         cfg = load_config(file)
         found = [i for i in defined_instruments(cfg) if i.id.value == instrument]
         if not found:
-            raise ConfigError(str(file), [ConfigIssue("instruments", f"{instrument} is not defined")])
+            raise ConfigError(
+                str(file), [ConfigIssue("instruments", f"{instrument} is not defined")]
+            )
         location = catalog or (cfg.data.catalog.path if cfg.data else None)
         if location is None:
             raise ConfigError(str(file), [ConfigIssue("data.catalog", "no catalog: use --catalog")])
@@ -395,9 +415,13 @@ def demo(
     except LiveexecError as exc:
         raise _fail(exc) from None
     _out().print(overview)
-    _out().print(f"Recorded in {mask_url(url)} (tables runs, unified_orders, order_events, unified_positions).")
     _out().print(
-        "Next: `liveexec runs show RUN_ID`; `liveexec backtest CONFIG --set key=value` on a copy of "
+        f"Recorded in {mask_url(url)} "
+        "(tables runs, unified_orders, order_events, unified_positions)."
+    )
+    _out().print(
+        "Next: `liveexec runs show RUN_ID`; "
+        "`liveexec backtest CONFIG --set key=value` on a copy of "
         f"an example in {EXAMPLES_DIR}; in Python, `liveexec.runs.load_run` gives polars frames."
     )
 

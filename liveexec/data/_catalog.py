@@ -33,7 +33,7 @@ def open_catalog(catalog: CatalogConfig | str) -> ParquetDataCatalog:
         catalog = CatalogConfig(path=catalog)
     options = {key: value.get_secret_value() for key, value in catalog.storage_options.items()}
     if catalog.is_remote:
-        return ParquetDataCatalog.from_uri(catalog.path, storage_options=options or None)
+        return ParquetDataCatalog.from_uri(catalog.path, fs_storage_options=options or None)
     path = Path(catalog.path.removeprefix("file://")).expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return ParquetDataCatalog(str(path))
@@ -49,13 +49,16 @@ def _read_csv(path: Path, what: str, required: tuple[str, ...]) -> pd.DataFrame:
     except FileNotFoundError:
         raise ConfigError(str(path), [ConfigIssue("<file>", f"{what} file not found")]) from None
     except ValueError as exc:  # no timestamp column, unparsable content
-        raise ConfigError(str(path), [ConfigIssue("<file>", f"cannot read {what}: {exc}")]) from None
+        raise ConfigError(
+            str(path), [ConfigIssue("<file>", f"cannot read {what}: {exc}")]
+        ) from None
     missing = [column for column in required if column not in frame.columns]
     if missing:
         issue = ConfigIssue("<file>", f"{what} lacks columns {missing} (has {list(frame.columns)})")
         raise ConfigError(str(path), [issue])
-    if frame.index.tz is None:  # naive timestamps are UTC (as in NautilusTrader's test data)
-        frame.index = frame.index.tz_localize("UTC")
+    index = pd.DatetimeIndex(frame.index)
+    # Naive timestamps are UTC (as in NautilusTrader's test data).
+    frame.index = index.tz_localize("UTC") if index.tz is None else index
     return frame
 
 
@@ -95,14 +98,14 @@ def _read_parquet(path: Path, what: str) -> pd.DataFrame:
 
 
 def import_quotes_parquet(catalog: ParquetDataCatalog, instrument: Instrument, path: Path) -> int:
-    """A plain quote table (``timestamp``, ``bid``/``ask`` or ``bid_price``/``ask_price``, sizes)."""
+    """A plain quote table: ``timestamp``, ``bid``/``ask`` (or ``*_price``), optional sizes."""
     ticks = QuoteTickDataWrangler(instrument).process(_read_parquet(path, "quotes"))
     catalog.write_data(ticks)
     return len(ticks)
 
 
 def import_trades_parquet(catalog: ParquetDataCatalog, instrument: Instrument, path: Path) -> int:
-    """A plain trade table (``timestamp``, ``trade_id``, ``price``, ``quantity``, ``buyer_maker``)."""
+    """A plain trade table: ``timestamp``, ``trade_id``, ``price``, ``quantity``, ``buyer_maker``."""
     ticks = TradeTickDataWrangler(instrument).process(_read_parquet(path, "trades"))
     catalog.write_data(ticks)
     return len(ticks)

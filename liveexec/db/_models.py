@@ -212,7 +212,8 @@ class UnifiedPosition(SQLModel, table=True):
 
     __tablename__ = "unified_positions"
     __table_args__ = (
-        # A NETTING position id is reused by every open/close cycle; the opening order tells them apart.
+        # A NETTING position id is reused by every open/close cycle: the opening order tells
+        # the cycles apart.
         UniqueConstraint("run_id", "position_id", "opening_order_id"),
         CheckConstraint("status IN ('OPEN', 'CLOSED')", name="status"),
         Index("ix_unified_positions_trader_status", "trader_id", "status"),

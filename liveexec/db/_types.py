@@ -11,11 +11,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = [
+    "EXACT_CONTEXT",
     "MONEY_PRECISION",
     "MONEY_SCALE",
     "ExactDecimal",
     "JSONDocument",
-    "EXACT_CONTEXT",
     "UTCDateTime",
     "checked_decimal",
     "checked_utc",

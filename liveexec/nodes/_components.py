@@ -40,7 +40,9 @@ def build_components(cfg: LiveexecConfig) -> Components:
             for a in cfg.exec_algorithms
         ],
         actors=[
-            ImportableActorConfig(actor_path=a.path, config_path=a.config_path, config=dict(a.config))
+            ImportableActorConfig(
+                actor_path=a.path, config_path=a.config_path, config=dict(a.config)
+            )
             for a in cfg.actors
         ],
     )
@@ -55,8 +57,11 @@ def _resolve(path: str) -> object:
 def check_importable(cfg: LiveexecConfig, source: str = "<config>") -> None:
     """Import every component and parse its config, before any engine starts."""
     issues: list[ConfigIssue] = []
-    sections = (("strategies", cfg.strategies), ("exec_algorithms", cfg.exec_algorithms),
-                ("actors", cfg.actors))
+    sections = (
+        ("strategies", cfg.strategies),
+        ("exec_algorithms", cfg.exec_algorithms),
+        ("actors", cfg.actors),
+    )
     for section, specs in sections:
         for index, spec in enumerate(specs):
             for field in ("path", "config_path"):
@@ -72,9 +77,11 @@ def check_importable(cfg: LiveexecConfig, source: str = "<config>") -> None:
             config_cls = _resolve(spec.config_path)
             try:
                 config_cls.parse(json.dumps(spec.config))  # type: ignore[attr-defined]  # NautilusConfig
-            except Exception as exc:  # noqa: BLE001 (msgspec and NautilusTrader raise many kinds)
+            except Exception as exc:
                 issues.append(
-                    ConfigIssue(f"{section}[{index}].config", f"rejected by {spec.config_path}: {exc}")
+                    ConfigIssue(
+                        f"{section}[{index}].config", f"rejected by {spec.config_path}: {exc}"
+                    )
                 )
     if issues:
         raise ConfigError(source, issues)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from nautilus_trader.model.currencies import Currency
 from nautilus_trader.model.identifiers import InstrumentId, Symbol
 from nautilus_trader.model.instruments import CryptoPerpetual, CurrencyPair, Instrument
-from nautilus_trader.model.objects import Money, Price, Quantity
+from nautilus_trader.model.objects import Currency, Money, Price, Quantity
 
 from liveexec.config import CryptoPerpetualSpec, CurrencyPairSpec, LiveexecConfig
 

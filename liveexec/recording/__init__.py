@@ -4,4 +4,11 @@ from liveexec.recording._actor import RecorderActor
 from liveexec.recording._buffer import RecordBuffer, RecorderError, RecorderStats
 from liveexec.recording._writer import Batch, write_batch
 
-__all__ = ["Batch", "RecordBuffer", "RecorderActor", "RecorderError", "RecorderStats", "write_batch"]
+__all__ = [
+    "Batch",
+    "RecordBuffer",
+    "RecorderActor",
+    "RecorderError",
+    "RecorderStats",
+    "write_batch",
+]

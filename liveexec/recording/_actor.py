@@ -54,7 +54,11 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         if order is None:  # e.g. a denied order never reached the cache
             return
         row = order_row(
-            order, run_id=self._run_id, mode=self._mode, fills=list(fills), last_event_ns=event.ts_event
+            order,
+            run_id=self._run_id,
+            mode=self._mode,
+            fills=list(fills),
+            last_event_ns=event.ts_event,
         )
         self._buffer.submit("order", row)
 

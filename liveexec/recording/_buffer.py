@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from liveexec.errors import LiveexecError
 from liveexec.recording._writer import Batch, write_batch
 
-__all__ = ["RecorderError", "RecorderStats", "RecordBuffer"]
+__all__ = ["RecordBuffer", "RecorderError", "RecorderStats"]
 
 Kind = Literal["event", "order", "position"]
 _STOP = object()
@@ -117,7 +117,7 @@ class RecordBuffer:
                 continue
             try:
                 write_batch(self._engine, batch)
-            except BaseException as exc:  # noqa: BLE001 (kept and re-raised on the engine thread)
+            except BaseException as exc:
                 self._error = exc
                 self._drain()
                 continue

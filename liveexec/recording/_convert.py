@@ -36,10 +36,12 @@ def ns_to_datetime(ns: int) -> datetime:
 
 
 def _float_decimal(value: float) -> Decimal:
-    """A float price (NautilusTrader's averages) as its shortest exact decimal, 18 places at most."""
+    """A float price (NautilusTrader's averages) as its shortest decimal, 18 places at most."""
     number = Decimal(repr(value))
     exponent = number.as_tuple().exponent
-    return number.quantize(_MAX_DECIMALS) if isinstance(exponent, int) and exponent < -18 else number
+    return (
+        number.quantize(_MAX_DECIMALS) if isinstance(exponent, int) and exponent < -18 else number
+    )
 
 
 def fill_entry(event: OrderFilled) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 PostgreSQL batches go through ``COPY`` into a temporary table and one ``INSERT ... ON CONFLICT``
 per table; SQLite batches through DB-API ``executemany`` upserts. Values are converted here with the
-same checks as the column types (exact money, UTC times), without SQLAlchemy's per-row work. Replaying the same events gives the
-same rows: events are keyed by ``event_id``, orders keep the state of their newest event, and
-positions the state of their newest update.
+same checks as the column types (exact money, UTC times), without SQLAlchemy's per-row work.
+Replaying the same events gives the same rows: events are keyed by ``event_id``, orders keep the
+state of their newest event, and positions the state of their newest update.
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ from typing import Any
 from sqlalchemy import JSON, Connection, Engine, Table
 
 from liveexec.db import OrderEvent, UnifiedOrder, UnifiedPosition
-from liveexec.db._types import EXACT_CONTEXT, ExactDecimal, UTCDateTime, checked_decimal, checked_utc
+from liveexec.db._types import (
+    EXACT_CONTEXT,
+    ExactDecimal,
+    UTCDateTime,
+    checked_decimal,
+    checked_utc,
+)
 
 __all__ = ["EVENT_COLUMNS", "ORDER_COLUMNS", "POSITION_COLUMNS", "Batch", "write_batch"]
 
@@ -125,7 +131,10 @@ def _tuples(
 
 def _upsert_sql(table: str, columns: Sequence[str], key: Sequence[str], action: str) -> str:
     marks = ", ".join("?" for _ in columns)
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT ({', '.join(key)}) {action}"
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+        f"ON CONFLICT ({', '.join(key)}) {action}"
+    )
 
 
 def _update_action(columns: Sequence[str], key: Sequence[str], where: str = "") -> str:

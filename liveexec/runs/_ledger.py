@@ -58,9 +58,18 @@ def list_runs(
         .where(_ORDERS.c.run_id == _RUNS.c.run_id)
         .scalar_subquery()
     )
-    query = select(
-        _RUNS.c.run_id, _RUNS.c.mode, _RUNS.c.status, _RUNS.c.config_id, _RUNS.c.started_at, orders
-    ).order_by(_RUNS.c.started_at.desc()).limit(limit)
+    query = (
+        select(
+            _RUNS.c.run_id,
+            _RUNS.c.mode,
+            _RUNS.c.status,
+            _RUNS.c.config_id,
+            _RUNS.c.started_at,
+            orders,
+        )
+        .order_by(_RUNS.c.started_at.desc())
+        .limit(limit)
+    )
     if config_id is not None:
         query = query.where(_RUNS.c.config_id == config_id)
     with engine.connect() as connection:

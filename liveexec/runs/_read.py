@@ -61,7 +61,9 @@ def _read_postgres(
             )
         else:
             fields.append(sql.SQL("{}::text").format(ident))
-    query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(fields), sql.Identifier(table.name))
+    query = sql.SQL("SELECT {} FROM {}").format(
+        sql.SQL(", ").join(fields), sql.Identifier(table.name)
+    )
     if run_id is not None:
         query = sql.SQL("{} WHERE run_id = {}").format(query, sql.Literal(run_id))
     if order_by is not None:
@@ -104,6 +106,9 @@ def _read_sqlite(
         raw.close()
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     return pl.DataFrame(
-        {name: [None if v is None else str(v) for v in values] for name, values in zip(names, columns, strict=True)},
+        {
+            name: [None if v is None else str(v) for v in values]
+            for name, values in zip(names, columns, strict=True)
+        },
         schema=dict.fromkeys(names, pl.String),
     )

@@ -161,7 +161,9 @@ def compute_statistics(
     returns = (equity - previous) / previous if daily.height else equity
     stats["sharpe"] = _ratio(returns, returns.std())
     downside = returns.filter(returns < 0)
-    stats["sortino"] = _ratio(returns, math.sqrt(float((downside**2).sum()) / returns.len()) if returns.len() else None)
+    stats["sortino"] = _ratio(
+        returns, math.sqrt(float((downside**2).sum()) / returns.len()) if returns.len() else None
+    )
     curve = pl.concat([pl.Series([start]), equity])
     drawdown = (curve / curve.cum_max() - 1).min()
     stats["max_drawdown"] = float(drawdown) if isinstance(drawdown, (int, float)) else None

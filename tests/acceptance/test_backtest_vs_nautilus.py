@@ -85,7 +85,11 @@ def assert_positions_match(result: RunResult, reference: pd.DataFrame) -> None:
         for r in result.positions.iter_rows(named=True)
     )
     theirs = Counter(
-        key(ref["opening_order_id"], Decimal(ref["realized_pnl"].split()[0]), Decimal(ref["peak_qty"]))
+        key(
+            ref["opening_order_id"],
+            Decimal(ref["realized_pnl"].split()[0]),
+            Decimal(ref["peak_qty"]),
+        )
         for _, ref in reference.iterrows()
     )
     assert ours == theirs

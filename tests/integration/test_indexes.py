@@ -150,7 +150,8 @@ def loaded_postgres(module_postgres_url: str) -> Iterator[str]:
                 )
         with cur.copy(
             "COPY unified_positions (run_id, trader_id, strategy_id, instrument_id, position_id, "
-            "opening_order_id, side, net_qty, peak_qty, avg_px_open, realized_pnl, currency, status, opened_at, "
+            "opening_order_id, side, net_qty, peak_qty, avg_px_open, realized_pnl, currency, "
+            "status, opened_at, "
             "updated_at) FROM STDIN"
         ) as copy:
             for i in range(ORDERS // 2):
