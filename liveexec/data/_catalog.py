@@ -105,7 +105,7 @@ def import_quotes_parquet(catalog: ParquetDataCatalog, instrument: Instrument, p
 
 
 def import_trades_parquet(catalog: ParquetDataCatalog, instrument: Instrument, path: Path) -> int:
-    """A plain trade table: ``timestamp``, ``trade_id``, ``price``, ``quantity``, ``buyer_maker``."""
+    """A plain trade table: timestamp, trade_id, price, quantity, buyer_maker."""
     ticks = TradeTickDataWrangler(instrument).process(_read_parquet(path, "trades"))
     catalog.write_data(ticks)
     return len(ticks)
