@@ -101,17 +101,28 @@ def test_unreachable_database_exits_1_without_password() -> None:
     assert "pw-xyz" not in result.output
 
 
-def test_demo_creates_and_migrates_the_default_database(isolated_home: Path) -> None:
-    result = runner.invoke(app, ["demo"])
+@pytest.mark.slow
+def test_demo_runs_the_examples_into_the_default_database(isolated_home: Path) -> None:
+    result = runner.invoke(app, ["demo", "--no-progress"])
     assert result.exit_code == 0, result.output
     database = isolated_home / "liveexec.db"
     assert database.is_file()
     engine = create_db_engine(f"sqlite:///{database}")
     with engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        runs = connection.execute(text("SELECT status, count(*) FROM runs GROUP BY status")).all()
+        orders = connection.execute(text("SELECT count(*) FROM unified_orders")).scalar_one()
     engine.dispose()
     assert version == head_revision()
+    assert runs == [("completed", 3)]
+    assert orders == 4136 + 178 + 40  # BTC bars, USD/JPY, Binance quotes
     assert "ema_cross_usdjpy_fx.yaml" in result.output
+    run_id = result.output.split("ema_cross_usdjpy_fx.yaml")[1].split()[1]
+    shown = runner.invoke(app, ["runs", "show", run_id])
+    assert shown.exit_code == 0, shown.output
+    assert "178" in shown.output
+    listed = runner.invoke(app, ["runs", "list"])
+    assert run_id in listed.output
 
 
 def test_database_url_env_var_overrides_the_default(
