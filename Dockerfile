@@ -5,4 +5,3 @@ COPY pyproject.toml requirements.lock README.md ./
 COPY liveexec ./liveexec
 COPY migrations ./migrations
 RUN pip install --no-cache-dir -c requirements.lock ".[notebook]"
-COPY notebooks ./notebooks

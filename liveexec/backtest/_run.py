@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,13 @@ class NautilusReports:
     orders: pd.DataFrame
     fills: pd.DataFrame
     positions: pd.DataFrame
+
+
+def _flush_quietly(recorder: RecorderActor | None) -> None:
+    """Record what the orders looked like when the run stopped (a failed write shows at close)."""
+    if recorder is not None:
+        with contextlib.suppress(RecorderError):
+            recorder.flush()
 
 
 def _dispose(node: Any) -> None:  # noqa: ANN401 (BacktestNode.dispose is untyped)
@@ -104,6 +112,7 @@ def backtest(
         run_id = open_run(engine, cfg)
         status, error = "completed", None
         buffer = RecordBuffer(engine)
+        recorder: RecorderActor | None = None
         node = BacktestNode(configs=[run_config])
         try:
             node.build()
@@ -117,6 +126,7 @@ def backtest(
             if progress is not None and time_range is not None:
                 bt_engine.add_actor(ProgressActor(*time_range, progress))
             node.run()
+            recorder.flush()
             if reports is not None:
                 trader: Any = bt_engine.trader
                 reports.append(
@@ -128,8 +138,10 @@ def backtest(
                 )
         except KeyboardInterrupt:
             status, error = "interrupted", "interrupted by the user (Ctrl-C)"
-        except Exception as exc:
+            _flush_quietly(recorder)
+        except Exception as exc:  # recorded in the runs row, then raised as RecorderError
             status, error = "failed", f"{type(exc).__name__}: {exc}"
+            _flush_quietly(recorder)
         finally:
             try:
                 buffer.close()

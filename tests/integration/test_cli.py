@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from liveexec.cli import app
 from liveexec.config import config_json_schema
+from liveexec.data import DEMO_DATA_DIR, open_catalog
 from liveexec.db import create_db_engine, head_revision
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,3 +133,33 @@ def test_database_url_env_var_overrides_the_default(
     monkeypatch.setenv("LIVEEXEC_DATABASE_URL", f"sqlite:///{target}")
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     assert target.is_file()
+
+
+def test_data_import_writes_bars_and_instrument_into_a_catalog(tmp_path: Path) -> None:
+    config = ROOT / "liveexec/examples/ema_cross_btc_perp_bars.yaml"
+    catalog = tmp_path / "catalog"
+    args = ["data", "import", str(config), "--instrument", "BTCUSDT-PERP.SIM", "--catalog"]
+    result = runner.invoke(
+        app,
+        [
+            *args,
+            str(catalog),
+            "--bars",
+            str(DEMO_DATA_DIR / "btc-perp-20211231-20220201_1m.csv.gz"),
+            "--bar-type",
+            "BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "wrote 45,031 rows" in result.output
+    opened = open_catalog(str(catalog))
+    assert [i.id.value for i in opened.instruments()] == ["BTCUSDT-PERP.SIM"]
+    assert len(opened.bars()) == 45_031
+    missing = runner.invoke(app, [*args, str(catalog), "--quotes", str(tmp_path / "nope.parquet")])
+    assert missing.exit_code == 2
+    assert "quotes file not found" in missing.output
+    unknown = runner.invoke(
+        app, ["data", "import", str(config), "--instrument", "ETH.SIM", "--quotes", "x.parquet"]
+    )
+    assert unknown.exit_code == 2
+    assert "ETH.SIM is not defined" in unknown.output
