@@ -16,7 +16,7 @@ from pathlib import Path
 
 from nautilus_trader.backtest.node import BacktestNode
 
-from liveexec.backtest import backtest, build_backtest_run_config
+from liveexec.backtesting import backtest, build_backtest_run_config
 from liveexec.config import LiveexecConfig, load_config
 from liveexec.db import upgrade
 from liveexec.demo import prepare_demo_catalog

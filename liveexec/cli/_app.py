@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from liveexec._version import __version__
-from liveexec.backtest import backtest
+from liveexec.backtesting import backtest
 from liveexec.config import (
     LiveexecConfig,
     config_json_schema,

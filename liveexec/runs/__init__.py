@@ -2,13 +2,14 @@
 
 from liveexec.runs._ledger import close_run, list_runs, open_run
 from liveexec.runs._read import read_table
-from liveexec.runs._results import RunResult, compute_statistics, load_run
+from liveexec.runs._results import RunResult, compute_statistics, load, load_run
 
 __all__ = [
     "RunResult",
     "close_run",
     "compute_statistics",
     "list_runs",
+    "load",
     "load_run",
     "open_run",
     "read_table",

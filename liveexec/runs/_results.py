@@ -13,10 +13,18 @@ import polars as pl
 from sqlalchemy import Engine, Table, select
 from sqlmodel import Session
 
-from liveexec.db import OrderEvent, Run, UnifiedOrder, UnifiedPosition
+from liveexec.config import resolve_database_url
+from liveexec.db import (
+    OrderEvent,
+    Run,
+    UnifiedOrder,
+    UnifiedPosition,
+    create_db_engine,
+    require_current_schema,
+)
 from liveexec.runs._read import read_table
 
-__all__ = ["RunResult", "compute_statistics", "load_run"]
+__all__ = ["RunResult", "compute_statistics", "load", "load_run"]
 
 _ORDERS: Table = UnifiedOrder.__table__  # type: ignore[attr-defined]
 _EVENTS: Table = OrderEvent.__table__  # type: ignore[attr-defined]
@@ -211,3 +219,13 @@ def load_run(engine: Engine, run_id: str) -> RunResult:
         account=account,
         statistics=compute_statistics(positions, orders, base),
     )
+
+
+def load(run_id: str, *, database_url: str | None = None) -> RunResult:
+    """Everything recorded for ``run_id`` in the database (default: the resolved default URL)."""
+    engine = create_db_engine(resolve_database_url(override=database_url))
+    try:
+        require_current_schema(engine)
+        return load_run(engine, run_id)
+    finally:
+        engine.dispose()

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from sqlalchemy import text
 
-from liveexec.backtest import NautilusReports, backtest
+from liveexec.backtesting import NautilusReports, backtest
 from liveexec.config import LiveexecConfig, load_config
 from liveexec.db import create_db_engine, upgrade
 from liveexec.demo import prepare_demo_catalog

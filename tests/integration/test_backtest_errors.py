@@ -9,7 +9,7 @@ import yaml
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from liveexec.backtest import backtest
+from liveexec.backtesting import backtest
 from liveexec.cli import app
 from liveexec.config import load_config, parse_config
 from liveexec.db import create_db_engine, upgrade
@@ -137,3 +137,34 @@ def test_database_failure_mid_run_marks_it_failed_and_keeps_what_was_written(
     assert "disk full (simulated)" in error
     assert written > 0  # batches committed before the failure are intact
     assert latest < cutoff
+
+
+@pytest.mark.slow
+def test_ctrl_c_marks_the_run_interrupted_after_flushing(sqlite_url: str) -> None:
+    cfg = load_config(
+        EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml", overrides=["logging.level=ERROR"]
+    )
+    prepare_demo_catalog(cfg)
+    upgrade(sqlite_url)
+    raw = cfg.model_dump(mode="json")
+    raw["actors"] = [
+        {
+            "path": "tests.integration.interrupting:InterruptingActor",
+            "config_path": "tests.integration.interrupting:InterruptConfig",
+            "config": {"bar_type": "BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL", "after_bars": 5000},
+        }
+    ]
+    with pytest.raises(KeyboardInterrupt):
+        backtest(parse_config(raw), database_url=sqlite_url)
+    engine = create_db_engine(sqlite_url)
+    try:
+        with engine.connect() as connection:
+            status, error = connection.execute(text("SELECT status, error FROM runs")).one()
+            orders = connection.execute(text("SELECT count(*) FROM unified_orders")).scalar_one()
+            events = connection.execute(text("SELECT count(*) FROM order_events")).scalar_one()
+    finally:
+        engine.dispose()
+    assert status == "interrupted"
+    assert "Ctrl-C" in error
+    assert 0 < orders < 4136  # what happened before the interrupt, flushed
+    assert events >= orders

@@ -1,6 +1,6 @@
 """Backtests: a liveexec config run by NautilusTrader's BacktestNode, recorded in the tables."""
 
-from liveexec.backtest._build import build_backtest_run_config
-from liveexec.backtest._run import NautilusReports, backtest, preflight
+from liveexec.backtesting._build import build_backtest_run_config
+from liveexec.backtesting._run import NautilusReports, backtest, preflight
 
 __all__ = ["NautilusReports", "backtest", "build_backtest_run_config", "preflight"]

@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 from nautilus_trader.backtest.node import BacktestNode
 
-from liveexec.backtest._build import build_backtest_run_config
-from liveexec.backtest._progress import ProgressActor, data_time_range
+from liveexec.backtesting._build import build_backtest_run_config
+from liveexec.backtesting._progress import ProgressActor, data_time_range
 from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.data import open_catalog
 from liveexec.db import create_db_engine, require_current_schema

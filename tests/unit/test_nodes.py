@@ -1,0 +1,34 @@
+"""The objects every node is built from come from one function."""
+
+from __future__ import annotations
+
+import liveexec
+from liveexec.backtesting import build_backtest_run_config
+from liveexec.config import load_config
+from liveexec.examples import EXAMPLES_DIR
+from liveexec.nodes import build_components
+
+BARS = EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml"
+
+
+def test_backtest_run_uses_the_shared_component_configs() -> None:
+    cfg = load_config(BARS)
+    components = build_components(cfg)
+    engine = build_backtest_run_config(cfg).engine
+    assert engine is not None
+    assert engine.strategies == components.strategies
+    assert engine.exec_algorithms == components.exec_algorithms
+    assert engine.actors == components.actors
+    assert components.strategies[0].strategy_path == cfg.strategies[0].path
+
+
+def test_paper_and_live_configs_build_equal_components() -> None:
+    backtest = build_components(load_config(BARS))
+    paper = build_components(load_config(BARS, overrides=["mode=paper"]))
+    assert paper == backtest
+
+
+def test_top_level_api_is_lazy_and_complete() -> None:
+    for name in liveexec.__all__:
+        assert getattr(liveexec, name) is not None, name
+    assert liveexec.load_config(BARS).config_id == load_config(BARS).config_id
