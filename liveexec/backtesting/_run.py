@@ -111,7 +111,7 @@ def backtest(
         run_config = build_backtest_run_config(cfg)
         run_id = open_run(engine, cfg)
         status, error = "completed", None
-        buffer = RecordBuffer(engine)
+        buffer = RecordBuffer(engine, background=False, batch_rows=5_000)
         recorder: RecorderActor | None = None
         node = BacktestNode(configs=[run_config])
         try:

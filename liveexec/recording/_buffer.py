@@ -33,12 +33,27 @@ class RecorderStats:
     waited_full_s: float = 0.0
 
 
+def _add(batch: Batch, kind: Kind, row: Mapping[str, Any]) -> None:
+    if kind == "event":
+        batch.add_event(row)
+    elif kind == "order":
+        batch.add_order(row)
+    else:
+        batch.add_position(row)
+
+
 class RecordBuffer:
     """Rows go in from the engine thread; a writer thread commits them in batches.
 
     The buffer holds at most ``capacity`` rows. When it is full the engine waits for room (at most
     ``full_timeout_s``), so memory stays bounded and nothing is dropped; past the timeout, or after
     a failed write, :meth:`submit` raises :class:`RecorderError`. :meth:`close` flushes the rest.
+
+    With ``background=False`` there is no thread: every ``batch_rows`` rows are written on the
+    calling thread. Backtests use that: simulated time does not mind the pause, and a second
+    Python thread competing for the GIL costs a CPU-bound engine far more than the writes do
+    (measured in benchmarks/recording_overhead.py). Live nodes keep the writer thread so a slow
+    database never blocks the event loop.
     """
 
     def __init__(
@@ -49,6 +64,7 @@ class RecordBuffer:
         batch_rows: int = 20_000,
         flush_interval_s: float = 0.5,
         full_timeout_s: float = 60.0,
+        background: bool = True,
     ) -> None:
         self._engine = engine
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=capacity)
@@ -56,9 +72,11 @@ class RecordBuffer:
         self._flush_interval_s = flush_interval_s
         self._full_timeout_s = full_timeout_s
         self._error: BaseException | None = None
+        self._inline: Batch | None = None if background else Batch()
         self._thread = threading.Thread(target=self._run, name="liveexec-recorder", daemon=True)
         self.stats = RecorderStats()
-        self._thread.start()
+        if background:
+            self._thread.start()
 
     @property
     def error(self) -> BaseException | None:
@@ -67,6 +85,12 @@ class RecordBuffer:
     def submit(self, kind: Kind, row: Mapping[str, Any]) -> None:
         if self._error is not None:
             raise RecorderError(f"recording failed: {self._error}") from self._error
+        if self._inline is not None:
+            _add(self._inline, kind, row)
+            self.stats.submitted += 1
+            if len(self._inline) >= self._batch_rows:
+                self._write_inline()
+            return
         item = (kind, row)
         try:
             self._queue.put_nowait(item)
@@ -85,6 +109,8 @@ class RecordBuffer:
 
     def close(self) -> None:
         """Flush everything submitted and stop the writer; raise if any write failed."""
+        if self._inline is not None and self._error is None:
+            self._write_inline()
         if self._thread.is_alive():
             self._queue.put(_STOP)
             self._thread.join()
@@ -105,13 +131,7 @@ class RecordBuffer:
                 if item is _STOP:
                     stopping = True
                     break
-                kind, row = item
-                if kind == "event":
-                    batch.add_event(row)
-                elif kind == "order":
-                    batch.add_order(row)
-                else:
-                    batch.add_position(row)
+                _add(batch, *item)
             self.stats.max_pending = max(self.stats.max_pending, self._queue.qsize())
             if not len(batch) or self._error is not None:
                 continue
@@ -121,8 +141,21 @@ class RecordBuffer:
                 self._error = exc
                 self._drain()
                 continue
-            self.stats.written += len(batch.events) + len(batch.orders) + len(batch.positions)
-            self.stats.batches += 1
+            self._count(batch)
+
+    def _write_inline(self) -> None:
+        assert self._inline is not None
+        batch, self._inline = self._inline, Batch()
+        try:
+            write_batch(self._engine, batch)
+        except Exception as exc:
+            self._error = exc
+            raise RecorderError(f"recording failed: {exc}") from exc
+        self._count(batch)
+
+    def _count(self, batch: Batch) -> None:
+        self.stats.written += len(batch)
+        self.stats.batches += 1
 
     def _drain(self) -> None:
         """After a failure, keep the engine from blocking on a full queue."""
