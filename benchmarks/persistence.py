@@ -13,6 +13,7 @@ import argparse
 import sqlite3
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -95,6 +96,7 @@ def stream(events: int, run_id: str) -> Iterator[tuple[dict[str, Any], dict[str,
 
 
 def new_run(engine: Engine, run_id: str) -> None:
+    """A runs row for the stream (ids carry a per-invocation suffix, see main)."""
     with engine.begin() as connection:
         connection.execute(
             text(
@@ -178,14 +180,15 @@ def main() -> None:
     parser.add_argument("--postgres", help="PostgreSQL URL (migrated here)")
     parser.add_argument("--events", type=int, default=200_000)
     args = parser.parse_args()
+    tag = uuid.uuid4().hex[:8]  # fresh ids each invocation: the database may keep earlier runs
     results: list[tuple[str, bool, float, float]] = []
     if args.postgres:
         upgrade(args.postgres)
         engine = create_db_engine(args.postgres)
-        copy_rate = raw_postgres(args.postgres, engine, args.events, "bench-copy")
+        copy_rate = raw_postgres(args.postgres, engine, args.events, f"bench-copy-{tag}")
         for background in (False, True):
             rate = through_recorder(
-                engine, args.events, f"bench-{background}", background=background
+                engine, args.events, f"bench-{background}-{tag}", background=background
             )
             results.append(("PostgreSQL", background, rate, copy_rate))
         engine.dispose()
@@ -194,10 +197,10 @@ def main() -> None:
         url = f"sqlite:///{path}"
         upgrade(url)
         engine = create_db_engine(url)
-        raw_rate = raw_sqlite(path, engine, args.events, "bench-raw")
+        raw_rate = raw_sqlite(path, engine, args.events, f"bench-raw-{tag}")
         for background in (False, True):
             rate = through_recorder(
-                engine, args.events, f"bench-{background}", background=background
+                engine, args.events, f"bench-{background}-{tag}", background=background
             )
             results.append(("SQLite", background, rate, raw_rate))
         engine.dispose()

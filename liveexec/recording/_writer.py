@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import JSON, Connection, Engine, Table
 
 from liveexec.db import OrderEvent, UnifiedOrder, UnifiedPosition
@@ -205,11 +206,24 @@ def _write_postgres(connection: Connection, batch: Batch) -> None:
     cols_positions = ", ".join(POSITION_COLUMNS)
     with raw.cursor() as cursor:
         if batch.events:
-            temp = _copy_rows(cursor, EVENTS, EVENT_COLUMNS, batch.events)
-            cursor.execute(
-                f"INSERT INTO order_events ({cols_events}) SELECT {cols_events} FROM {temp} "
-                "ON CONFLICT (event_id) DO NOTHING"
+            # Events are new almost always: COPY them straight into the table, and only when
+            # some were recorded before (a replay) go through a temporary table and skip those.
+            values = _tuples(
+                batch.events, EVENT_COLUMNS, _converters(EVENTS, EVENT_COLUMNS, "postgresql")
             )
+            cursor.execute("SAVEPOINT liveexec_events")
+            try:
+                with cursor.copy(f"COPY order_events ({cols_events}) FROM STDIN") as copy:
+                    for row in values:
+                        copy.write_row(row)
+                cursor.execute("RELEASE SAVEPOINT liveexec_events")
+            except psycopg.errors.UniqueViolation:
+                cursor.execute("ROLLBACK TO SAVEPOINT liveexec_events")
+                temp = _copy_rows(cursor, EVENTS, EVENT_COLUMNS, batch.events)
+                cursor.execute(
+                    f"INSERT INTO order_events ({cols_events}) SELECT {cols_events} FROM {temp} "
+                    "ON CONFLICT (event_id) DO NOTHING"
+                )
         if batch.orders:
             temp = _copy_rows(cursor, ORDERS, ORDER_COLUMNS, batch.orders.values())
             updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ORDER_COLUMNS if c != "operation_id")
