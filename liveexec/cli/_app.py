@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine
 
 from liveexec._version import __version__
 from liveexec.backtesting import backtest
@@ -40,7 +43,7 @@ from liveexec.db import (
     upgrade,
 )
 from liveexec.demo import prepare_demo_catalog
-from liveexec.errors import ConfigError, ConfigIssue, DatabaseError, LiveexecError
+from liveexec.errors import ConfigError, ConfigIssue, LiveexecError
 from liveexec.examples import EXAMPLES_DIR, example_configs
 from liveexec.nodes import defined_instruments
 from liveexec.runs import RunResult, list_runs, load_run
@@ -174,18 +177,27 @@ def db_downgrade(
     _out().print(f"{mask_url(url)} is at revision {revision}")
 
 
+@contextmanager
+def _database(db: str | None, *, require_schema: bool) -> Iterator[tuple[str, Engine]]:
+    """The database of --db (or the default), reachable and, if asked, at the head revision;
+    liveexec errors inside become a clear message and exit code."""
+    url = resolve_database_url(override=db)
+    try:
+        engine = create_db_engine(url)
+        try:
+            (require_current_schema if require_schema else check_reachable)(engine)
+            yield url, engine
+        finally:
+            engine.dispose()
+    except LiveexecError as exc:
+        raise _fail(exc) from None
+
+
 @db_app.command("current")
 def db_current(db: DbOption = None) -> None:
     """Print the database's schema revision and this liveexec's head revision."""
-    url = resolve_database_url(override=db)
-    engine = create_db_engine(url)
-    try:
-        check_reachable(engine)
+    with _database(db, require_schema=False) as (url, engine):
         current = current_revision(engine)
-    except LiveexecError as exc:
-        raise _fail(exc) from None
-    finally:
-        engine.dispose()
     head = head_revision()
     state = "up to date" if current == head else "behind: run `liveexec db upgrade`"
     _out().print(f"{mask_url(url)}: revision {current or 'none'} (head {head}, {state})")
@@ -194,15 +206,8 @@ def db_current(db: DbOption = None) -> None:
 @db_app.command("check")
 def db_check(db: DbOption = None) -> None:
     """Exit 1 if the migrated schema differs from liveexec's models (migration drift)."""
-    url = resolve_database_url(override=db)
-    engine = create_db_engine(url)
-    try:
-        check_reachable(engine)
+    with _database(db, require_schema=False) as (url, engine):
         drift = schema_drift(engine)
-    except DatabaseError as exc:
-        raise _fail(exc) from None
-    finally:
-        engine.dispose()
     if drift:
         for item in drift:
             _err().print(f"drift: {item}", highlight=False)
@@ -280,15 +285,8 @@ def runs_list(
     config_id: Annotated[str | None, typer.Option(help="Only runs of this config_id.")] = None,
 ) -> None:
     """The latest runs, newest first."""
-    url = resolve_database_url(override=db)
-    engine = create_db_engine(url)
-    try:
-        require_current_schema(engine)
+    with _database(db, require_schema=True) as (url, engine):
         rows = list_runs(engine, limit=limit, config_id=config_id)
-    except LiveexecError as exc:
-        raise _fail(exc) from None
-    finally:
-        engine.dispose()
     table = Table(title=f"Runs in {mask_url(url)}")
     for column in ("run_id", "mode", "status", "config_id", "started_at", "orders"):
         table.add_column(column, overflow="fold")
@@ -303,18 +301,12 @@ def runs_show(
     db: DbOption = None,
 ) -> None:
     """Summary, statistics and account of one run."""
-    url = resolve_database_url(override=db)
-    engine = create_db_engine(url)
-    try:
-        require_current_schema(engine)
-        result = load_run(engine, run_id)
-    except KeyError as exc:
-        _err().print(f"[bold red]error:[/] {exc.args[0]}")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except LiveexecError as exc:
-        raise _fail(exc) from None
-    finally:
-        engine.dispose()
+    with _database(db, require_schema=True) as (_url, engine):
+        try:
+            result = load_run(engine, run_id)
+        except KeyError as exc:
+            _err().print(f"[bold red]error:[/] {exc.args[0]}")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
     for table in _result_tables(result):
         _out().print(table)
     if result.error:
