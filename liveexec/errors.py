@@ -2,6 +2,7 @@
 
 - :class:`ConfigError`: fix the configuration (file, field or environment variable named).
 - :class:`DatabaseError`: fix or reach the database (run a migration, start the server).
+- :class:`RunFailedError`: a run stopped on an error; what it recorded until then is kept.
 - :class:`LiveexecError`: the common base, for callers that want to catch everything of ours.
 
 Risk denials are never exceptions: they are recorded events (see docs/ARCHITECTURE.md).
@@ -18,6 +19,7 @@ __all__ = [
     "DatabaseError",
     "DatabaseUnavailableError",
     "LiveexecError",
+    "RunFailedError",
     "SchemaOutOfDateError",
 ]
 
@@ -49,6 +51,15 @@ class ConfigError(LiveexecError):
         lines = [f"{source}: {count} configuration error{'s' if count != 1 else ''}"]
         lines.extend(f"  - {issue}" for issue in self.issues)
         super().__init__("\n".join(lines))
+
+
+class RunFailedError(LiveexecError):
+    """A run started but did not complete; its ``runs`` row says ``failed`` with this error."""
+
+    def __init__(self, run_id: str, error: str) -> None:
+        self.run_id = run_id
+        self.error = error
+        super().__init__(f"run {run_id} failed: {error}")
 
 
 class DatabaseError(LiveexecError):

@@ -16,7 +16,7 @@ from liveexec.backtesting._progress import ProgressActor, data_time_range
 from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.data import open_catalog
 from liveexec.db import create_db_engine, require_current_schema
-from liveexec.errors import ConfigError, ConfigIssue
+from liveexec.errors import ConfigError, ConfigIssue, RunFailedError
 from liveexec.nodes import check_importable
 from liveexec.recording import RecordBuffer, RecorderActor, RecorderError
 from liveexec.runs import RunResult, close_run, load_run, open_run
@@ -139,7 +139,7 @@ def backtest(
         except KeyboardInterrupt:
             status, error = "interrupted", "interrupted by the user (Ctrl-C)"
             _flush_quietly(recorder)
-        except Exception as exc:  # recorded in the runs row, then raised as RecorderError
+        except Exception as exc:  # recorded in the runs row, then raised as RunFailedError
             status, error = "failed", f"{type(exc).__name__}: {exc}"
             _flush_quietly(recorder)
         finally:
@@ -150,7 +150,7 @@ def backtest(
             close_run(engine, run_id, status, error)
             _dispose(node)
         if status == "failed":
-            raise RecorderError(f"run {run_id} failed: {error}")
+            raise RunFailedError(run_id, error or "unknown error")
         if status == "interrupted":
             raise KeyboardInterrupt
         return load_run(engine, run_id)

@@ -14,9 +14,8 @@ from liveexec.cli import app
 from liveexec.config import load_config, parse_config
 from liveexec.db import create_db_engine, upgrade
 from liveexec.demo import prepare_demo_catalog
-from liveexec.errors import ConfigError, SchemaOutOfDateError
+from liveexec.errors import ConfigError, RunFailedError, SchemaOutOfDateError
 from liveexec.examples import EXAMPLES_DIR
-from liveexec.recording import RecorderError
 
 QUOTER = EXAMPLES_DIR / "simple_quoter_btcusdt_quotes.yaml"
 runner = CliRunner(env={"COLUMNS": "200"})
@@ -125,7 +124,7 @@ def test_database_failure_mid_run_marks_it_failed_and_keeps_what_was_written(
             )
         )
     try:
-        with pytest.raises(RecorderError, match="disk full"):
+        with pytest.raises(RunFailedError, match="disk full"):
             backtest(cfg, database_url=postgres_url)
         with engine.connect() as connection:
             status, error = connection.execute(text("SELECT status, error FROM runs")).one()
