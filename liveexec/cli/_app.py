@@ -414,7 +414,8 @@ def demo(
     _out().print(
         "Next: `liveexec runs show RUN_ID`; "
         "`liveexec backtest CONFIG --set key=value` on a copy of "
-        f"an example in {EXAMPLES_DIR}; in Python, `liveexec.runs.load_run` gives polars frames."
+        f"an example in {EXAMPLES_DIR}; "
+        "in Python, `liveexec.runs.load(run_id)` gives polars frames."
     )
 
 
