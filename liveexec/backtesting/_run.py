@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 from nautilus_trader.backtest.node import BacktestNode
+from nautilus_trader.model.identifiers import Venue
 
 from liveexec.backtesting._build import build_backtest_run_config
 from liveexec.backtesting._progress import ProgressActor, data_time_range
@@ -31,6 +32,26 @@ class NautilusReports:
     orders: pd.DataFrame
     fills: pd.DataFrame
     positions: pd.DataFrame
+    statistics: dict[str, Any]  # NautilusTrader's PortfolioAnalyzer (single-venue runs)
+
+
+def _analyzer_statistics(bt_engine: Any, cfg: LiveexecConfig) -> dict[str, Any]:  # noqa: ANN401
+    """NautilusTrader's own performance statistics of the run (PnL stats in the settlement
+    currency when the run has one venue and one), for comparing with liveexec's."""
+    if len(cfg.venues) != 1:
+        return {}
+    cache = bt_engine.cache
+    account = cache.account_for_venue(Venue(cfg.venues[0].name))
+    positions = cache.positions() + cache.position_snapshots()
+    currencies = {position.realized_pnl.currency for position in positions if position.is_closed}
+    if account is None or len(currencies) != 1:
+        return {}
+    analyzer = bt_engine.portfolio.analyzer
+    analyzer.calculate_statistics(account, positions)
+    return {
+        **analyzer.get_performance_stats_pnls(currencies.pop()),
+        **analyzer.get_performance_stats_general(),
+    }
 
 
 def _flush_quietly(recorder: RecorderActor | None) -> None:
@@ -134,6 +155,7 @@ def backtest(
                         orders=trader.generate_orders_report(),
                         fills=trader.generate_order_fills_report(),
                         positions=trader.generate_positions_report(),
+                        statistics=_analyzer_statistics(bt_engine, cfg),
                     )
                 )
         except KeyboardInterrupt:

@@ -136,7 +136,9 @@ def compute_statistics(
     curve of realized PnL (positions grouped by close day) on ``starting_balance`` in that same
     currency; Sharpe and Sortino are annualised with 252 days, as NautilusTrader's analyzer does.
     Without a starting balance in that currency (e.g. JPY PnL on a USD account) the return-based
-    statistics are None rather than converted at a guessed rate.
+    statistics are None rather than converted at a guessed rate. Profit factor is gross profit over
+    gross loss of closed positions (NautilusTrader's analyzer computes its own on daily returns).
+    Total PnL, total return and win rate equal NautilusTrader's analyzer (acceptance tests).
     """
     closed = positions.filter(pl.col("status") == "CLOSED").sort("closed_at")
     pnl = closed.get_column("realized_pnl").cast(pl.Float64)

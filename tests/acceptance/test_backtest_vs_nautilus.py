@@ -122,6 +122,16 @@ def test_btc_bars_ema_cross_matches_nautilus_and_events_rebuild_orders(db_url: s
     assert_orders_match(result, reports.orders)
     assert_fills_match(result, reports.fills)
     assert_positions_match(result, reports.positions)
+    # Statistics computed by liveexec from the tables against NautilusTrader's PortfolioAnalyzer
+    # where both define them the same way (Sharpe, Sortino and profit factor are defined on
+    # different return series: see liveexec.runs.compute_statistics).
+    theirs = reports.statistics
+    ours = result.statistics
+    assert ours["total_pnl"] == pytest.approx(theirs["PnL (total)"], rel=1e-12)
+    assert ours["total_return"] is not None
+    assert ours["total_return"] * 100 == pytest.approx(theirs["PnL% (total)"], rel=1e-9)
+    assert ours["win_rate"] == pytest.approx(theirs["Win Rate"], rel=1e-12)
+    assert ours["trades"] == len(reports.positions)
     # The event log holds every order's life: one OrderInitialized per order, one OrderFilled per
     # fill, and each order's last event is the one its row was last updated from.
     engine = create_db_engine(db_url)
