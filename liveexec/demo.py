@@ -12,11 +12,10 @@ from nautilus_trader.persistence.catalog import ParquetDataCatalog
 from liveexec.config import DataStreamConfig, LiveexecConfig
 from liveexec.data import (
     DEMO_DATA_DIR,
-    import_bars_csv,
+    import_bars,
     import_bid_ask_bars_as_quotes,
-    import_quotes_parquet,
+    import_quotes,
     open_catalog,
-    write_instruments,
 )
 from liveexec.nodes import defined_instruments
 
@@ -39,30 +38,34 @@ def demo_sources(data_dir: Path = DEMO_DATA_DIR) -> list[DemoSource]:
             "BTCUSDT-PERP.SIM",
             "bars",
             "BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL",
-            lambda catalog, instrument: import_bars_csv(
-                catalog,
-                instrument,
-                "BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL",
-                data_dir / "btc-perp-20211231-20220201_1m.csv.gz",
+            lambda catalog, instrument: (
+                import_bars(
+                    catalog,
+                    instrument,
+                    "BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL",
+                    data_dir / "btc-perp-20211231-20220201_1m.csv.gz",
+                ).written
             ),
         ),
         DemoSource(
             "USD/JPY.SIM",
             "quotes",
             None,
-            lambda catalog, instrument: import_bid_ask_bars_as_quotes(
-                catalog,
-                instrument,
-                data_dir / "fxcm-usdjpy-m1-bid-2013.csv.gz",
-                data_dir / "fxcm-usdjpy-m1-ask-2013.csv.gz",
+            lambda catalog, instrument: (
+                import_bid_ask_bars_as_quotes(
+                    catalog,
+                    instrument,
+                    data_dir / "fxcm-usdjpy-m1-bid-2013.csv.gz",
+                    data_dir / "fxcm-usdjpy-m1-ask-2013.csv.gz",
+                ).written
             ),
         ),
         DemoSource(
             "BTCUSDT.BINANCE",
             "quotes",
             None,
-            lambda catalog, instrument: import_quotes_parquet(
-                catalog, instrument, data_dir / "btcusdt-quotes.parquet"
+            lambda catalog, instrument: (
+                import_quotes(catalog, instrument, data_dir / "btcusdt-quotes.parquet").written
             ),
         ),
     ]
@@ -91,7 +94,7 @@ def prepare_demo_catalog(cfg: LiveexecConfig) -> dict[str, int]:
         if _has_data(catalog, stream):
             continue
         instrument = instruments[stream.instrument_id]
-        write_instruments(catalog, [instrument])
+        # The import writes the instrument with its data, once the whole file has parsed.
         written[f"{stream.kind} {stream.bar_type or stream.instrument_id}"] = source.load(
             catalog, instrument
         )

@@ -1,0 +1,573 @@
+"""A file's rows into checked, typed, time-ordered columns: the canonical frame the wranglers get.
+
+Every refusal names the file, the row (its line in a text file) and the column. Choices made
+for data NautilusTrader needs sorted:
+
+- rows out of time order are sorted, stably (equal times keep their file order), and the
+  import says so;
+- bars: two bars at one time are refused (a bar type has one bar per interval);
+- trades: a trade id seen twice is refused; quotes: a row repeating another whole row is
+  refused. Both usually mean overlapping files were concatenated.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import polars as pl
+
+from liveexec.data._layouts import DataKind, Layout
+from liveexec.data._readers import ROW, RawTable
+from liveexec.errors import DataError
+
+__all__ = ["EARLIEST_NS", "TS", "Parsed", "parse_table"]
+
+TS = "__ts"  # epoch nanoseconds, UTC
+EARLIEST_NS = 631_152_000 * 1_000_000_000  # 1990-01-01T00:00:00Z
+_FUTURE_SLACK_NS = 86_400 * 1_000_000_000  # a day: clocks and time zones of the file's source
+_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+_UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+_ISO_8601 = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}([.,]\d{1,9})?)?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?"
+)
+_DAY_MONTH = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b.*")
+_COMPACT_DATE = re.compile(r"(19|20)\d{6}(\d{4}(\d{2})?)?")
+
+Role = Literal["price", "size", "text", "flag", "side"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    role: Role
+    required: bool
+    aliases: tuple[str, ...] = ()
+
+
+_FIELDS: dict[DataKind, tuple[_Field, ...]] = {
+    "bars": (
+        _Field("open", "price", True, ("o",)),
+        _Field("high", "price", True, ("h",)),
+        _Field("low", "price", True, ("l",)),
+        _Field("close", "price", True, ("c",)),
+        _Field("volume", "size", False, ("v", "vol")),
+    ),
+    "quotes": (
+        _Field("bid_price", "price", True, ("bid", "best_bid_price", "bid_px")),
+        _Field("ask_price", "price", True, ("ask", "best_ask_price", "ask_px")),
+        _Field("bid_size", "size", False, ("bid_qty", "bid_amount", "bid_volume", "best_bid_qty")),
+        _Field("ask_size", "size", False, ("ask_qty", "ask_amount", "ask_volume", "best_ask_qty")),
+    ),
+    "trades": (
+        _Field("price", "price", True, ("px",)),
+        _Field("quantity", "size", True, ("qty", "size", "amount")),
+        _Field("trade_id", "text", True, ("id", "tradeid", "trade_id")),
+        _Field("buyer_maker", "flag", False, ("is_buyer_maker", "buyer_is_maker")),
+        _Field("side", "side", False, ("aggressor_side", "taker_side")),
+    ),
+}
+
+_TRUE = frozenset({"true", "t", "1", "yes", "y"})
+_FALSE = frozenset({"false", "f", "0", "no", "n"})
+_SIDES = {"BUY": "BUY", "B": "BUY", "BUYER": "BUY", "SELL": "SELL", "S": "SELL", "SELLER": "SELL"}
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """Checked rows: ``TS`` (int64 ns), the kind's canonical columns, ``ROW``; time-ordered."""
+
+    kind: DataKind
+    frame: pl.DataFrame
+    columns: tuple[str, ...]  # the canonical columns present, in wrangler order
+    reordered: bool
+    timestamps: str  # how the times were read, e.g. "epoch milliseconds"
+
+
+class _Context:
+    def __init__(self, raw: RawTable, kind: DataKind, layout: Layout) -> None:
+        self.raw = raw
+        self.kind = kind
+        self.layout = layout
+
+    def error(
+        self,
+        message: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+    ) -> DataError:
+        return DataError(
+            str(self.raw.path),
+            message,
+            row=row,
+            row_label=self.raw.row_label,
+            column=column,
+            expected=self.layout.describe(self.kind),
+            hint=hint,
+        )
+
+    def first(self, frame: pl.DataFrame, mask: pl.Series | pl.Expr) -> dict[str, object] | None:
+        hits = frame.filter(mask)
+        return hits.row(0, named=True) if hits.height else None
+
+
+def parse_table(
+    raw: RawTable, kind: DataKind, layout: Layout, *, interval_ns: int | None
+) -> Parsed:
+    """Checked canonical columns of ``raw``. ``interval_ns`` is the bar interval, for bars
+    stamped at their open."""
+    ctx = _Context(raw, kind, layout)
+    frame = raw.frame
+    ts_column = _timestamp_column(ctx, frame)
+    sources = _resolve(ctx, frame, ts_column)
+    columns: dict[str, pl.Series] = {ROW: frame[ROW]}
+    for field in _FIELDS[kind]:
+        source = sources.get(field.name)
+        if source is not None:
+            columns[field.name] = _convert(ctx, frame, field, source)
+    ts, unit = _timestamps(ctx, frame, ts_column)
+    columns[TS] = ts
+    out = pl.DataFrame(columns)
+    if "buyer_maker" in out.columns and "side" in out.columns:
+        raise ctx.error(
+            f"both {sources['buyer_maker']!r} and {sources['side']!r} give the aggressor side",
+            column=sources["side"],
+            hint="keep one of them (rename the other)",
+        )
+    if kind == "bars" and layout.bars_stamped_at == "open":
+        out = _stamp_at_close(
+            ctx, frame, out, ts_column=ts_column, unit=unit, interval_ns=interval_ns
+        )
+    _check_values(ctx, out, sources)
+    reordered = not out[TS].is_sorted()
+    if reordered:
+        out = out.sort(TS, maintain_order=True)
+    _check_duplicates(ctx, out, sources)
+    present = tuple(field.name for field in _FIELDS[kind] if field.name in out.columns)
+    return Parsed(kind, out, present, reordered, unit)
+
+
+# --- columns --------------------------------------------------------------------------------
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower()
+
+
+def _timestamp_column(ctx: _Context, frame: pl.DataFrame) -> str:
+    wanted = _norm(ctx.layout.timestamp_column)
+    for name in frame.columns:
+        if name != ROW and _norm(name) == wanted:
+            return name
+    columns = [name for name in frame.columns if name != ROW]
+    raise ctx.error(
+        f"no timestamp column {ctx.layout.timestamp_column!r} (the columns are {columns})",
+        hint="name it with --timestamp-column, or name the columns with --columns",
+    )
+
+
+def _resolve(ctx: _Context, frame: pl.DataFrame, ts_column: str) -> dict[str, str]:
+    """Canonical name -> the file's column, by name or alias (case-insensitive)."""
+    found: dict[str, str] = {}
+    available = [name for name in frame.columns if name not in (ROW, ts_column)]
+    for field in _FIELDS[ctx.kind]:
+        accepted = {field.name, *field.aliases}
+        matches = [name for name in available if _norm(name) in accepted]
+        if len(matches) > 1:
+            raise ctx.error(
+                f"columns {matches} all look like {field.name!r}",
+                hint="rename or drop all but one",
+            )
+        if matches:
+            found[field.name] = matches[0]
+        elif field.required:
+            aliases = f" (or {', '.join(field.aliases)})" if field.aliases else ""
+            raise ctx.error(
+                f"no {field.name!r} column{aliases}; the columns are {[*available, ts_column]}",
+                hint="name the columns with --columns, or pick a --preset",
+            )
+    return found
+
+
+def _bad_row(  # noqa: PLR0917 (the arguments read as a sentence at every call)
+    ctx: _Context,
+    frame: pl.DataFrame,
+    mask: pl.Series,
+    source: str,
+    message: str,
+    hint: str | None = None,
+) -> DataError | None:
+    hit = ctx.first(frame.with_columns(__mask=mask), pl.col("__mask"))
+    if hit is None:
+        return None
+    row = hit[ROW]
+    assert isinstance(row, int)
+    return ctx.error(message.format(value=hit[source]), row=row, column=source, hint=hint)
+
+
+def _convert(ctx: _Context, frame: pl.DataFrame, field: _Field, source: str) -> pl.Series:
+    raw = frame[source]
+    missing = _bad_row(ctx, frame, raw.is_null(), source, "no value")
+    if missing is not None:
+        raise missing
+    if field.role in ("price", "size"):
+        return _number(ctx, frame, raw, source)
+    if field.role == "text":
+        text = raw.cast(pl.String).str.strip_chars()
+        empty = _bad_row(ctx, frame, text == "", source, "empty value")
+        if empty is not None:
+            raise empty
+        return text
+    if field.role == "flag":
+        if raw.dtype == pl.Boolean:
+            return raw
+        text = raw.cast(pl.String).str.strip_chars().str.to_lowercase()
+        known = text.is_in(list(_TRUE | _FALSE))
+        bad = _bad_row(ctx, frame, ~known, source, "{value!r} is not true or false")
+        if bad is not None:
+            raise bad
+        return text.is_in(list(_TRUE))
+    text = raw.cast(pl.String).str.strip_chars().str.to_uppercase()
+    bad = _bad_row(ctx, frame, ~text.is_in(list(_SIDES)), source, "{value!r} is not BUY or SELL")
+    if bad is not None:
+        raise bad
+    return text.replace_strict(_SIDES, return_dtype=pl.String)
+
+
+def _number(ctx: _Context, frame: pl.DataFrame, raw: pl.Series, source: str) -> pl.Series:
+    if raw.dtype == pl.String:
+        values = raw.str.strip_chars().cast(pl.Float64, strict=False)
+    elif raw.dtype.is_numeric():
+        values = raw.cast(pl.Float64)
+    else:
+        raise ctx.error(f"holds {raw.dtype} values, not numbers", column=source)
+    for mask, message in (
+        (values.is_null(), "{value!r} is not a number"),
+        (values.is_nan(), "{value!r}: not a number (NaN)"),
+        (values.is_infinite(), "{value!r} is infinite"),
+    ):
+        bad = _bad_row(ctx, frame, mask, source, message)
+        if bad is not None:
+            raise bad
+    return values
+
+
+# --- timestamps -------------------------------------------------------------------------------
+
+
+def _latest_ns() -> int:
+    return time.time_ns() + _FUTURE_SLACK_NS
+
+
+def _iso(ns: float) -> str:
+    try:
+        moment = datetime.fromtimestamp(ns / 1e9, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return "beyond the year 9999" if ns > 0 else "before the year 1"
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _fitting_units(value: float) -> list[str]:
+    latest = _latest_ns()
+    return [unit for unit, factor in _NS.items() if EARLIEST_NS <= value * factor <= latest]
+
+
+def _timestamps(ctx: _Context, frame: pl.DataFrame, column: str) -> tuple[pl.Series, str]:
+    layout = ctx.layout
+    raw = frame[column]
+    missing = _bad_row(ctx, frame, raw.is_null(), column, "no time")
+    if missing is not None:
+        raise missing
+    if raw.dtype == pl.Date:
+        raw = raw.cast(pl.Datetime("ns"))
+    if isinstance(raw.dtype, pl.Datetime):
+        if layout.timestamp_unit not in ("auto", "iso8601") or layout.timestamp_format:
+            raise ctx.error(
+                f"holds {raw.dtype} values already; --timestamp-unit and --timestamp-format "
+                "apply to numbers and text",
+                column=column,
+                hint="leave them out for this file",
+            )
+        return _in_range(ctx, frame, raw.dt.epoch("ns"), column), "datetimes"
+    if raw.dtype.is_numeric():
+        if layout.timestamp_format is not None:
+            raw = raw.cast(pl.String)
+        else:
+            return _epoch(ctx, frame, raw, column)
+    if raw.dtype != pl.String:
+        raise ctx.error(f"holds {raw.dtype} values, not times", column=column)
+    text = raw.str.strip_chars()
+    if layout.timestamp_format is not None:
+        return _formatted(ctx, frame, text, column), f"format {layout.timestamp_format!r}"
+    if layout.timestamp_unit == "iso8601":
+        return _iso_text(ctx, frame, text, column), "ISO 8601"
+    integers = text.cast(pl.Int64, strict=False)
+    numbers = integers if integers.null_count() == 0 else text.cast(pl.Float64, strict=False)
+    if numbers.null_count() == 0:
+        return _epoch(ctx, frame, numbers, column)
+    if layout.timestamp_unit != "auto" or numbers[0] is not None:
+        hint = (
+            "the column holds text times: use --timestamp-unit iso8601 or auto, or "
+            "--timestamp-format"
+            if layout.timestamp_unit != "auto"
+            else "every time of a column must be written the same way"
+        )
+        bad = _bad_row(
+            ctx, frame, numbers.is_null(), column, "{value!r} is not an epoch number", hint
+        )
+        assert bad is not None
+        raise bad
+    return _iso_text(ctx, frame, text, column), "ISO 8601"
+
+
+def _epoch(
+    ctx: _Context, frame: pl.DataFrame, numbers: pl.Series, column: str
+) -> tuple[pl.Series, str]:
+    if numbers.dtype.is_float():
+        not_finite = numbers.is_nan() | numbers.is_infinite()
+        bad = _bad_row(ctx, frame, not_finite, column, "{value!r} is not a time")
+        if bad is not None:
+            raise bad
+    unit: str = ctx.layout.timestamp_unit
+    inferred = unit == "auto"
+    first = numbers[0]
+    if inferred:
+        fits = _fitting_units(float(first))
+        if not fits:
+            compact = _COMPACT_DATE.fullmatch(str(first))
+            hint = (
+                "if it is a date written as digits, give --timestamp-format, e.g. '%Y%m%d'"
+                if compact
+                else "give --timestamp-unit, or --timestamp-format for dates written as digits"
+            )
+            row = frame[ROW][0]
+            raise ctx.error(
+                f"{first!r} is not a time between 1990 and now in seconds, milliseconds, "
+                "microseconds or nanoseconds since 1970",
+                row=row,
+                column=column,
+                hint=hint,
+            )
+        if len(fits) > 1:  # unreachable with today's bounds; kept so a wider window cannot guess
+            raise ctx.error(
+                f"{first!r} reads as a plausible time in {', '.join(fits)}: ambiguous",
+                row=frame[ROW][0],
+                column=column,
+                hint="give --timestamp-unit",
+            )
+        unit = fits[0]
+    factor = _NS[unit]
+    approx = numbers.cast(pl.Float64) * factor
+    latest = _latest_ns()
+    outside = (approx < EARLIEST_NS) | (approx > latest)
+    hit = ctx.first(frame.with_columns(__approx=approx, __out=outside), pl.col("__out"))
+    if hit is not None:
+        value = hit[column]
+        approx_ns = hit["__approx"]
+        assert isinstance(approx_ns, float)
+        row = hit[ROW]
+        assert isinstance(row, int)
+        when = "before 1990" if approx_ns < EARLIEST_NS else "in the future"
+        fits = [u for u in _fitting_units(approx_ns / factor) if u != unit]
+        if fits:
+            hint = f"looks like {_UNIT_NAMES[fits[0]]}: use --timestamp-unit {fits[0]}"
+            if inferred:
+                hint += (
+                    f" (the first row read as {_UNIT_NAMES[unit]}: the column mixes units;"
+                    " import such files separately)"
+                )
+        else:
+            hint = "check the column and its unit"
+        raise ctx.error(
+            f"{value!r} read as {_UNIT_NAMES[unit]} is {_iso(approx_ns)}, {when}",
+            row=row,
+            column=column,
+            hint=hint,
+        )
+    if numbers.dtype.is_integer():
+        ns = numbers.cast(pl.Int64) * factor
+    else:
+        ns = (numbers.cast(pl.Float64) * factor).round(0).cast(pl.Int64)
+    return ns.alias(TS), f"epoch {_UNIT_NAMES[unit]}{' (detected)' if inferred else ''}"
+
+
+def _iso_text(ctx: _Context, frame: pl.DataFrame, text: pl.Series, column: str) -> pl.Series:
+    shaped = text.str.contains(f"^(?:{_ISO_8601.pattern})$")
+    hit = ctx.first(frame.with_columns(__ok=shaped), ~pl.col("__ok"))
+    if hit is not None:
+        value = str(hit[column]).strip()
+        if _DAY_MONTH.fullmatch(value):
+            hint = (
+                "day/month order is ambiguous: give --timestamp-format, "
+                "e.g. '%d/%m/%Y %H:%M:%S' or '%m/%d/%Y %H:%M:%S'"
+            )
+        else:
+            hint = "give --timestamp-format (strftime codes) or --timestamp-unit for epoch numbers"
+        row = hit[ROW]
+        assert isinstance(row, int)
+        raise ctx.error(f"{value!r} is not an ISO 8601 time", row=row, column=column, hint=hint)
+    try:
+        parsed = text.str.to_datetime(time_unit="ns", strict=False)
+    except pl.exceptions.PolarsError as exc:
+        raise ctx.error(f"cannot read the times: {exc}", column=column) from None
+    bad = _bad_row(
+        ctx,
+        frame,
+        parsed.is_null(),
+        column,
+        "{value!r} is not written like the first time of the column (date, time, offset)",
+    )
+    if bad is not None:
+        raise bad
+    return _in_range(ctx, frame, parsed.dt.epoch("ns"), column)
+
+
+def _formatted(ctx: _Context, frame: pl.DataFrame, text: pl.Series, column: str) -> pl.Series:
+    fmt = ctx.layout.timestamp_format
+    assert fmt is not None
+    # polars parses with chrono, where Python's '.%f' reads the fraction as whole nanoseconds
+    # and drops it ('05.123' -> 5 s): give chrono its spelling of a decimal fraction instead.
+    chrono = fmt.replace(".%f", "%.f")
+    if re.search(r"(?<!%\.)(?<!%)%f", chrono.replace("%%", "")):
+        raise ctx.error(
+            f"format {fmt!r}: '%f' is only understood after a dot ('%S.%f')", column=column
+        )
+    try:
+        parsed = text.str.strptime(pl.Datetime("ns"), chrono, strict=False)
+    except pl.exceptions.PolarsError as exc:
+        raise ctx.error(
+            f"cannot read the times with format {fmt!r}: {exc}", column=column
+        ) from None
+    bad = _bad_row(
+        ctx, frame, parsed.is_null(), column, f"{{value!r}} does not match the format {fmt!r}"
+    )
+    if bad is not None:
+        raise bad
+    return _in_range(ctx, frame, parsed.dt.epoch("ns"), column)
+
+
+def _in_range(ctx: _Context, frame: pl.DataFrame, ns: pl.Series, column: str) -> pl.Series:
+    ns = ns.cast(pl.Int64).alias(TS)
+    outside = (ns < EARLIEST_NS) | (ns > _latest_ns())
+    hit = ctx.first(frame.with_columns(__ns=ns, __out=outside), pl.col("__out"))
+    if hit is not None:
+        value_ns = hit["__ns"]
+        assert isinstance(value_ns, int)
+        when = "before 1990" if value_ns < EARLIEST_NS else "in the future"
+        row = hit[ROW]
+        assert isinstance(row, int)
+        raise ctx.error(
+            f"{hit[column]!s} is {when}", row=row, column=column, hint="check the column's times"
+        )
+    return ns
+
+
+def _stamp_at_close(
+    ctx: _Context,
+    frame: pl.DataFrame,
+    out: pl.DataFrame,
+    *,
+    ts_column: str,
+    unit: str,
+    interval_ns: int | None,
+) -> pl.DataFrame:
+    """Bars stamped at their open move to their close; a ``close_time`` column must agree."""
+    if interval_ns is None:
+        raise ctx.error(
+            "bars stamped at their open are moved to their close by the bar type's interval",
+            column=ts_column,
+            hint="give --bar-type with a fixed interval (MILLISECOND, SECOND, MINUTE, HOUR, DAY "
+            "or WEEK), or --bars-stamped-at close if the times are closes",
+        )
+    out = out.with_columns(pl.col(TS) + interval_ns)
+    close_column = next((c for c in frame.columns if _norm(c) == "close_time"), None)
+    if close_column is None:
+        return out
+    close_ctx = _Context(ctx.raw, ctx.kind, ctx.layout)
+    close_ns, _ = _timestamps(close_ctx, frame, close_column)
+    # Binance's close_time is the last instant inside the bar: the next open minus one unit.
+    gap = out[TS] - close_ns
+    wrong = (gap <= 0) | (gap > 1_000_000)
+    hit = ctx.first(frame.with_columns(__wrong=wrong), pl.col("__wrong"))
+    if hit is not None:
+        row = hit[ROW]
+        assert isinstance(row, int)
+        raise ctx.error(
+            f"{hit[close_column]!r} is not {ts_column} plus the bar type's interval "
+            f"({interval_ns // 1_000_000_000} s): the file holds bars of another interval",
+            row=row,
+            column=close_column,
+            hint="give the --bar-type whose interval the file holds",
+        )
+    return out
+
+
+# --- values --------------------------------------------------------------------------------
+
+
+def _check_values(ctx: _Context, out: pl.DataFrame, sources: dict[str, str]) -> None:
+    checks: list[tuple[pl.Expr, str, str]] = []
+    if ctx.kind == "bars":
+        checks += [
+            (pl.col("high") < pl.col("low"), "high", "high {high} is below low {low}"),
+            (
+                (pl.col("open") < pl.col("low")) | (pl.col("open") > pl.col("high")),
+                "open",
+                "open {open} is outside low..high ({low}..{high})",
+            ),
+            (
+                (pl.col("close") < pl.col("low")) | (pl.col("close") > pl.col("high")),
+                "close",
+                "close {close} is outside low..high ({low}..{high})",
+            ),
+        ]
+        if "volume" in out.columns:
+            checks.append((pl.col("volume") < 0, "volume", "volume {volume} is negative"))
+    elif ctx.kind == "quotes":
+        checks.append(
+            (
+                pl.col("bid_price") > pl.col("ask_price"),
+                "bid_price",
+                "bid {bid_price} is above ask {ask_price} (a crossed quote, or bid and ask "
+                "swapped)",
+            )
+        )
+        for size in ("bid_size", "ask_size"):
+            if size in out.columns:
+                checks.append((pl.col(size) < 0, size, f"{{{size}}} is negative"))
+    else:
+        checks.append((pl.col("quantity") <= 0, "quantity", "quantity {quantity} is not positive"))
+    for mask, field, message in checks:
+        hit = ctx.first(out, mask)
+        if hit is not None:
+            row = hit[ROW]
+            assert isinstance(row, int)
+            raise ctx.error(message.format(**hit), row=row, column=sources[field])
+
+
+def _check_duplicates(ctx: _Context, out: pl.DataFrame, sources: dict[str, str]) -> None:
+    if ctx.kind == "bars":
+        keys, what, column = [TS], "the same time as", None
+    elif ctx.kind == "trades":
+        keys, what, column = ["trade_id"], "the same trade id as", sources["trade_id"]
+    else:
+        keys = [name for name in out.columns if name != ROW]
+        what, column = "the same values as", None
+    repeated = out.filter(pl.struct(keys).is_duplicated())
+    if repeated.height == 0:
+        return
+    first = repeated.row(0, named=True)
+    same = repeated.filter(pl.all_horizontal([pl.col(key) == first[key] for key in keys]))
+    rows = sorted(int(r) for r in same[ROW].to_list())
+    label = ctx.raw.row_label
+    raise ctx.error(
+        f"{label} {rows[1]} has {what} {label} {rows[0]} ({_iso(float(first[TS]))})",
+        row=rows[1],
+        column=column,
+        hint="overlapping files concatenated? remove the repeated rows",
+    )
