@@ -6,26 +6,24 @@ Every issue found is reported together, each with its field path.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import re
-import tomllib
 import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from liveexec.config._models import LiveexecConfig, SemanticIssues
+from liveexec.config._safe import MAX_CONFIG_BYTES, check_shape, parse_text, read_config_text
 from liveexec.errors import ConfigError, ConfigIssue
 
 __all__ = ["load_config", "parse_config", "substitute_env"]
 
-_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}
 
 
@@ -36,6 +34,64 @@ def _path_text(path: Sequence[str | int]) -> str:
     return text or "<root>"
 
 
+class _BadReferenceError(ValueError):
+    pass
+
+
+def _closing_brace(text: str, start: int) -> int:
+    """Index of the ``}`` closing a ``${`` whose body starts at ``start`` (nested ``${...}``
+    inside a default are skipped over, as a POSIX shell does)."""
+    depth = 1
+    index = start
+    while index < len(text):
+        if text.startswith("$$", index):
+            index += 2
+            continue
+        if text.startswith("${", index):
+            depth += 1
+            index += 2
+            continue
+        if text[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    raise _BadReferenceError("a '${' without its closing '}'")
+
+
+def _expand(text: str, environ: Mapping[str, str], missing: list[str]) -> str:
+    """``${VAR}``, ``${VAR:-default}`` (the default may itself hold references, expanded only
+    when it is used) and ``$$`` for a literal ``$``; any other ``$`` stays as written."""
+    out: list[str] = []
+    index = 0
+    while index < len(text):
+        if text.startswith("$$", index):
+            out.append("$")
+            index += 2
+        elif text.startswith("${", index):
+            close = _closing_brace(text, index + 2)
+            body = text[index + 2 : close]
+            name = _NAME.match(body)
+            if name is None:
+                raise _BadReferenceError("'${' must be followed by a variable name")
+            rest = body[name.end() :]
+            if rest and not rest.startswith(":-"):
+                raise _BadReferenceError(
+                    f"only ${{{name.group(0)}}} and ${{{name.group(0)}:-default}} are supported"
+                )
+            if name.group(0) in environ:
+                out.append(environ[name.group(0)])
+            elif rest:
+                out.append(_expand(rest[2:], environ, missing))
+            else:
+                missing.append(name.group(0))
+            index = close + 1
+        else:
+            out.append(text[index])
+            index += 1
+    return "".join(out)
+
+
 def substitute_env(
     data: Any,  # noqa: ANN401 (parsed YAML/TOML/JSON)
     environ: Mapping[str, str],
@@ -44,18 +100,19 @@ def substitute_env(
 ) -> Any:  # noqa: ANN401
     """Replace ``${VAR}`` and ``${VAR:-default}`` in every string; ``$$`` is a literal ``$``.
 
-    An unset variable without a default is appended to ``issues`` with its field path.
+    An unset variable without a default, or a malformed reference, is appended to ``issues``
+    with its field path (the value itself is never quoted: it may hold a secret).
     """
     if isinstance(data, str):
-
-        def replace(match: re.Match[str]) -> str:
-            if match.group(0) == "$$":
-                return "$"
-            name, default = match.group(1), match.group(2)
-            if name in environ:
-                return environ[name]
-            if default is not None:
-                return default
+        if "$" not in data:
+            return data
+        missing: list[str] = []
+        try:
+            expanded = _expand(data, environ, missing)
+        except _BadReferenceError as exc:
+            issues.append(ConfigIssue(_path_text(path), f"malformed variable reference: {exc}"))
+            return ""
+        for name in missing:
             issues.append(
                 ConfigIssue(
                     _path_text(path),
@@ -63,9 +120,7 @@ def substitute_env(
                     f"export {name}=... or write ${{{name}:-default}}",
                 )
             )
-            return ""
-
-        return _VAR.sub(replace, data)
+        return expanded
     if isinstance(data, dict):
         return {
             key: substitute_env(value, environ, issues, (*path, str(key)))
@@ -80,9 +135,10 @@ def substitute_env(
 
 
 def _apply_override(data: dict[str, Any], assignment: str) -> ConfigIssue | None:
+    # Messages name the key, never the value: `--set live.binance.api_secret=...` is a secret.
     key, sep, raw = assignment.partition("=")
     if not sep or not key.strip():
-        return ConfigIssue("--set", f"{assignment!r} is not of the form dotted.key=value")
+        return ConfigIssue("--set", "an argument is not of the form dotted.key=value")
     parts = key.strip().split(".")
     node: Any = data
     for depth, part in enumerate(parts[:-1]):
@@ -94,7 +150,14 @@ def _apply_override(data: dict[str, Any], assignment: str) -> ConfigIssue | None
             return ConfigIssue(
                 f"--set {key}", f"{'.'.join(parts[: depth + 1])} is not a mapping or list"
             )
-    value = yaml.safe_load(raw) if raw.strip() else ""
+    if len(raw) > MAX_CONFIG_BYTES:
+        return ConfigIssue(f"--set {key}", "the value is too long")
+    try:
+        value = parse_text(raw, "yaml", f"--set {key}") if raw.strip() else ""
+    except ConfigError:
+        return ConfigIssue(
+            f"--set {key}", "the value is not valid YAML", "quote it: --set 'key=\"text\"'"
+        )
     last = parts[-1]
     if isinstance(node, list) and last.isdigit() and int(last) < len(node):
         node[int(last)] = value
@@ -116,24 +179,7 @@ def _read(path: Path) -> Any:  # noqa: ANN401
                 )
             ],
         )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(str(path), [ConfigIssue("<file>", "file not found")]) from None
-    except OSError as exc:
-        raise ConfigError(
-            str(path), [ConfigIssue("<file>", f"cannot read: {exc.strerror}")]
-        ) from None
-    try:
-        if kind == "yaml":
-            return yaml.safe_load(text)
-        if kind == "toml":
-            return tomllib.loads(text)
-        return json.loads(text)
-    except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(
-            str(path), [ConfigIssue("<file>", f"not valid {kind.upper()}: {exc}")]
-        ) from None
+    return parse_text(read_config_text(path), kind, str(path))
 
 
 def load_config(
@@ -170,6 +216,7 @@ def parse_config(
     environ: Mapping[str, str] | None = None,
 ) -> LiveexecConfig:
     """Validate an already-parsed config mapping (see :func:`load_config`)."""
+    check_shape(raw, source)  # a mapping built in Python can be cyclic too
     issues: list[ConfigIssue] = []
     data = substitute_env(dict(raw), os.environ if environ is None else environ, issues)
     for assignment in overrides:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Self
 
@@ -28,9 +29,12 @@ __all__ = [
     "DataConfig",
     "DataStreamConfig",
     "DatabaseConfig",
+    "DefinedInstrumentSpec",
+    "EquitySpec",
     "ExecAlgorithmSpec",
     "FeeModelConfig",
     "FillModelConfig",
+    "FuturesContractSpec",
     "InstrumentSpec",
     "KillSwitchConfig",
     "LiveConfig",
@@ -84,6 +88,8 @@ Precision = Annotated[int, Field(ge=0, le=16)]
 PositiveDecimal = Annotated[Decimal, Field(gt=0)]
 NonNegativeDecimal = Annotated[Decimal, Field(ge=0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+# No venue offers more; a larger number is a typo (an extra zero), not a strategy.
+MAX_LEVERAGE = 1000
 
 
 # --- components (the shape of NautilusTrader's Importable*Config) ---------------------------
@@ -151,7 +157,10 @@ class VenueConfig(_Frozen):
     starting_balances: tuple[MoneyStr, ...] = Field(
         default=(), description="Simulated starting balances, e.g. ['1000000 USD']."
     )
-    default_leverage: PositiveDecimal = Decimal(1)
+    default_leverage: Annotated[Decimal, Field(gt=0, le=MAX_LEVERAGE)] = Field(
+        default=Decimal(1),
+        description=f"Leverage of a margin account, above 0 and at most {MAX_LEVERAGE}.",
+    )
     book_type: Literal["L1_MBP", "L2_MBP", "L3_MBO"] = "L1_MBP"
     bar_execution: bool = True
     fee_model: FeeModelConfig = FeeModelConfig()
@@ -161,26 +170,17 @@ class VenueConfig(_Frozen):
 # --- instruments --------------------------------------------------------------------------------
 
 
-class _InstrumentDefinition(_Frozen):
+class _ListedInstrument(_Frozen):
+    """What every instrument defined in the config has, whatever its kind."""
+
     id: InstrumentId
     raw_symbol: str | None = Field(
         default=None, description="Venue symbol; defaults to the id's symbol."
     )
-    base_currency: CurrencyCode
-    quote_currency: CurrencyCode
     price_precision: Precision
-    size_precision: Precision
     price_increment: PositiveDecimal | None = Field(
         default=None, description="Defaults to 10^-price_precision."
     )
-    size_increment: PositiveDecimal | None = Field(
-        default=None, description="Defaults to 10^-size_precision."
-    )
-    lot_size: PositiveDecimal | None = None
-    min_quantity: PositiveDecimal | None = None
-    max_quantity: PositiveDecimal | None = None
-    min_notional: MoneyStr | None = None
-    max_notional: MoneyStr | None = None
     tick_scheme: str | None = Field(default=None, description="e.g. 'FOREX_3DECIMAL'.")
     maker_fee: Decimal = Decimal(0)
     taker_fee: Decimal = Decimal(0)
@@ -190,6 +190,22 @@ class _InstrumentDefinition(_Frozen):
     @property
     def venue(self) -> str:
         return self.id.rsplit(".", 1)[1]
+
+
+class _InstrumentDefinition(_ListedInstrument):
+    """A pair of currencies (spot or perpetual), traded in fractional sizes."""
+
+    base_currency: CurrencyCode
+    quote_currency: CurrencyCode
+    size_precision: Precision
+    size_increment: PositiveDecimal | None = Field(
+        default=None, description="Defaults to 10^-size_precision."
+    )
+    lot_size: PositiveDecimal | None = None
+    min_quantity: PositiveDecimal | None = None
+    max_quantity: PositiveDecimal | None = None
+    min_notional: MoneyStr | None = None
+    max_notional: MoneyStr | None = None
 
 
 class CurrencyPairSpec(_InstrumentDefinition):
@@ -206,6 +222,49 @@ class CryptoPerpetualSpec(_InstrumentDefinition):
     is_inverse: bool = False
 
 
+AssetClass = Literal["FX", "EQUITY", "COMMODITY", "DEBT", "INDEX", "CRYPTOCURRENCY", "ALTERNATIVE"]
+WholeUnits = Annotated[int, Field(ge=1)]
+
+
+class FuturesContractSpec(_ListedInstrument):
+    """A dated futures contract (NautilusTrader ``FuturesContract``), traded in whole contracts,
+    e.g. ESZ5.XCME."""
+
+    kind: Literal["futures_contract"]
+    currency: CurrencyCode = Field(description="Quote and settlement currency, e.g. 'USD'.")
+    underlying: str = Field(min_length=1, description="The underlying's symbol, e.g. 'ES'.")
+    asset_class: AssetClass = Field(description="Asset class of the underlying, e.g. 'INDEX'.")
+    multiplier: PositiveDecimal = Field(
+        default=Decimal(1), description="Contract multiplier (value of one point per contract)."
+    )
+    lot_size: WholeUnits = Field(default=1, description="Contracts per round lot.")
+    activation: AwareDatetime = Field(description="First trading time (UTC or with an offset).")
+    expiration: AwareDatetime = Field(description="Expiry time (UTC or with an offset).")
+    exchange: str | None = Field(
+        default=None, min_length=1, description="ISO 10383 MIC of the exchange, e.g. 'XCME'."
+    )
+
+    @model_validator(mode="after")
+    def _activation_before_expiration(self) -> Self:
+        if self.activation >= self.expiration:
+            msg = f"activation ({self.activation}) must be before expiration ({self.expiration})"
+            raise ValueError(msg)
+        return self
+
+
+class EquitySpec(_ListedInstrument):
+    """A share (NautilusTrader ``Equity``), traded in whole shares, e.g. AAPL.XNAS."""
+
+    kind: Literal["equity"]
+    currency: CurrencyCode = Field(description="Quote currency, e.g. 'USD'.")
+    lot_size: WholeUnits = Field(default=1, description="Shares per round lot.")
+    min_quantity: WholeUnits | None = None
+    max_quantity: WholeUnits | None = None
+    isin: str | None = Field(
+        default=None, pattern=r"[A-Z]{2}[A-Z0-9]{9}[0-9]", description="e.g. 'US0378331005'."
+    )
+
+
 class ProvidedInstrumentsSpec(_Frozen):
     """Instruments loaded at run time from the data catalog or from the venue's own provider."""
 
@@ -214,8 +273,9 @@ class ProvidedInstrumentsSpec(_Frozen):
     ids: tuple[InstrumentId, ...] = Field(min_length=1)
 
 
+DefinedInstrumentSpec = CurrencyPairSpec | CryptoPerpetualSpec | FuturesContractSpec | EquitySpec
 InstrumentSpec = Annotated[
-    CurrencyPairSpec | CryptoPerpetualSpec | ProvidedInstrumentsSpec, Field(discriminator="kind")
+    DefinedInstrumentSpec | ProvidedInstrumentsSpec, Field(discriminator="kind")
 ]
 
 
@@ -258,6 +318,10 @@ class DataStreamConfig(_Frozen):
         return self
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LAST_NS_TIME = datetime(2262, 4, 11, tzinfo=UTC)
+
+
 class DataConfig(_Frozen):
     catalog: CatalogConfig
     streams: tuple[DataStreamConfig, ...] = Field(min_length=1)
@@ -266,6 +330,11 @@ class DataConfig(_Frozen):
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
+        for name in ("start", "end"):
+            moment = getattr(self, name)
+            # NautilusTrader keeps time as unsigned 64-bit nanoseconds since 1970.
+            if moment is not None and not (_EPOCH <= moment < _LAST_NS_TIME):
+                raise ValueError(f"{name} ({moment}) must lie between 1970 and 2262")
         if self.start is not None and self.end is not None and self.start >= self.end:
             raise ValueError(f"start ({self.start}) must be before end ({self.end})")
         return self
@@ -295,16 +364,53 @@ class KillSwitchConfig(_Frozen):
 
 
 class RiskConfig(_Frozen):
-    """Pre-trade limits. The shape is fixed now; the checks arrive with the risk engine."""
+    """Pre-trade limits.
 
-    bypass: bool = False
-    max_order_submit_rate: RateStr = "100/00:00:01"
-    max_order_modify_rate: RateStr = "100/00:00:01"
-    max_notional_per_order: dict[InstrumentId, PositiveDecimal] = Field(default_factory=dict)
-    max_position_notional: dict[InstrumentId, PositiveDecimal] = Field(default_factory=dict)
-    max_open_orders: Annotated[int, Field(ge=1)] | None = None
-    max_daily_loss: PositiveDecimal | None = None
-    kill_switch: KillSwitchConfig = KillSwitchConfig()
+    ``bypass``, the two rates and ``max_notional_per_order`` configure NautilusTrader's own risk
+    engine in every node. The other limits belong to liveexec's pre-trade risk engine (ROADMAP
+    phase 5); until it lands, a config that sets them is refused rather than run unguarded.
+    """
+
+    bypass: bool = Field(
+        default=False, description="Skip NautilusTrader's pre-trade checks (rate limits stay)."
+    )
+    max_order_submit_rate: RateStr = Field(
+        default="100/00:00:01", description="Submit commands per interval, 'count/HH:MM:SS'."
+    )
+    max_order_modify_rate: RateStr = Field(
+        default="100/00:00:01", description="Modify commands per interval, 'count/HH:MM:SS'."
+    )
+    max_notional_per_order: dict[InstrumentId, PositiveDecimal] = Field(
+        default_factory=dict,
+        description="Per instrument, in its quote currency; larger orders are denied.",
+    )
+    max_position_notional: dict[InstrumentId, PositiveDecimal] = Field(
+        default_factory=dict, description="Not enforced yet (ROADMAP phase 5): refused if set."
+    )
+    max_open_orders: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Not enforced yet (ROADMAP phase 5): refused if set."
+    )
+    max_daily_loss: PositiveDecimal | None = Field(
+        default=None, description="Not enforced yet (ROADMAP phase 5): refused if set."
+    )
+    kill_switch: KillSwitchConfig = Field(
+        default=KillSwitchConfig(),
+        description="Not enforced yet (ROADMAP phase 5): refused if changed from the default.",
+    )
+
+    def unenforced(self) -> list[str]:
+        """The fields set to something no node enforces yet."""
+        return [
+            name
+            for name in (
+                "max_position_notional",
+                "max_open_orders",
+                "max_daily_loss",
+                "kill_switch",
+            )
+            if getattr(self, name)
+            != type(self).model_fields[name].get_default(call_default_factory=True)
+        ]
 
 
 class _VenueCredentials(_Frozen):
@@ -463,6 +569,39 @@ def _semantic_issues(cfg: LiveexecConfig) -> list[tuple[str, str]]:
                         f"{stream.instrument_id!r} is not among the instruments {sorted(known)}",
                     )
                 )
+    for name in cfg.risk.unenforced():
+        issues.append(
+            (
+                f"risk.{name}",
+                "not enforced by this version of liveexec (the pre-trade risk engine is ROADMAP "
+                "phase 5); remove it rather than trade believing it is",
+            )
+        )
+    for index, venue in enumerate(cfg.venues):
+        for position, balance in enumerate(venue.starting_balances):
+            if Decimal(balance.split()[0]) <= 0:
+                issues.append(
+                    (
+                        f"venues[{index}].starting_balances[{position}]",
+                        f"{balance!r}: a starting balance must be positive",
+                    )
+                )
+        currencies = [balance.split()[1] for balance in venue.starting_balances]
+        for currency in _duplicates(currencies):
+            issues.append(
+                (
+                    f"venues[{index}].starting_balances",
+                    f"currency {currency} is given more than once",
+                )
+            )
+        if venue.base_currency is not None and currencies and currencies != [venue.base_currency]:
+            issues.append(
+                (
+                    f"venues[{index}].starting_balances",
+                    f"a single-currency account in {venue.base_currency} takes one balance in "
+                    f"{venue.base_currency}, not {currencies}",
+                )
+            )
     for section in ("max_notional_per_order", "max_position_notional"):
         limits: dict[str, Decimal] = getattr(cfg.risk, section)
         for iid in limits:
@@ -471,6 +610,51 @@ def _semantic_issues(cfg: LiveexecConfig) -> list[tuple[str, str]]:
                     (
                         f"risk.{section}.{iid}",
                         f"{iid!r} is not among the instruments {sorted(known)}",
+                    )
+                )
+    for index, spec in enumerate(cfg.instruments):
+        for name, low, high in (
+            ("maker_fee", -1, 1),
+            ("taker_fee", -1, 1),
+            ("margin_init", 0, 1),
+            ("margin_maint", 0, 1),
+        ):
+            rate = getattr(spec, name, None)
+            if isinstance(rate, Decimal) and not (low <= rate <= high):
+                issues.append(
+                    (
+                        f"instruments[{index}].{name}",
+                        f"{rate} is a rate (0.0005 is 5 bps); it must lie between {low} and {high}",
+                    )
+                )
+    accounts = {venue.name: venue.account_type for venue in cfg.venues}
+    for iid in cfg.risk.max_notional_per_order:
+        if accounts.get(iid.rsplit(".", 1)[1]) == "MARGIN":
+            issues.append(
+                (
+                    f"risk.max_notional_per_order.{iid}",
+                    "NautilusTrader 1.231's risk engine skips this check for MARGIN accounts, so "
+                    "it would not be enforced; remove it (liveexec's own pre-trade limits are "
+                    "ROADMAP phase 5) or trade on a CASH venue",
+                )
+            )
+    if simulated:
+        for index, venue in enumerate(cfg.venues):
+            if venue.book_type != "L1_MBP":
+                issues.append(
+                    (
+                        f"venues[{index}].book_type",
+                        f"{venue.book_type} needs order book data, which liveexec does not "
+                        "import yet; use L1_MBP (top of book from quotes, trades or bars)",
+                    )
+                )
+        for index, spec in enumerate(cfg.instruments):
+            if isinstance(spec, CryptoPerpetualSpec) and accounts.get(spec.venue) == "CASH":
+                issues.append(
+                    (
+                        f"instruments[{index}]",
+                        f"a perpetual trades on margin: venue {spec.venue!r} needs "
+                        "account_type MARGIN",
                     )
                 )
     if cfg.mode == "live":

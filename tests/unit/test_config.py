@@ -92,7 +92,7 @@ def test_config_id_changes_with_what_is_traded() -> None:
         "strategies": [{**STRATEGY, "config": {**STRATEGY["config"], "trade_size": "0.02"}}],
     }  # type: ignore[dict-item]
     assert parse_config(changed, environ=ENV).config_id != base.config_id
-    riskier = {**LIVE, "risk": {"max_open_orders": 5}}
+    riskier = {**LIVE, "risk": {"max_notional_per_order": {"BTCUSDT.BINANCE": "1000"}}}
     assert parse_config(riskier, environ=ENV).config_id != base.config_id
 
 
