@@ -11,18 +11,19 @@ from nautilus_trader.backtest.config import (
     ImportableFillModelConfig,
 )
 from nautilus_trader.common.config import LoggingConfig
+from nautilus_trader.model.data import Bar, QuoteTick, TradeTick
 from nautilus_trader.model.identifiers import TraderId
+from nautilus_trader.risk.config import RiskEngineConfig
 
-from liveexec.config import DataStreamConfig, LiveexecConfig, VenueConfig
+from liveexec.config import DataStreamConfig, LiveexecConfig, RiskConfig, VenueConfig
 from liveexec.nodes import build_components
 
-__all__ = ["DATA_CLASSES", "build_backtest_run_config"]
+__all__ = ["DATA_CLASSES", "build_backtest_run_config", "build_risk_engine_config"]
 
-DATA_CLASSES = {
-    "bars": "nautilus_trader.model.data:Bar",
-    "quotes": "nautilus_trader.model.data:QuoteTick",
-    "trades": "nautilus_trader.model.data:TradeTick",
-}
+# The classes themselves, never their import paths: NautilusTrader 1.231 applies a bars stream's
+# `bar_types` filter only when `data_cls is Bar` (its issue #3263). Given the path text, every
+# bars stream of an instrument loads all its bar types (BID and ASK streams: every bar twice).
+DATA_CLASSES: dict[str, type] = {"bars": Bar, "quotes": QuoteTick, "trades": TradeTick}
 
 
 def _venue(venue: VenueConfig) -> BacktestVenueConfig:
@@ -67,16 +68,36 @@ def _data(cfg: LiveexecConfig, stream: DataStreamConfig) -> BacktestDataConfig:
     assert cfg.data is not None  # validated: backtest mode has data
     catalog = cfg.data.catalog
     protocol = catalog.path.split("://", 1)[0] if catalog.is_remote else None
-    options = {k: v.get_secret_value() for k, v in catalog.storage_options.items()} or None
     return BacktestDataConfig(
         catalog_path=catalog.path,
         catalog_fs_protocol=protocol,
-        catalog_fs_storage_options=options,
-        data_cls=DATA_CLASSES[stream.kind],
+        # Never the storage options: NautilusTrader's configs print them in repr() and JSON, and
+        # BacktestNode logs its config on failures. The node gets the catalog opened by liveexec
+        # instead (liveexec.backtesting._run.LiveexecBacktestNode).
+        catalog_fs_storage_options=None,
+        data_cls=DATA_CLASSES[stream.kind],  # type: ignore[arg-type]  # see DATA_CLASSES
         instrument_id=stream.instrument_id,
         bar_types=[stream.bar_type] if stream.bar_type else None,
         start_time=cfg.data.start.isoformat() if cfg.data.start else None,
         end_time=cfg.data.end.isoformat() if cfg.data.end else None,
+    )
+
+
+def build_risk_engine_config(risk: RiskConfig) -> RiskEngineConfig:
+    """NautilusTrader's own pre-trade risk engine settings from the config's ``risk`` section.
+
+    The backtest and the live node both take this object, so both enforce the same limits.
+    ``max_notional_per_order`` is in each instrument's quote currency, as NautilusTrader reads it.
+    """
+    return RiskEngineConfig(
+        bypass=risk.bypass,
+        max_order_submit_rate=risk.max_order_submit_rate,
+        max_order_modify_rate=risk.max_order_modify_rate,
+        # NautilusTrader parses each value with Decimal(value): exact text keeps it exact.
+        max_notional_per_order={
+            iid: str(limit)  # type: ignore[misc]  # declared dict[str, int], read as Decimal
+            for iid, limit in risk.max_notional_per_order.items()
+        },
     )
 
 
@@ -91,6 +112,7 @@ def build_backtest_run_config(cfg: LiveexecConfig) -> BacktestRunConfig:
         exec_algorithms=components.exec_algorithms,
         actors=components.actors,
         logging=LoggingConfig(log_level=cfg.logging.level),
+        risk_engine=build_risk_engine_config(cfg.risk),
         run_analysis=False,
     )
     return BacktestRunConfig(

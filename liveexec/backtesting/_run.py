@@ -3,110 +3,103 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import pandas as pd
+from nautilus_trader.backtest.config import BacktestDataConfig
 from nautilus_trader.backtest.node import BacktestNode
-from nautilus_trader.model.identifiers import Venue
+from nautilus_trader.model.instruments import Instrument
+from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from liveexec.backtesting._build import build_backtest_run_config
+from liveexec.backtesting._preflight import preflight
 from liveexec.backtesting._progress import ProgressActor, data_time_range
 from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.data import open_catalog
-from liveexec.db import create_db_engine, require_current_schema
-from liveexec.errors import ConfigError, ConfigIssue, RunFailedError
-from liveexec.nodes import check_importable
+from liveexec.db import create_db_engine, database_errors, require_current_schema
+from liveexec.errors import RunFailedError, RunInterrupted
+from liveexec.nodes._compat import speed_up_backtest_engine
 from liveexec.recording import RecordBuffer, RecorderActor, RecorderError
-from liveexec.runs import RunResult, close_run, load_run, open_run
+from liveexec.runs import (
+    Heartbeat,
+    RunResult,
+    close_run,
+    load_run,
+    open_run,
+    reap_abandoned,
+)
 
-__all__ = ["NautilusReports", "backtest", "preflight"]
+__all__ = ["backtest"]
+
+# Called with the finished BacktestEngine before it is disposed: how tests look at NautilusTrader's
+# own view of a run. Not public: users get everything from the tables.
+EngineInspector = Callable[[Any], None]
 
 
-@dataclass(frozen=True)
-class NautilusReports:
-    """NautilusTrader's own view of the run: the independent reference for what was recorded."""
+def with_config_instruments(
+    catalog: ParquetDataCatalog, instruments: list[Instrument]
+) -> ParquetDataCatalog:
+    """The catalog, answering instrument queries with the config's definitions of these
+    instruments. ``BacktestNode`` adds the instruments it reads from the catalog to the engine
+    while it builds it; this way the config's definition is the one added, at the normal time
+    (adding it again after the build would make a second matching engine with another id)."""
+    if not instruments:
+        return catalog
+    stored = catalog.instruments
+    by_id = {instrument.id: instrument for instrument in instruments}
 
-    orders: pd.DataFrame
-    fills: pd.DataFrame
-    positions: pd.DataFrame
-    statistics: dict[str, Any]  # NautilusTrader's PortfolioAnalyzer (single-venue runs)
+    def instruments_from_config(
+        instrument_type: type | None = None,
+        instrument_ids: list[str] | None = None,
+        **kwargs: Any,  # noqa: ANN401 (NautilusTrader's query options)
+    ) -> list[Instrument]:
+        found = stored(instrument_type=instrument_type, instrument_ids=instrument_ids, **kwargs)
+        return [by_id.get(instrument.id, instrument) for instrument in found]
+
+    catalog.instruments = instruments_from_config  # type: ignore[method-assign]
+    return catalog
 
 
-def _analyzer_statistics(bt_engine: Any, cfg: LiveexecConfig) -> dict[str, Any]:  # noqa: ANN401
-    """NautilusTrader's own performance statistics of the run (PnL stats in the settlement
-    currency when the run has one venue and one), for comparing with liveexec's."""
-    if len(cfg.venues) != 1:
-        return {}
-    cache = bt_engine.cache
-    account = cache.account_for_venue(Venue(cfg.venues[0].name))
-    positions = cache.positions() + cache.position_snapshots()
-    currencies = {position.realized_pnl.currency for position in positions if position.is_closed}
-    if account is None or len(currencies) != 1:
-        return {}
-    analyzer = bt_engine.portfolio.analyzer
-    analyzer.calculate_statistics(account, positions)
-    return {
-        **analyzer.get_performance_stats_pnls(currencies.pop()),
-        **analyzer.get_performance_stats_general(),
-    }
+def node_reading(catalog: ParquetDataCatalog) -> type[BacktestNode]:
+    """``BacktestNode`` reading the catalog liveexec opened, credentials and all, so that no
+    storage secret has to go into NautilusTrader's printable ``BacktestDataConfig``."""
+
+    class LiveexecBacktestNode(BacktestNode):
+        @classmethod
+        def load_catalog(cls, config: BacktestDataConfig) -> ParquetDataCatalog:
+            return catalog
+
+    return LiveexecBacktestNode
 
 
 def _flush_quietly(recorder: RecorderActor | None) -> None:
     """Record what the orders looked like when the run stopped (a failed write shows at close)."""
     if recorder is not None:
         with contextlib.suppress(RecorderError):
-            recorder.flush()
+            recorder.flush(final=True)
 
 
 def _dispose(node: Any) -> None:  # noqa: ANN401 (BacktestNode.dispose is untyped)
     node.dispose()
 
 
-def preflight(cfg: LiveexecConfig, source: str = "<config>") -> None:
-    """Everything that can be checked before the engine starts: import paths, catalog, data."""
-    if cfg.mode != "backtest":
-        raise ConfigError(source, [ConfigIssue("mode", f"expected 'backtest', got {cfg.mode!r}")])
-    check_importable(cfg, source)
-    assert cfg.data is not None
-    location = cfg.data.catalog.path
-    if not cfg.data.catalog.is_remote and not Path(location).is_dir():
-        raise ConfigError(
-            source,
-            [
-                ConfigIssue(
-                    "data.catalog.path",
-                    f"catalog {location} does not exist",
-                    "create it with `liveexec data import`",
-                )
-            ],
-        )
-    catalog = open_catalog(cfg.data.catalog)
-    in_catalog = {i.id.value for i in catalog.instruments()}
-    issues = [
-        ConfigIssue(
-            f"data.streams[{n}].instrument_id",
-            f"{s.instrument_id} is not in the catalog",
-            f"catalog has {sorted(in_catalog)}",
-        )
-        for n, s in enumerate(cfg.data.streams)
-        if s.instrument_id not in in_catalog
-    ]
-    for n, stream in enumerate(cfg.data.streams):
-        if (
-            stream.bar_type
-            and stream.instrument_id in in_catalog
-            and not catalog.bars(bar_types=[stream.bar_type], instrument_ids=[stream.instrument_id])
-        ):
-            issues.append(
-                ConfigIssue(
-                    f"data.streams[{n}].bar_type", f"no {stream.bar_type} bars in the catalog"
-                )
-            )
-    if issues:
-        raise ConfigError(source, issues)
+@contextlib.contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """While the run is being closed, a second Ctrl-C waits until the row says how it ended
+    (it would otherwise stop the close half-way and leave the row 'running')."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 def backtest(
@@ -114,67 +107,92 @@ def backtest(
     *,
     database_url: str | None = None,
     source: str = "<config>",
-    reports: list[NautilusReports] | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> RunResult:
     """Run ``cfg`` as a backtest; every order, fill and position lands in the database.
 
-    Bad input fails before anything is written. A failure during the run marks the run
-    ``failed`` (Ctrl-C: ``interrupted``) after flushing what was recorded. Pass a list as
-    ``reports`` to receive NautilusTrader's own reports of the run, and ``progress`` to be called
-    with the fraction of the data's time range simulated so far.
+    Bad input fails before anything is written (the checks of :func:`preflight`). A failure
+    during the run marks the run ``failed`` (Ctrl-C: ``interrupted``) after flushing what was
+    recorded. ``progress`` is called with the fraction of the data's time range simulated so far.
     """
-    preflight(cfg, source)
+    return _backtest(cfg, database_url=database_url, source=source, progress=progress)
+
+
+def _backtest(
+    cfg: LiveexecConfig,
+    *,
+    database_url: str | None = None,
+    source: str = "<config>",
+    progress: Callable[[float], None] | None = None,
+    inspect: EngineInspector | None = None,
+) -> RunResult:
+    checked = preflight(cfg, source)
     url = resolve_database_url(cfg, override=database_url)
-    engine = create_db_engine(url, echo=cfg.database.echo)
+    engine = create_db_engine(url, echo=cfg.database.echo, create=False)
     try:
-        require_current_schema(engine)
         run_config = build_backtest_run_config(cfg)
-        run_id = open_run(engine, cfg)
+        with database_errors(engine, "opening the run"):
+            require_current_schema(engine)
+            reap_abandoned(engine)
+            run_id = open_run(engine, cfg)
         status, error = "completed", None
         buffer = RecordBuffer(engine, background=False, batch_rows=5_000)
         recorder: RecorderActor | None = None
-        node = BacktestNode(configs=[run_config])
-        try:
-            node.build()
-            bt_engine = node.get_engine(run_config.id)
-            if bt_engine is None:
-                raise RuntimeError("BacktestNode built no engine for the run")
-            recorder = RecorderActor(buffer, run_id=run_id, mode=cfg.mode)
-            bt_engine.add_actor(recorder)
-            recorder.attach()
-            time_range = data_time_range(cfg) if progress is not None else None
-            if progress is not None and time_range is not None:
-                bt_engine.add_actor(ProgressActor(*time_range, progress))
-            node.run()
-            recorder.flush()
-            if reports is not None:
-                trader: Any = bt_engine.trader
-                reports.append(
-                    NautilusReports(
-                        orders=trader.generate_orders_report(),
-                        fills=trader.generate_order_fills_report(),
-                        positions=trader.generate_positions_report(),
-                        statistics=_analyzer_statistics(bt_engine, cfg),
-                    )
-                )
-        except KeyboardInterrupt:
-            status, error = "interrupted", "interrupted by the user (Ctrl-C)"
-            _flush_quietly(recorder)
-        except Exception as exc:  # recorded in the runs row, then raised as RunFailedError
-            status, error = "failed", f"{type(exc).__name__}: {exc}"
-            _flush_quietly(recorder)
-        finally:
+        node: BacktestNode | None = None
+        with Heartbeat(engine, run_id):
             try:
-                buffer.close()
-            except RecorderError as exc:
-                status, error = "failed", str(exc)
-            close_run(engine, run_id, status, error)
-            _dispose(node)
+                # Inside the guarded block: NautilusTrader validates the run config here, and a
+                # failure must close the run row rather than leave it 'running'.
+                assert cfg.data is not None  # preflight: backtests have data
+                # The catalog's instruments as the config defines them (fees, margins, limits):
+                # see preflight for the fields that must agree with the stored data instead.
+                catalog = with_config_instruments(
+                    open_catalog(cfg.data.catalog), checked.instrument_overrides
+                )
+                node = node_reading(catalog)(configs=[run_config])
+                node.build()
+                bt_engine = node.get_engine(run_config.id)
+                if bt_engine is None:
+                    raise RuntimeError("BacktestNode built no engine for the run")
+                speed_up_backtest_engine(bt_engine)  # result-neutral, version-guarded
+                recorder = RecorderActor(buffer, run_id=run_id, mode=cfg.mode)
+                bt_engine.add_actor(recorder)
+                recorder.attach()
+                time_range = data_time_range(cfg) if progress is not None else None
+                if progress is not None and time_range is not None:
+                    bt_engine.add_actor(ProgressActor(*time_range, progress))
+                node.run()
+                recorder.flush(final=True)
+                if inspect is not None:
+                    inspect(bt_engine)
+            except KeyboardInterrupt:
+                status, error = "interrupted", "interrupted (Ctrl-C or SIGTERM)"
+                with _ctrl_c_deferred():
+                    _flush_quietly(recorder)
+            except Exception as exc:  # recorded in the runs row, then raised as RunFailedError
+                status, error = "failed", f"{type(exc).__name__}: {exc}"
+                with _ctrl_c_deferred():
+                    _flush_quietly(recorder)
+            finally:
+                with _ctrl_c_deferred():
+                    try:
+                        try:
+                            buffer.close()
+                        except RecorderError as exc:
+                            status, error = "failed", str(exc)
+                        with database_errors(engine, f"recording the end of run {run_id}"):
+                            close_run(engine, run_id, status, error)
+                    finally:
+                        if node is not None:
+                            _dispose(node)
         if status == "failed":
             raise RunFailedError(run_id, error or "unknown error")
         if status == "interrupted":
-            raise KeyboardInterrupt
-        return load_run(engine, run_id)
+            raise RunInterrupted(run_id, status)
+        try:
+            with database_errors(engine, f"reading run {run_id}"):
+                return load_run(engine, run_id)
+        except KeyboardInterrupt:
+            raise RunInterrupted(run_id, status) from None  # the run itself had completed
     finally:
         engine.dispose()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from nautilus_trader.common.config import ImportableActorConfig
-from nautilus_trader.execution.config import ImportableExecAlgorithmConfig
-from nautilus_trader.trading.config import ImportableStrategyConfig
+from nautilus_trader.common.config import ActorFactory, ImportableActorConfig
+from nautilus_trader.execution.config import ExecAlgorithmFactory, ImportableExecAlgorithmConfig
+from nautilus_trader.trading.config import ImportableStrategyConfig, StrategyFactory
 
 from liveexec.config import LiveexecConfig
 from liveexec.errors import ConfigError, ConfigIssue
@@ -81,6 +83,27 @@ def check_importable(cfg: LiveexecConfig, source: str = "<config>") -> None:
                 issues.append(
                     ConfigIssue(
                         f"{section}[{index}].config", f"rejected by {spec.config_path}: {exc}"
+                    )
+                )
+    if issues:
+        raise ConfigError(source, issues)
+    # Components check their parameters against each other when they are built (EMACross:
+    # fast period below slow): build each once, as the node will, and discard it.
+    components = build_components(cfg)
+    built: tuple[tuple[str, list[Any], Callable[[Any], object]], ...] = (
+        ("strategies", components.strategies, StrategyFactory.create),
+        ("exec_algorithms", components.exec_algorithms, ExecAlgorithmFactory.create),
+        ("actors", components.actors, ActorFactory.create),
+    )
+    for section, configs, create in built:
+        for index, importable in enumerate(configs):
+            try:
+                create(importable)
+            except Exception as exc:  # whatever the component's own checks raise
+                issues.append(
+                    ConfigIssue(
+                        f"{section}[{index}].config",
+                        f"{importable.config_path.rsplit(':', 1)[-1]} refused it: {exc}",
                     )
                 )
     if issues:

@@ -32,3 +32,39 @@ def test_top_level_api_is_lazy_and_complete() -> None:
     for name in liveexec.__all__:
         assert getattr(liveexec, name) is not None, name
     assert liveexec.load_config(BARS).config_id == load_config(BARS).config_id
+
+
+def test_catalog_credentials_stay_out_of_nautilus_configs() -> None:
+    secret = "catalog-token-5511"
+    cfg = load_config(
+        BARS,
+        overrides=[
+            "data.catalog.path=gs://bucket/catalog",
+            f"data.catalog.storage_options.token={secret}",
+        ],
+    )
+    run = build_backtest_run_config(cfg)
+    assert secret not in run.json().decode()
+    assert secret not in repr(run)
+    (data,) = run.data
+    assert data.catalog_fs_protocol == "gs"
+    assert data.catalog_fs_storage_options is None
+
+
+def test_the_risk_section_reaches_nautilus_risk_engine_config() -> None:
+    cfg = load_config(
+        EXAMPLES_DIR / "simple_quoter_btcusdt_quotes.yaml",
+        overrides=[
+            "risk.bypass=true",
+            "risk.max_order_submit_rate=7/00:00:02",
+            "risk.max_order_modify_rate=3/00:00:01",
+        ],
+    )
+    engine = build_backtest_run_config(cfg).engine
+    assert engine is not None
+    risk = engine.risk_engine
+    assert (risk.bypass, risk.max_order_submit_rate, risk.max_order_modify_rate) == (
+        True,
+        "7/00:00:02",
+        "3/00:00:01",
+    )
