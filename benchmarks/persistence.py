@@ -91,6 +91,7 @@ def stream(events: int, run_id: str) -> Iterator[tuple[dict[str, Any], dict[str,
                 "updated_at": ts,
                 "ts_last_event": ts,
                 "last_event_ns": ns,
+                "last_event_seq": ns,
             },
         )
 

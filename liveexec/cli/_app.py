@@ -1,7 +1,10 @@
-"""``liveexec`` commands. Exit codes: 0 success, 1 a run or the database failed, 2 bad input."""
+"""``liveexec`` commands. Exit codes: 0 success, 1 a run or the database failed, 2 bad input,
+3 bad market data."""
 
 from __future__ import annotations
 
+import dataclasses
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +19,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from liveexec._version import __version__
-from liveexec.backtesting import backtest
+from liveexec.backtesting import backtest, preflight
 from liveexec.config import (
     LiveexecConfig,
     config_json_schema,
@@ -24,17 +27,24 @@ from liveexec.config import (
     resolve_database_url,
 )
 from liveexec.data import (
-    import_bars_csv,
-    import_bid_ask_bars_as_quotes,
-    import_quotes_parquet,
-    import_trades_parquet,
+    PRESETS,
+    BarStamp,
+    DataKind,
+    Layout,
+    PresetName,
+    TimestampUnit,
     open_catalog,
-    write_instruments,
+    read_bars,
+    read_bid_ask_bars_as_quotes,
+    read_quotes,
+    read_trades,
+    write_data,
 )
 from liveexec.db import (
     check_reachable,
     create_db_engine,
     current_revision,
+    database_errors,
     downgrade,
     head_revision,
     mask_url,
@@ -43,13 +53,15 @@ from liveexec.db import (
     upgrade,
 )
 from liveexec.demo import prepare_demo_catalog
-from liveexec.errors import ConfigError, ConfigIssue, LiveexecError
+from liveexec.errors import ConfigError, ConfigIssue, DataError, LiveexecError, RunInterrupted
 from liveexec.examples import EXAMPLES_DIR, example_configs
-from liveexec.nodes import defined_instruments
-from liveexec.runs import RunResult, list_runs, load_run
+from liveexec.nodes import check_importable, defined_instruments
+from liveexec.runs import RunResult, list_runs, load_run, reap_abandoned
 
 EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130
 EXIT_BAD_INPUT = 2
+EXIT_DATA = 3  # a market data file is refused (DataError); nothing was written
 
 
 def _out() -> Console:
@@ -65,7 +77,8 @@ app = typer.Typer(
     name="liveexec",
     help=(
         "Take a NautilusTrader strategy from research to live trading with one config.\n\n"
-        "Exit codes: 0 success, 1 a run or the database failed, 2 bad input (config, arguments)."
+        "Exit codes: 0 success, 1 a run or the database failed, 2 bad input (config, arguments), "
+        "3 a market data file refused by `data import` (nothing written)."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -79,7 +92,9 @@ db_app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-runs_app = typer.Typer(help="Recorded runs: list them, show one.", no_args_is_help=True)
+runs_app = typer.Typer(
+    help="Recorded runs: list them, show one, mark abandoned ones.", no_args_is_help=True
+)
 data_app = typer.Typer(help="Market data into a NautilusTrader catalog.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
@@ -102,6 +117,8 @@ SetOption = Annotated[
 
 def _fail(exc: LiveexecError) -> typer.Exit:
     _err().print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    if isinstance(exc, DataError):
+        return typer.Exit(EXIT_DATA)
     return typer.Exit(EXIT_BAD_INPUT if isinstance(exc, ConfigError) else EXIT_FAILURE)
 
 
@@ -118,9 +135,19 @@ def config_check(
     file: Annotated[Path, typer.Argument(help="Config file (.yaml, .toml or .json).")],
     overrides: SetOption = None,
 ) -> None:
-    """Validate a config and print its config_id; exit 2 with every error otherwise."""
+    """Validate a config and print its config_id; exit 2 with every error otherwise.
+
+    Runs every check `liveexec backtest` runs before it starts (components import and accept
+    their parameters, currencies, the catalog's instruments and data window) without reading the
+    market data itself.
+    """
+    notes: list[str] = []
     try:
         cfg = load_config(file, overrides=overrides or ())
+        if cfg.mode == "backtest":
+            notes = preflight(cfg, str(file)).notes
+        else:
+            check_importable(cfg, str(file))
     except ConfigError as exc:
         raise _fail(exc) from None
     table = Table(title=f"{file}", show_header=False)
@@ -131,6 +158,8 @@ def config_check(
     table.add_row("venues", ", ".join(v.name for v in cfg.venues) or "-")
     table.add_row("instruments", ", ".join(cfg.instrument_ids) or "-")
     _out().print(table)
+    for note in notes:
+        _out().print(f"note: {note}", highlight=False)
     _out().print(f"[green]valid[/] config_id={cfg.config_id}")
 
 
@@ -183,10 +212,13 @@ def _database(db: str | None, *, require_schema: bool) -> Iterator[tuple[str, En
     liveexec errors inside become a clear message and exit code."""
     url = resolve_database_url(override=db)
     try:
-        engine = create_db_engine(url)
+        engine = create_db_engine(url, create=False)
         try:
-            (require_current_schema if require_schema else check_reachable)(engine)
-            yield url, engine
+            with database_errors(engine, "reading"):
+                (require_current_schema if require_schema else check_reachable)(engine)
+                if require_schema:
+                    reap_abandoned(engine)  # what runs list/show print is what the rows say
+                yield url, engine
         finally:
             engine.dispose()
     except LiveexecError as exc:
@@ -232,7 +264,12 @@ def _result_tables(result: RunResult) -> list[Table]:
     for column in result.account.columns:
         account.add_column(column, justify="right" if column != "currency" else "left")
     for row in result.account.iter_rows():
-        account.add_row(*(f"{v.normalize():f}" if isinstance(v, Decimal) else str(v) for v in row))
+        account.add_row(
+            *(
+                f"{v.normalize():f}" if isinstance(v, Decimal) else ("-" if v is None else str(v))
+                for v in row
+            )
+        )
     return [summary, account]
 
 
@@ -270,9 +307,10 @@ def backtest_command(
         result = _run_backtest(cfg, url, str(file), show_progress=progress)
     except LiveexecError as exc:
         raise _fail(exc) from None
-    except KeyboardInterrupt:
-        _err().print("interrupted: the run is recorded as 'interrupted'")
-        raise typer.Exit(130) from None
+    except RunInterrupted as exc:
+        # What the runs row says, read back: not what the CLI assumes.
+        _err().print(f"interrupted: run {exc.run_id} is recorded as {exc.status!r}")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     for table in _result_tables(result):
         _out().print(table)
     _out().print(f"run id: {result.run_id} (stored in {mask_url(url)})")
@@ -295,6 +333,22 @@ def runs_list(
     _out().print(table)
 
 
+@runs_app.command("reap")
+def runs_reap(db: DbOption = None) -> None:
+    """Mark 'abandoned' every running run whose owner is gone (killed, machine lost).
+
+    On this machine a run's owner is gone when its process no longer exists; another machine's
+    run when its heartbeat is over two minutes old. Every command that opens the database does
+    this first; this command only says what it found.
+    """
+    with _database(db, require_schema=False) as (_url, engine):
+        require_current_schema(engine)
+        reaped = reap_abandoned(engine)
+    for run_id in reaped:
+        _out().print(f"abandoned: {run_id}")
+    _out().print(f"{len(reaped)} run(s) marked abandoned")
+
+
 @runs_app.command("show")
 def runs_show(
     run_id: Annotated[str, typer.Argument(help="A run id from `liveexec runs list`.")],
@@ -313,63 +367,266 @@ def runs_show(
         _out().print(f"error: {result.error}")
 
 
-@data_app.command("import")
+def _layout_for(
+    kind: DataKind,
+    preset: PresetName | None,
+    *,
+    columns: str | None,
+    header: bool | None,
+    timestamp_column: str | None,
+    timestamp_unit: TimestampUnit | None,
+    timestamp_format: str | None,
+    bars_stamped_at: BarStamp | None,
+    delimiter: str | None,
+) -> Layout:
+    """The layout the options describe: a preset's, or the default, with options on top."""
+    base = Layout()
+    if preset is not None:
+        chosen = PRESETS[preset]
+        if chosen.kind != kind:
+            msg = f"preset {preset!r} reads {chosen.kind}, not {kind}"
+            raise ConfigError("--preset", [ConfigIssue("preset", msg)])
+        base = chosen.layout
+    names: tuple[str, ...] | None = None
+    if columns is not None:
+        names = tuple(name.strip() for name in columns.split(","))
+        if not all(names):
+            raise ConfigError(
+                "--columns", [ConfigIssue("columns", f"{columns!r} has an empty name")]
+            )
+    try:
+        return dataclasses.replace(
+            base,
+            columns=names if names is not None else base.columns,
+            min_columns=None if names is not None else base.min_columns,
+            header=header if header is not None else base.header,
+            timestamp_column=timestamp_column or base.timestamp_column,
+            timestamp_unit=timestamp_unit or base.timestamp_unit,
+            timestamp_format=timestamp_format or base.timestamp_format,
+            bars_stamped_at=bars_stamped_at or base.bars_stamped_at,
+            delimiter=delimiter or base.delimiter,
+        )
+    except ValueError as exc:
+        raise ConfigError("data import options", [ConfigIssue("layout", str(exc))]) from None
+
+
+_DATA_IMPORT_HELP = "\n\n".join(
+    [
+        "Check a whole market data file, then write it and the instrument into the catalog.",
+        "Reads CSV (also .gz, or a .zip holding one CSV) and parquet, whatever the file's name. "
+        "Every row is checked before anything is written: a file that fails leaves the catalog "
+        "as it was and exits 3, naming the file, line and column at fault and the layout "
+        "expected. Rows out of time order are sorted (stably) and the import says so; two bars "
+        "at one time, a trade id twice, a quote row repeated whole, NaN or unparsable numbers, "
+        "high below low, a bid above its ask, and times before 1990 or in the future are "
+        "refused.",
+        "Columns are found by name, case-insensitive: bars open,high,low,close[,volume] "
+        "(or o,h,l,c,v); quotes bid,ask (or bid_price,ask_price)[,bid_size,ask_size]; trades "
+        "price, quantity (or qty,size), trade_id (or id)[, buyer_maker or side BUY/SELL]. Other "
+        "columns are ignored.",
+        "Presets (--preset):",
+        *(
+            f"[bold]{preset.name}[/] ({preset.kind}): {preset.summary}"
+            for preset in PRESETS.values()
+        ),
+    ]
+)
+
+
+@data_app.command(
+    "import",
+    help=_DATA_IMPORT_HELP,
+    epilog=(
+        "Examples:\n\n"
+        "liveexec data import cfg.yaml --instrument BTCUSDT-PERP.SIM --bars bars.csv.gz "
+        "--bar-type BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL\n\n"
+        "liveexec data import cfg.yaml --instrument BTCUSDT.BINANCE --preset binance-klines "
+        "--bars BTCUSDT-1m-2024-01.zip --bar-type BTCUSDT.BINANCE-1-MINUTE-LAST-EXTERNAL\n\n"
+        "liveexec data import cfg.yaml --instrument BTCUSDT.BINANCE --preset binance-trades "
+        "--trades BTCUSDT-trades-2024-01-01.csv\n\n"
+        "liveexec data import cfg.yaml --instrument ES.XCME --bars es.csv "
+        "--columns time,open,high,low,close,volume --timestamp-column time "
+        "--timestamp-unit s --bar-type ES.XCME-1-HOUR-LAST-EXTERNAL\n\n"
+        "liveexec data import cfg.yaml --instrument USD/JPY.SIM --bid bid.csv --ask ask.csv\n\n"
+        "liveexec data import cfg.yaml --instrument EUR/USD.SIM --quotes q.csv "
+        "--timestamp-format '%d.%m.%Y %H:%M:%S.%f'"
+    ),
+)
 def data_import(
     file: Annotated[Path, typer.Argument(help="Config whose catalog and instruments to use.")],
     *,
     instrument: Annotated[str, typer.Option(help="Instrument id, defined in the config.")],
-    bars: Annotated[Path | None, typer.Option(help="OHLCV bars CSV (needs --bar-type).")] = None,
+    bars: Annotated[
+        Path | None, typer.Option(help="Bars file, CSV or parquet (needs --bar-type).")
+    ] = None,
     bar_type: Annotated[
-        str | None, typer.Option(help="e.g. BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL")
+        str | None,
+        typer.Option(
+            help="The bars' type, e.g. BTCUSDT.BINANCE-1-MINUTE-LAST-EXTERNAL. With --bid/--ask "
+            "only for bars stamped at their open (its interval moves them to their close)."
+        ),
     ] = None,
     bid: Annotated[
-        Path | None, typer.Option(help="Bid bars CSV, turned into quotes with --ask.")
+        Path | None, typer.Option(help="Bid bars file, turned into quotes with --ask.")
     ] = None,
     ask: Annotated[
-        Path | None, typer.Option(help="Ask bars CSV, turned into quotes with --bid.")
+        Path | None, typer.Option(help="Ask bars file, turned into quotes with --bid.")
     ] = None,
-    quotes: Annotated[Path | None, typer.Option(help="Quote table (parquet).")] = None,
-    trades: Annotated[Path | None, typer.Option(help="Trade table (parquet).")] = None,
+    quotes: Annotated[
+        Path | None,
+        typer.Option(help="Quotes file, CSV or parquet (columns described above)."),
+    ] = None,
+    trades: Annotated[
+        Path | None,
+        typer.Option(help="Trades file, CSV or parquet (columns described above)."),
+    ] = None,
+    preset: Annotated[
+        PresetName | None,
+        typer.Option(
+            help="A known layout, described above; the options below override its parts.",
+            show_default=False,
+        ),
+    ] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="The file's column names in order, comma-separated: for files without a header "
+            "line, or to replace the header's names. Extra columns are ignored.",
+            show_default=False,
+        ),
+    ] = None,
+    header: Annotated[
+        bool | None,
+        typer.Option(
+            "--header/--no-header",
+            help="Whether the first line names the columns (default: detected, a first line "
+            "with no number in it is a header).",
+            show_default=False,
+        ),
+    ] = None,
+    timestamp_column: Annotated[
+        str | None,
+        typer.Option(help="Column holding the times (default 'timestamp').", show_default=False),
+    ] = None,
+    timestamp_unit: Annotated[
+        TimestampUnit | None,
+        typer.Option(
+            help="s, ms, us, ns (epoch numbers), iso8601 (naive times are UTC), or auto "
+            "(default): ISO 8601 text, or the epoch unit that puts the first time between 1990 "
+            "and now. Times outside 1990..now are refused with the unit that would fit.",
+            show_default=False,
+        ),
+    ] = None,
+    timestamp_format: Annotated[
+        str | None,
+        typer.Option(
+            help="strftime format for other text times, e.g. '%d/%m/%Y %H:%M:%S.%f' "
+            "('.%f' reads any fraction; times without %z are UTC).",
+            show_default=False,
+        ),
+    ] = None,
+    bars_stamped_at: Annotated[
+        BarStamp | None,
+        typer.Option(
+            help="Whether bar times are the bars' close (default, NautilusTrader's convention) "
+            "or open (moved to the close by the bar type's interval).",
+            show_default=False,
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV field separator (default ',').", show_default=False)
+    ] = None,
+    volume: Annotated[
+        float | None,
+        typer.Option(
+            help="Volume of bars, and size of quotes, where the file has none (default "
+            "NautilusTrader's 1,000,000).",
+            show_default=False,
+        ),
+    ] = None,
     catalog: Annotated[
         str | None, typer.Option(help="Catalog path or URI (default: the config's).")
     ] = None,
 ) -> None:
-    """Write market data and the instrument into a NautilusTrader ParquetDataCatalog."""
-    sources = [x for x in (bars, bid or ask, quotes, trades) if x is not None]
+    """Check a whole market data file, then write it and the instrument into the catalog."""
+    kinds: list[tuple[DataKind, Path | None]] = [
+        ("bars", bars),
+        ("quotes", bid or ask),
+        ("quotes", quotes),
+        ("trades", trades),
+    ]
+    given = [(kind, path) for kind, path in kinds if path is not None]
+    usage = (
+        "error: give exactly one of --bars with --bar-type, --bid with --ask, --quotes, --trades"
+    )
     if (
-        len(sources) != 1
+        len(given) != 1
         or (bars is not None and bar_type is None)
         or ((bid is None) != (ask is None))
+        or (bar_type is not None and bars is None and bid is None)
     ):
-        _err().print(
-            "error: give exactly one of --bars with --bar-type, --bid with --ask, --quotes, "
-            "--trades"
-        )
+        _err().print(usage, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT)
+    kind = given[0][0]
     try:
+        unused = [
+            option
+            for option, value, applies in (
+                ("--volume", volume, trades is None),
+                ("--bars-stamped-at", bars_stamped_at, bars is not None or bid is not None),
+            )
+            if value is not None and not applies
+        ]
+        if unused:
+            issue = ConfigIssue("options", f"{', '.join(unused)} do not apply to {kind}")
+            raise ConfigError("data import", [issue])
+        layout = _layout_for(
+            "bars" if bid is not None else kind,
+            preset,
+            columns=columns,
+            header=header,
+            timestamp_column=timestamp_column,
+            timestamp_unit=timestamp_unit,
+            timestamp_format=timestamp_format,
+            bars_stamped_at=bars_stamped_at,
+            delimiter=delimiter,
+        )
         cfg = load_config(file)
         found = [i for i in defined_instruments(cfg) if i.id.value == instrument]
         if not found:
-            raise ConfigError(
-                str(file), [ConfigIssue("instruments", f"{instrument} is not defined")]
+            defined = [i.id.value for i in defined_instruments(cfg)]
+            issue = ConfigIssue(
+                "instruments", f"{instrument} is not defined (the config defines {defined})"
             )
-        location = catalog or (cfg.data.catalog.path if cfg.data else None)
+            raise ConfigError(str(file), [issue])
+        location = catalog or (cfg.data.catalog if cfg.data else None)
         if location is None:
             raise ConfigError(str(file), [ConfigIssue("data.catalog", "no catalog: use --catalog")])
-        target = open_catalog(location)
-        write_instruments(target, found)
         if bars is not None and bar_type is not None:
-            count = import_bars_csv(target, found[0], bar_type, bars)
+            parsed = read_bars(bars, found[0], bar_type, layout, volume=volume)
         elif bid is not None and ask is not None:
-            count = import_bid_ask_bars_as_quotes(target, found[0], bid, ask)
+            parsed = read_bid_ask_bars_as_quotes(
+                bid, ask, found[0], layout, bar_type=bar_type, volume=volume
+            )
         elif quotes is not None:
-            count = import_quotes_parquet(target, found[0], quotes)
+            parsed = read_quotes(quotes, found[0], layout, volume=volume)
         else:
             assert trades is not None
-            count = import_trades_parquet(target, found[0], trades)
+            parsed = read_trades(trades, found[0], layout)
+        # Opened only now: a file that fails does not even create the catalog's directory.
+        result = write_data(open_catalog(location), parsed)
     except LiveexecError as exc:
         raise _fail(exc) from None
-    _out().print(f"wrote {count:,} rows for {instrument} to {location}")
+    where = location if isinstance(location, str) else location.path
+    _out().print(
+        f"wrote {result.written:,} row{'s' if result.written != 1 else ''}: "
+        f"{result.kind} of {result.identifier}, "
+        f"{result.start.isoformat()} to {result.end.isoformat()} "
+        f"(times read as {result.timestamps}) into {where}",
+        highlight=False,
+    )
+    for note in result.notes:
+        _out().print(f"note: {note}", highlight=False)
 
 
 @app.command()
@@ -409,7 +666,7 @@ def demo(
     _out().print(overview)
     _out().print(
         f"Recorded in {mask_url(url)} "
-        "(tables runs, unified_orders, order_events, unified_positions)."
+        "(tables runs, unified_orders, order_events, unified_positions, account_balances)."
     )
     _out().print(
         "Next: `liveexec runs show RUN_ID`; "
@@ -419,5 +676,16 @@ def demo(
     )
 
 
+def _terminate(_signum: int, _frame: object) -> None:
+    # SIGTERM ends a run like Ctrl-C: flushed, closed, recorded as 'interrupted'.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    app()
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        app()
+    except KeyboardInterrupt:
+        # Before a run opened (or after it was reported): nothing was left half-recorded.
+        _err().print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)

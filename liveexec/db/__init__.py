@@ -1,6 +1,13 @@
 """The shared order, event, position and run tables, their engines and their migrations."""
 
-from liveexec.db._engine import check_reachable, create_db_engine, mask_url, normalize_url
+from liveexec.db._engine import (
+    check_reachable,
+    create_db_engine,
+    database_errors,
+    mask_url,
+    normalize_url,
+    probe_sqlite_file,
+)
 from liveexec.db._migrate import (
     current_revision,
     downgrade,
@@ -16,6 +23,7 @@ from liveexec.db._models import (
     ORDER_STATUSES,
     RISK_DECISIONS,
     RUN_STATUSES,
+    AccountBalance,
     OrderEvent,
     Run,
     UnifiedOrder,
@@ -32,6 +40,7 @@ __all__ = [
     "ORDER_STATUSES",
     "RISK_DECISIONS",
     "RUN_STATUSES",
+    "AccountBalance",
     "ExactDecimal",
     "OrderEvent",
     "Run",
@@ -41,12 +50,14 @@ __all__ = [
     "check_reachable",
     "create_db_engine",
     "current_revision",
+    "database_errors",
     "downgrade",
     "head_revision",
     "mask_url",
     "metadata",
     "migrations_dir",
     "normalize_url",
+    "probe_sqlite_file",
     "require_current_schema",
     "schema_drift",
     "upgrade",

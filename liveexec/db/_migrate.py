@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,10 +13,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from alembic.util.exc import CommandError
+from sqlalchemy import Engine, inspect, text
 
 import liveexec
-from liveexec.db._engine import check_reachable, create_db_engine, mask_url
+from liveexec.db._engine import (
+    check_reachable,
+    create_db_engine,
+    database_errors,
+    mask_url,
+    sqlite_path,
+)
 from liveexec.db._models import metadata
 from liveexec.errors import DatabaseError, SchemaOutOfDateError
 
@@ -49,23 +57,58 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+_LOCK_KEY = 0x6C697665_65786563 & 0x7FFFFFFF_FFFFFFFF  # 'liveexec': one migration at a time
+
+
 @contextmanager
-def _connected(url: str) -> Iterator[Engine]:
-    engine = create_db_engine(url)
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Serialise migrations across processes, so concurrent first uses of a fresh database all
+    succeed: a session advisory lock on PostgreSQL, an exclusive ``flock`` of the file on SQLite
+    (independent of SQLite's own locks, which the migration itself takes)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
+                connection.commit()
+        return
+    path = sqlite_path(engine.url)
+    if path is None:
+        yield
+        return
+    path.touch(exist_ok=True)  # create_db_engine checked it is ours, empty or missing
+    with path.open("rb") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _migrating(url: str, action: str) -> Iterator[None]:
+    engine = create_db_engine(url, create=True)
     try:
         check_reachable(engine)
-        yield engine
+        with database_errors(engine, action), _migration_lock(engine):
+            try:
+                yield
+            except CommandError as exc:  # e.g. a revision this liveexec does not know
+                raise DatabaseError(f"database {mask_url(engine.url)}: {action}: {exc}") from None
     finally:
         engine.dispose()
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    with _connected(url):
+    """Create or migrate the schema; safe to run from several processes at once."""
+    with _migrating(url, "upgrade"):
         command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str) -> None:
-    with _connected(url):
+    with _migrating(url, "downgrade"):
         command.downgrade(alembic_config(url), revision)
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "ORDER_STATUSES",
     "RISK_DECISIONS",
     "RUN_STATUSES",
+    "AccountBalance",
     "OrderEvent",
     "Run",
     "UnifiedOrder",
@@ -50,7 +51,7 @@ metadata.naming_convention = {
 }
 
 MODES = ("backtest", "paper", "live")
-RUN_STATUSES = ("running", "completed", "failed", "interrupted")
+RUN_STATUSES = ("running", "completed", "failed", "interrupted", "abandoned")
 ORDER_SIDES = ("BUY", "SELL")
 RISK_DECISIONS = ("approved", "denied")
 # NautilusTrader's OrderStatus names.
@@ -98,6 +99,11 @@ def _json(*, nullable: bool = False) -> Any:  # noqa: ANN401
     return Field(sa_column=Column(JSONDocument, nullable=nullable), **_optional(nullable))
 
 
+def _sequence() -> Any:  # noqa: ANN401
+    """An event's position in its run; 0 for rows written before revision 0003."""
+    return Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+
+
 def _run_fk() -> Any:  # noqa: ANN401
     return Field(
         sa_column=Column(String(36), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False)
@@ -127,6 +133,11 @@ class Run(SQLModel, table=True):
     ended_at: datetime | None = _time(nullable=True)
     status: str = _id(16)
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Who runs it: a 'running' row whose owner is gone is abandoned (liveexec.runs.reap).
+    owner_host: str | None = _id(255, nullable=True)
+    owner_pid: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    owner_start: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    heartbeat_at: datetime | None = _time(nullable=True)
 
 
 class UnifiedOrder(SQLModel, table=True):
@@ -180,6 +191,8 @@ class UnifiedOrder(SQLModel, table=True):
     updated_at: datetime = _time()
     ts_last_event: datetime = _time()
     last_event_ns: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # With last_event_ns, the total order "newest wins" uses: never the arrival of a write.
+    last_event_seq: int = _sequence()
 
 
 class OrderEvent(SQLModel, table=True):
@@ -243,4 +256,37 @@ class UnifiedPosition(SQLModel, table=True):
     status: str = _id(8)
     opened_at: datetime = _time()
     closed_at: datetime | None = _time(nullable=True)
+    updated_at: datetime = _time()
+    closing_order_id: str | None = _id(nullable=True)
+    last_event_ns: int = _sequence()
+    last_event_seq: int = _sequence()
+
+
+class AccountBalance(SQLModel, table=True):
+    """An account's balance in one currency at the end of its newest ``AccountState`` event.
+
+    What the venue (simulated or real) says the account holds, not a sum of PnL: FX PnL in the
+    quote currency converted into a single-currency account's base currency shows here as it
+    does in NautilusTrader.
+    """
+
+    __tablename__ = "account_balances"
+    __table_args__ = (UniqueConstraint("run_id", "account_id", "currency"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    run_id: str = _run_fk()
+    account_id: str = _id()
+    account_type: str = _id(16)  # CASH, MARGIN or BETTING
+    base_currency: str | None = _id(16, nullable=True)  # single-currency accounts
+    currency: str = _id(16)
+    total: Decimal = _money()
+    locked: Decimal = _money()
+    free: Decimal = _money()
+    ts_event: int = Field(sa_column=Column(BigInteger, nullable=False))  # UNIX ns
+    event_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     updated_at: datetime = _time()

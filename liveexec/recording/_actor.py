@@ -5,9 +5,10 @@ database URL and any secret never enter NautilusTrader's config or logs. It subs
 message bus as soon as it is attached and stays subscribed until the node is disposed, so it sees
 the orders strategies submit when they start and the closing orders they submit when they stop.
 
-Every event is recorded as it comes. An order's state row is built from the cache once for a
-group of events (every ``order_flush_every`` events and at :meth:`flush`), not once per event:
-the state after the group is what the table keeps anyway, and the engine thread does less work.
+Events are grouped: every ``order_flush_every`` changed orders (and at :meth:`flush`) the
+events since the last group go to the buffer together with the state rows of the orders they
+changed, built once from the cache, and the accounts' balances. The buffer never commits part
+of a group, so after a crash at any moment every recorded event has its order's row.
 """
 
 from __future__ import annotations
@@ -17,16 +18,23 @@ from typing import Any
 
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
-from nautilus_trader.model.events import OrderEvent, OrderFilled, PositionEvent
+from nautilus_trader.model.events import AccountState, OrderEvent, OrderFilled, PositionEvent
 from nautilus_trader.model.identifiers import ClientOrderId
 
-from liveexec.recording._buffer import RecordBuffer
-from liveexec.recording._convert import event_row, fill_entry, order_row, position_row
+from liveexec.recording._buffer import Kind, RecordBuffer
+from liveexec.recording._convert import (
+    balance_rows,
+    event_row,
+    fill_entry,
+    order_row,
+    position_row,
+)
 
 __all__ = ["RecorderActor"]
 
 ORDER_TOPIC = "events.order.*"
 POSITION_TOPIC = "events.position.*"
+ACCOUNT_TOPIC = "events.account.*"
 
 
 class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an untyped Cython class
@@ -38,28 +46,49 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         self._run_id = run_id
         self._mode = mode
         self._fills: dict[str, list[dict[str, Any]]] = {}
-        self._dirty: dict[ClientOrderId, int] = {}  # order -> ts_event of its latest event
+        # order -> (ts_event, sequence) of its latest event
+        self._dirty: dict[ClientOrderId, tuple[int, int]] = {}
+        # Every order, position and account event of the run, numbered as it arrives: with the
+        # event time, the order in which states are newest (replays cannot reorder it).
+        self._seq = 0
         self._flush_every = order_flush_every
+        # The newest state of each account since the last flush: balances are state, not history.
+        self._accounts: dict[str, tuple[AccountState, int]] = {}
+        # Rows since the last flush, committed with the order rows they lead to.
+        self._group: list[tuple[Kind, dict[str, Any]]] = []
         self.events_seen = 0
 
     def attach(self) -> None:
         """Subscribe to every order and position event (call once the actor is registered)."""
         self.msgbus.subscribe(topic=ORDER_TOPIC, handler=self._on_order_event)
         self.msgbus.subscribe(topic=POSITION_TOPIC, handler=self._on_position_event)
+        self.msgbus.subscribe(topic=ACCOUNT_TOPIC, handler=self._on_account_state)
 
     def detach(self) -> None:
         self.msgbus.unsubscribe(topic=ORDER_TOPIC, handler=self._on_order_event)
         self.msgbus.unsubscribe(topic=POSITION_TOPIC, handler=self._on_position_event)
+        self.msgbus.unsubscribe(topic=ACCOUNT_TOPIC, handler=self._on_account_state)
 
-    def flush(self) -> None:
-        """Hand the state of every order changed since the last flush to the buffer.
+    def flush(self, *, final: bool = False) -> None:
+        """Commit the events since the last flush together with the state they led to: each
+        changed order's row and each account's balances (one group: never split by a commit).
 
-        Call on the engine's thread (in a backtest, after the run: the engine is idle then).
+        Call on the engine's thread (in a backtest, after the run: the engine is idle then);
+        ``final`` at the end of the run, when nothing waits for a later group.
         """
+        group, self._group = self._group, []
         dirty, self._dirty = self._dirty, {}
-        for client_order_id, last_event_ns in dirty.items():
+        accounts, self._accounts = self._accounts, {}
+        waiting: set[str] = set()
+        for client_order_id, (last_event_ns, last_event_seq) in dirty.items():
             order = self.cache.order(client_order_id)
-            if order is None:  # an order the cache never held
+            if order is None:
+                # OrderInitialized is published before the strategy's order reaches the cache:
+                # its events wait for the next group, with the order's row.
+                if final:
+                    continue
+                self._dirty[client_order_id] = (last_event_ns, last_event_seq)
+                waiting.add(client_order_id.value)
                 continue
             fills = self._fills.get(client_order_id.value, [])
             row = order_row(
@@ -68,18 +97,41 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
                 mode=self._mode,
                 fills=list(fills),
                 last_event_ns=last_event_ns,
+                last_event_seq=last_event_seq,
             )
-            self._buffer.submit("order", row)
+            group.append(("order", row))
+        for state, seq in accounts.values():
+            group.extend(
+                ("balance", row) for row in balance_rows(state, run_id=self._run_id, seq=seq)
+            )
+        if waiting:
+            self._group = [
+                item
+                for item in group
+                if item[0] == "event" and item[1]["client_order_id"] in waiting
+            ]
+            group = [
+                item
+                for item in group
+                if not (item[0] == "event" and item[1]["client_order_id"] in waiting)
+            ]
+        self._buffer.submit_group(group)
 
     def _on_order_event(self, event: OrderEvent) -> None:
         self.events_seen += 1
         now = datetime.now(UTC)
-        self._buffer.submit("event", event_row(event, run_id=self._run_id, recorded_at=now))
+        self._group.append(("event", event_row(event, run_id=self._run_id, recorded_at=now)))
         if isinstance(event, OrderFilled):
             self._fills.setdefault(event.client_order_id.value, []).append(fill_entry(event))
-        self._dirty[event.client_order_id] = event.ts_event
+        self._seq += 1
+        self._dirty[event.client_order_id] = (event.ts_event, self._seq)
         if len(self._dirty) >= self._flush_every:
             self.flush()
 
     def _on_position_event(self, event: PositionEvent) -> None:
-        self._buffer.submit("position", position_row(event, run_id=self._run_id))
+        self._seq += 1
+        self._group.append(("position", position_row(event, run_id=self._run_id, seq=self._seq)))
+
+    def _on_account_state(self, event: AccountState) -> None:
+        self._seq += 1
+        self._accounts[event.account_id.value] = (event, self._seq)

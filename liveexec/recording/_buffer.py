@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,7 +16,7 @@ from liveexec.recording._writer import Batch, write_batch
 
 __all__ = ["RecordBuffer", "RecorderError", "RecorderStats"]
 
-Kind = Literal["event", "order", "position"]
+Kind = Literal["event", "order", "position", "balance"]
 _STOP = object()
 
 
@@ -38,6 +38,8 @@ def _add(batch: Batch, kind: Kind, row: Mapping[str, Any]) -> None:
         batch.add_event(row)
     elif kind == "order":
         batch.add_order(row)
+    elif kind == "balance":
+        batch.add_balance(row)
     else:
         batch.add_position(row)
 
@@ -45,9 +47,10 @@ def _add(batch: Batch, kind: Kind, row: Mapping[str, Any]) -> None:
 class RecordBuffer:
     """Rows go in from the engine thread; a writer thread commits them in batches.
 
-    The buffer holds at most ``capacity`` rows. When it is full the engine waits for room (at most
-    ``full_timeout_s``), so memory stays bounded and nothing is dropped; past the timeout, or after
-    a failed write, :meth:`submit` raises :class:`RecorderError`. :meth:`close` flushes the rest.
+    The buffer holds at most ``capacity`` groups of rows. When it is full the engine waits for
+    room (at most ``full_timeout_s``), so memory stays bounded and nothing is dropped; past the
+    timeout, or after a failed write, :meth:`submit` raises :class:`RecorderError`.
+    :meth:`close` flushes the rest.
 
     With ``background=False`` there is no thread: every ``batch_rows`` rows are written on the
     calling thread. Backtests use that: simulated time does not mind the pause, and a second
@@ -83,15 +86,27 @@ class RecordBuffer:
         return self._error
 
     def submit(self, kind: Kind, row: Mapping[str, Any]) -> None:
+        """One row, committed in a batch with whatever comes before and after it."""
+        self.submit_group([(kind, row)])
+
+    def submit_group(self, rows: Sequence[tuple[Kind, Mapping[str, Any]]]) -> None:
+        """Rows that must be committed together: a batch never ends inside a group.
+
+        The recorder sends an order's events with the order's state, so every commit leaves
+        the tables consistent (no event without its order row, whatever moment a crash hits).
+        """
         if self._error is not None:
             raise RecorderError(f"recording failed: {self._error}") from self._error
+        if not rows:
+            return
         if self._inline is not None:
-            _add(self._inline, kind, row)
-            self.stats.submitted += 1
+            for kind, row in rows:
+                _add(self._inline, kind, row)
+            self.stats.submitted += len(rows)
             if len(self._inline) >= self._batch_rows:
                 self._write_inline()
             return
-        item = (kind, row)
+        item = list(rows)
         try:
             self._queue.put_nowait(item)
         except queue.Full:
@@ -105,7 +120,7 @@ class RecordBuffer:
                 ) from None
             finally:
                 self.stats.waited_full_s += time.perf_counter() - started
-        self.stats.submitted += 1
+        self.stats.submitted += len(item)
 
     def close(self) -> None:
         """Flush everything submitted and stop the writer; raise if any write failed."""
@@ -131,7 +146,8 @@ class RecordBuffer:
                 if item is _STOP:
                     stopping = True
                     break
-                _add(batch, *item)
+                for kind, row in item:  # a group goes into one batch whole
+                    _add(batch, kind, row)
             self.stats.max_pending = max(self.stats.max_pending, self._queue.qsize())
             if not len(batch) or self._error is not None:
                 continue

@@ -9,16 +9,31 @@ from typing import Any
 
 from nautilus_trader.model.enums import (
     PositionSide,
+    account_type_to_str,
     order_side_to_str,
     order_status_to_str,
     order_type_to_str,
     position_side_to_str,
     time_in_force_to_str,
 )
-from nautilus_trader.model.events import OrderEvent, OrderFilled, PositionEvent
+from nautilus_trader.model.events import (
+    AccountState,
+    OrderDenied,
+    OrderEvent,
+    OrderFilled,
+    PositionEvent,
+)
 from nautilus_trader.model.orders import Order
 
-__all__ = ["event_row", "fill_entry", "ns_to_datetime", "operation_id", "order_row", "position_row"]
+__all__ = [
+    "balance_rows",
+    "event_row",
+    "fill_entry",
+    "ns_to_datetime",
+    "operation_id",
+    "order_row",
+    "position_row",
+]
 
 _NAMESPACE = uuid.UUID("6f1b3c1e-5d0a-4b8e-9a51-2f7c8e4d9b60")
 _MAX_DECIMALS = Decimal(10) ** -18
@@ -56,9 +71,16 @@ def fill_entry(event: OrderFilled) -> dict[str, Any]:
 
 
 def order_row(
-    order: Order, *, run_id: str, mode: str, fills: list[dict[str, Any]], last_event_ns: int
+    order: Order,
+    *,
+    run_id: str,
+    mode: str,
+    fills: list[dict[str, Any]],
+    last_event_ns: int,
+    last_event_seq: int,
 ) -> dict[str, Any]:
     price = getattr(order, "price", None)
+    denied = order.last_event if isinstance(order.last_event, OrderDenied) else None
     trigger = getattr(order, "trigger_price", None)
     commissions: dict[str, Decimal] = {}
     for money in order.commissions():
@@ -88,14 +110,17 @@ def order_row(
         "status": order_status_to_str(order.status),
         "fills": fills,
         "commissions": {code: str(amount) for code, amount in commissions.items()},
-        "risk_decision": None,
-        "risk_reason": None,
+        # NautilusTrader's own risk engine decides before liveexec's does (ROADMAP phase 5):
+        # its denial, with the check that failed, is the order's risk decision.
+        "risk_decision": "denied" if denied is not None else None,
+        "risk_reason": str(denied.reason) if denied is not None else None,
         "route": None,
         "tags": list(order.tags or []),
         "created_at": ns_to_datetime(order.ts_init),
         "updated_at": ns_to_datetime(order.ts_last),
         "ts_last_event": ns_to_datetime(last_event_ns),
         "last_event_ns": last_event_ns,
+        "last_event_seq": last_event_seq,
     }
 
 
@@ -115,7 +140,7 @@ def event_row(event: OrderEvent, *, run_id: str, recorded_at: datetime) -> dict[
     }
 
 
-def position_row(event: PositionEvent, *, run_id: str) -> dict[str, Any]:
+def position_row(event: PositionEvent, *, run_id: str, seq: int) -> dict[str, Any]:
     quantity = event.quantity.as_decimal()
     signed = -quantity if event.side == PositionSide.SHORT else quantity
     closed = event.ts_closed if getattr(event, "ts_closed", 0) else None
@@ -138,4 +163,28 @@ def position_row(event: PositionEvent, *, run_id: str) -> dict[str, Any]:
         "opened_at": ns_to_datetime(event.ts_opened),
         "closed_at": ns_to_datetime(closed) if closed else None,
         "updated_at": ns_to_datetime(event.ts_event),
+        "closing_order_id": closing.value if (closing := event.closing_order_id) else None,
+        "last_event_ns": event.ts_event,
+        "last_event_seq": seq,
     }
+
+
+def balance_rows(state: AccountState, *, run_id: str, seq: int) -> list[dict[str, Any]]:
+    """One row per currency of an account state."""
+    base = state.base_currency.code if state.base_currency is not None else None
+    return [
+        {
+            "run_id": run_id,
+            "account_id": state.account_id.value,
+            "account_type": account_type_to_str(state.account_type),
+            "base_currency": base,
+            "currency": balance.currency.code,
+            "total": balance.total.as_decimal(),
+            "locked": balance.locked.as_decimal(),
+            "free": balance.free.as_decimal(),
+            "ts_event": state.ts_event,
+            "event_seq": seq,
+            "updated_at": ns_to_datetime(state.ts_event),
+        }
+        for balance in state.balances
+    ]

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import JSON, Connection, Engine, Table
 
-from liveexec.db import OrderEvent, UnifiedOrder, UnifiedPosition
+from liveexec.db import AccountBalance, OrderEvent, UnifiedOrder, UnifiedPosition
 from liveexec.db._types import (
     EXACT_CONTEXT,
     ExactDecimal,
@@ -26,29 +26,50 @@ from liveexec.db._types import (
     checked_utc,
 )
 
-__all__ = ["EVENT_COLUMNS", "ORDER_COLUMNS", "POSITION_COLUMNS", "Batch", "write_batch"]
+__all__ = [
+    "BALANCE_COLUMNS",
+    "EVENT_COLUMNS",
+    "ORDER_COLUMNS",
+    "POSITION_COLUMNS",
+    "Batch",
+    "write_batch",
+]
 
 Row = Mapping[str, Any]
 
 ORDERS: Table = UnifiedOrder.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
 EVENTS: Table = OrderEvent.__table__  # type: ignore[attr-defined]
 POSITIONS: Table = UnifiedPosition.__table__  # type: ignore[attr-defined]
+BALANCES: Table = AccountBalance.__table__  # type: ignore[attr-defined]
 
 ORDER_COLUMNS = tuple(c.name for c in ORDERS.columns)
 EVENT_COLUMNS = tuple(c.name for c in EVENTS.columns if c.name != "id")
 POSITION_COLUMNS = tuple(c.name for c in POSITIONS.columns if c.name != "id")
+BALANCE_COLUMNS = tuple(c.name for c in BALANCES.columns if c.name != "id")
 _POSITION_KEY = ("run_id", "position_id", "opening_order_id")
+_BALANCE_KEY = ("run_id", "account_id", "currency")
+
+
+def _newest(row: Row) -> tuple[int, int]:
+    """Where a state stands in its run: event time, then the event's sequence."""
+    return (row["last_event_ns"], row["last_event_seq"])
+
+
+# The same rule in SQL: a stored row is replaced only by a state at least as new.
+_NEWER = "({t}.last_event_ns, {t}.last_event_seq) <= ({x}.last_event_ns, {x}.last_event_seq)"
+_NEWER_BALANCE = "({t}.ts_event, {t}.event_seq) <= ({x}.ts_event, {x}.event_seq)"
 
 
 class Batch:
     """Rows collected between two flushes; orders and positions keep only their newest state."""
 
-    __slots__ = ("events", "orders", "positions")
+    __slots__ = ("balances", "events", "orders", "positions")
 
     def __init__(self) -> None:
         self.events: list[Row] = []
         self.orders: dict[str, Row] = {}
         self.positions: dict[tuple[str, str, str], Row] = {}
+        self.balances: dict[tuple[str, str, str], Row] = {}
 
     def add_event(self, row: Row) -> None:
         self.events.append(row)
@@ -56,17 +77,26 @@ class Batch:
     def add_order(self, row: Row) -> None:
         key = row["operation_id"]
         current = self.orders.get(key)
-        if current is None or current["last_event_ns"] <= row["last_event_ns"]:
+        if current is None or _newest(current) <= _newest(row):
             self.orders[key] = row
 
     def add_position(self, row: Row) -> None:
         key = (row["run_id"], row["position_id"], row["opening_order_id"])
         current = self.positions.get(key)
-        if current is None or current["updated_at"] <= row["updated_at"]:
+        if current is None or _newest(current) <= _newest(row):
             self.positions[key] = row
 
+    def add_balance(self, row: Row) -> None:
+        key = (row["run_id"], row["account_id"], row["currency"])
+        current = self.balances.get(key)
+        if current is None or (current["ts_event"], current["event_seq"]) <= (
+            row["ts_event"],
+            row["event_seq"],
+        ):
+            self.balances[key] = row
+
     def __len__(self) -> int:
-        return len(self.events) + len(self.orders) + len(self.positions)
+        return len(self.events) + len(self.orders) + len(self.positions) + len(self.balances)
 
 
 def write_batch(engine: Engine, batch: Batch) -> None:
@@ -151,14 +181,30 @@ _SQLITE_ORDERS = _upsert_sql(
     _update_action(
         ORDER_COLUMNS,
         ("operation_id",),
-        " WHERE unified_orders.last_event_ns <= excluded.last_event_ns",
+        " WHERE " + _NEWER.format(t="unified_orders", x="excluded"),
     ),
 )
 _SQLITE_POSITIONS = _upsert_sql(
     "unified_positions",
     POSITION_COLUMNS,
     _POSITION_KEY,
-    _update_action(POSITION_COLUMNS, _POSITION_KEY),
+    _update_action(
+        POSITION_COLUMNS,
+        _POSITION_KEY,
+        " WHERE " + _NEWER.format(t="unified_positions", x="excluded"),
+    ),
+)
+
+
+_SQLITE_BALANCES = _upsert_sql(
+    "account_balances",
+    BALANCE_COLUMNS,
+    _BALANCE_KEY,
+    _update_action(
+        BALANCE_COLUMNS,
+        _BALANCE_KEY,
+        " WHERE " + _NEWER_BALANCE.format(t="account_balances", x="excluded"),
+    ),
 )
 
 
@@ -169,6 +215,7 @@ def _write_sqlite(connection: Connection, batch: Batch) -> None:
             (_SQLITE_EVENTS, EVENTS, EVENT_COLUMNS, batch.events),
             (_SQLITE_ORDERS, ORDERS, ORDER_COLUMNS, batch.orders.values()),
             (_SQLITE_POSITIONS, POSITIONS, POSITION_COLUMNS, batch.positions.values()),
+            (_SQLITE_BALANCES, BALANCES, BALANCE_COLUMNS, batch.balances.values()),
         ):
             values = _tuples(rows, columns, _converters(table, columns, "sqlite"))
             if values:
@@ -230,7 +277,7 @@ def _write_postgres(connection: Connection, batch: Batch) -> None:
             cursor.execute(
                 f"INSERT INTO unified_orders ({cols_orders}) SELECT {cols_orders} FROM {temp} "
                 f"ON CONFLICT (operation_id) DO UPDATE SET {updates} "
-                "WHERE unified_orders.last_event_ns <= EXCLUDED.last_event_ns"
+                "WHERE " + _NEWER.format(t="unified_orders", x="EXCLUDED")
             )
         if batch.positions:
             temp = _copy_rows(cursor, POSITIONS, POSITION_COLUMNS, batch.positions.values())
@@ -239,5 +286,17 @@ def _write_postgres(connection: Connection, batch: Batch) -> None:
             )
             cursor.execute(
                 f"INSERT INTO unified_positions ({cols_positions}) SELECT {cols_positions} "
-                f"FROM {temp} ON CONFLICT ({', '.join(_POSITION_KEY)}) DO UPDATE SET {updates}"
+                f"FROM {temp} ON CONFLICT ({', '.join(_POSITION_KEY)}) DO UPDATE SET {updates} "
+                "WHERE " + _NEWER.format(t="unified_positions", x="EXCLUDED")
+            )
+        if batch.balances:
+            temp = _copy_rows(cursor, BALANCES, BALANCE_COLUMNS, batch.balances.values())
+            columns = ", ".join(BALANCE_COLUMNS)
+            updates = ", ".join(
+                f"{c} = EXCLUDED.{c}" for c in BALANCE_COLUMNS if c not in _BALANCE_KEY
+            )
+            cursor.execute(
+                f"INSERT INTO account_balances ({columns}) SELECT {columns} FROM {temp} "
+                f"ON CONFLICT ({', '.join(_BALANCE_KEY)}) DO UPDATE SET {updates} "
+                "WHERE " + _NEWER_BALANCE.format(t="account_balances", x="EXCLUDED")
             )

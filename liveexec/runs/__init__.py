@@ -1,10 +1,11 @@
 """Runs: their ledger rows, and their results read back from the database."""
 
-from liveexec.runs._ledger import close_run, list_runs, open_run
+from liveexec.runs._ledger import Heartbeat, close_run, list_runs, open_run, reap_abandoned
 from liveexec.runs._read import read_table
 from liveexec.runs._results import RunResult, compute_statistics, load, load_run
 
 __all__ = [
+    "Heartbeat",
     "RunResult",
     "close_run",
     "compute_statistics",
@@ -13,4 +14,5 @@ __all__ = [
     "load_run",
     "open_run",
     "read_table",
+    "reap_abandoned",
 ]

@@ -15,11 +15,13 @@ from sqlmodel import Session
 
 from liveexec.config import resolve_database_url
 from liveexec.db import (
+    AccountBalance,
     OrderEvent,
     Run,
     UnifiedOrder,
     UnifiedPosition,
     create_db_engine,
+    database_errors,
     require_current_schema,
 )
 from liveexec.runs._read import read_table
@@ -29,6 +31,7 @@ __all__ = ["RunResult", "compute_statistics", "load", "load_run"]
 _ORDERS: Table = UnifiedOrder.__table__  # type: ignore[attr-defined]
 _EVENTS: Table = OrderEvent.__table__  # type: ignore[attr-defined]
 _POSITIONS: Table = UnifiedPosition.__table__  # type: ignore[attr-defined]
+_BALANCES: Table = AccountBalance.__table__  # type: ignore[attr-defined]
 TRADING_DAYS = 252  # as NautilusTrader's returns statistics
 
 
@@ -104,19 +107,28 @@ def _starting_balances(config: dict[str, Any]) -> dict[str, Decimal]:
     return balances
 
 
-def _account(config: dict[str, Any], positions: pl.DataFrame) -> pl.DataFrame:
-    """Starting balance, realized PnL (net of commissions) and ending balance per currency."""
+def _account(
+    config: dict[str, Any], positions: pl.DataFrame, balances: pl.DataFrame
+) -> pl.DataFrame:
+    """Per currency: starting balance (config), realized PnL of the positions (net of
+    commissions, in the positions' currency) and the ending balance the venue reported (its last
+    ``AccountState``; null for a currency the venue never reported). PnL in a currency the
+    account does not hold (JPY PnL on a USD account) is converted by the venue, so ``ending`` is
+    not always ``starting + realized_pnl``."""
     start = _starting_balances(config)
     pnl: dict[str, Decimal] = {}
     for currency, amount in positions.select("currency", "realized_pnl").iter_rows():
         pnl[currency] = pnl.get(currency, Decimal(0)) + amount
-    currencies = sorted(set(start) | set(pnl))
+    ending: dict[str, Decimal] = {}
+    for currency, total in balances.select("currency", "total").iter_rows():
+        ending[currency] = ending.get(currency, Decimal(0)) + total
+    currencies = sorted(set(start) | set(pnl) | set(ending))
     return pl.DataFrame(
         {
             "currency": currencies,
             "starting": [start.get(c, Decimal(0)) for c in currencies],
             "realized_pnl": [pnl.get(c, Decimal(0)) for c in currencies],
-            "ending": [start.get(c, Decimal(0)) + pnl.get(c, Decimal(0)) for c in currencies],
+            "ending": [ending.get(c) for c in currencies],
         },
         schema={
             "currency": pl.String,
@@ -203,7 +215,8 @@ def load_run(engine: Engine, run_id: str) -> RunResult:
         raise KeyError(f"no run {run_id!r} in this database")
     orders = read_table(engine, _ORDERS, run_id=run_id, order_by="created_at")
     positions = read_table(engine, _POSITIONS, run_id=run_id, order_by="opened_at")
-    account = _account(run.config, positions)
+    balances = read_table(engine, _BALANCES, run_id=run_id)
+    account = _account(run.config, positions, balances)
     currencies = positions.get_column("currency").unique().to_list()
     start = _starting_balances(run.config)
     base = start.get(currencies[0]) if len(currencies) == 1 else None
@@ -225,9 +238,10 @@ def load_run(engine: Engine, run_id: str) -> RunResult:
 
 def load(run_id: str, *, database_url: str | None = None) -> RunResult:
     """Everything recorded for ``run_id`` in the database (default: the resolved default URL)."""
-    engine = create_db_engine(resolve_database_url(override=database_url))
+    engine = create_db_engine(resolve_database_url(override=database_url), create=False)
     try:
-        require_current_schema(engine)
-        return load_run(engine, run_id)
+        with database_errors(engine, "reading the run"):
+            require_current_schema(engine)
+            return load_run(engine, run_id)
     finally:
         engine.dispose()

@@ -82,6 +82,7 @@ def test_unmigrated_database_is_refused_before_the_run(
 ) -> None:
     with pytest.raises(SchemaOutOfDateError, match="liveexec db upgrade"):
         backtest(load_config(QUOTER), database_url=sqlite_url)
+    assert not Path(sqlite_url.removeprefix("sqlite:///")).exists(), "nothing may be created"
 
 
 def test_backtest_cli_exit_codes(sqlite_url: str, quoter_catalog: None, tmp_path: Path) -> None:

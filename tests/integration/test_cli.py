@@ -12,13 +12,15 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from liveexec.cli import app
-from liveexec.config import config_json_schema
+from liveexec.config import config_json_schema, load_config
 from liveexec.data import DEMO_DATA_DIR, open_catalog
 from liveexec.db import create_db_engine, head_revision
+from liveexec.demo import prepare_demo_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 FX = ROOT / "liveexec/examples/ema_cross_usdjpy_fx.yaml"
 runner = CliRunner(env={"COLUMNS": "200"})
+EMA_CROSS = "nautilus_trader.examples.strategies.ema_cross:EMACross"
 
 
 def test_console_script_help_and_exit_codes(tmp_path: Path) -> None:
@@ -37,10 +39,21 @@ def test_console_script_help_and_exit_codes(tmp_path: Path) -> None:
     assert "mode" in result.stderr
 
 
-def test_config_check_prints_the_config_id() -> None:
+def test_config_check_runs_the_backtest_preflight_without_reading_data() -> None:
+    # The example's catalog (LIVEEXEC_CATALOG, empty per test) does not exist yet.
+    missing = runner.invoke(app, ["config", "check", str(FX)])
+    assert missing.exit_code == 2
+    assert "data.catalog.path" in missing.output
+    prepare_demo_catalog(load_config(FX))
     result = runner.invoke(app, ["config", "check", str(FX)])
     assert result.exit_code == 0, result.output
     assert "config_id=" in result.output
+    # A component parameter its own config class rejects fails here, not at `backtest`.
+    broken = runner.invoke(
+        app, ["config", "check", str(FX), "--set", "strategies.0.config.fast_ema_period=ten"]
+    )
+    assert broken.exit_code == 2
+    assert "strategies[0].config" in broken.output
 
 
 def test_config_check_reports_every_error_and_exits_2(tmp_path: Path) -> None:
@@ -61,7 +74,17 @@ def test_config_check_never_prints_secrets(tmp_path: Path) -> None:
         yaml.safe_dump(
             {
                 "mode": "live",
-                "strategies": [{"path": "a:B", "config_path": "a:C"}],
+                "strategies": [
+                    {
+                        "path": EMA_CROSS,
+                        "config_path": EMA_CROSS + "Config",
+                        "config": {
+                            "instrument_id": "BTCUSDT.BINANCE",
+                            "bar_type": "BTCUSDT.BINANCE-1-MINUTE-LAST-EXTERNAL",
+                            "trade_size": "0.01",
+                        },
+                    }
+                ],
                 "live": {"binance": {"api_key": "${K}", "api_secret": "${S}"}},
                 "database": {"url": "postgresql://u:${S}@h/db"},
             }
@@ -156,7 +179,7 @@ def test_data_import_writes_bars_and_instrument_into_a_catalog(tmp_path: Path) -
     assert [i.id.value for i in opened.instruments()] == ["BTCUSDT-PERP.SIM"]
     assert len(opened.bars()) == 45_031
     missing = runner.invoke(app, [*args, str(catalog), "--quotes", str(tmp_path / "nope.parquet")])
-    assert missing.exit_code == 2
+    assert missing.exit_code == 3  # a data problem (DataError), not bad configuration
     assert "quotes file not found" in missing.output
     unknown = runner.invoke(
         app, ["data", "import", str(config), "--instrument", "ETH.SIM", "--quotes", "x.parquet"]

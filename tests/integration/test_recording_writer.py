@@ -65,6 +65,7 @@ def order(status: str, ns: int, filled: str) -> dict[str, Any]:
         "updated_at": T0,
         "ts_last_event": T0,
         "last_event_ns": ns,
+        "last_event_seq": ns,
     }
 
 
