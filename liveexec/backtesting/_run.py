@@ -20,7 +20,7 @@ from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.data import open_catalog
 from liveexec.db import create_db_engine, database_errors, require_current_schema
 from liveexec.errors import RunFailedError, RunInterrupted
-from liveexec.nodes._compat import speed_up_backtest_engine
+from liveexec.nodes._compat import speed_up_backtest_engine, tuned_gc
 from liveexec.recording import RecordBuffer, RecorderActor, RecorderError
 from liveexec.runs import (
     Heartbeat,
@@ -161,7 +161,8 @@ def _backtest(
                 time_range = data_time_range(cfg) if progress is not None else None
                 if progress is not None and time_range is not None:
                     bt_engine.add_actor(ProgressActor(*time_range, progress))
-                node.run()
+                with tuned_gc():  # restored when the run ends, also on an error
+                    node.run()
                 recorder.flush(final=True)
                 if inspect is not None:
                     inspect(bt_engine)

@@ -58,6 +58,13 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         self._group: list[tuple[Kind, dict[str, Any]]] = []
         self.events_seen = 0
 
+    def on_start(self) -> None:
+        """Nothing to start: the recorder subscribes in :meth:`attach`, before the strategies
+        start (defined so NautilusTrader does not warn about a missing handler)."""
+
+    def on_stop(self) -> None:
+        """Nothing to stop: the run's owner flushes the recorder after the node stops."""
+
     def attach(self) -> None:
         """Subscribe to every order and position event (call once the actor is registered)."""
         self.msgbus.subscribe(topic=ORDER_TOPIC, handler=self._on_order_event)

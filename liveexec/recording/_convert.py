@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -39,6 +40,7 @@ _NAMESPACE = uuid.UUID("6f1b3c1e-5d0a-4b8e-9a51-2f7c8e4d9b60")
 _MAX_DECIMALS = Decimal(10) ** -18
 
 
+@functools.lru_cache(maxsize=1 << 16)  # computed per event otherwise
 def operation_id(run_id: str, client_order_id: str) -> str:
     """Deterministic, so replaying a run's events upserts the same rows."""
     return str(uuid.uuid5(_NAMESPACE, f"{run_id}/{client_order_id}"))

@@ -9,11 +9,11 @@ state of their newest event, and positions the state of their newest update.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import psycopg
 from sqlalchemy import JSON, Connection, Engine, Table
 
@@ -113,6 +113,7 @@ def write_batch(engine: Engine, batch: Batch) -> None:
 # --- value conversion (the rows skip SQLAlchemy's per-value type processing for speed) ---------
 
 Converter = Callable[[Any], Any]
+_ENCODE = msgspec.json.Encoder().encode  # several times faster than json.dumps here
 
 
 def _sqlite_decimal(value: Any) -> str:  # noqa: ANN401
@@ -122,11 +123,11 @@ def _sqlite_decimal(value: Any) -> str:  # noqa: ANN401
 
 def _sqlite_time(value: datetime) -> str:
     # The text format SQLAlchemy's SQLite DATETIME writes and reads.
-    return checked_utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return checked_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _json(value: Any) -> str:  # noqa: ANN401
-    return json.dumps(value, separators=(",", ":"))
+    return _ENCODE(value).decode()
 
 
 def _converters(table: Table, columns: Sequence[str], dialect: str) -> list[Converter | None]:
