@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from nautilus_trader.backtest.config import BacktestDataConfig
@@ -21,7 +19,12 @@ from liveexec.data import open_catalog
 from liveexec.db import create_db_engine, database_errors, require_current_schema
 from liveexec.errors import RunFailedError, RunInterrupted
 from liveexec.nodes._compat import speed_up_backtest_engine, tuned_gc
-from liveexec.recording import RecordBuffer, RecorderActor, RecorderError
+from liveexec.recording import (
+    RecordBuffer,
+    RecorderActor,
+    RecorderError,
+    interrupts_deferred,
+)
 from liveexec.runs import (
     Heartbeat,
     RunResult,
@@ -83,23 +86,6 @@ def _flush_quietly(recorder: RecorderActor | None) -> None:
 
 def _dispose(node: Any) -> None:  # noqa: ANN401 (BacktestNode.dispose is untyped)
     node.dispose()
-
-
-@contextlib.contextmanager
-def _ctrl_c_deferred() -> Iterator[None]:
-    """While the run is being closed, a second Ctrl-C waits until the row says how it ended
-    (it would otherwise stop the close half-way and leave the row 'running')."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pressed: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: pressed.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if pressed:
-        raise KeyboardInterrupt
 
 
 def backtest(
@@ -168,14 +154,14 @@ def _backtest(
                     inspect(bt_engine)
             except KeyboardInterrupt:
                 status, error = "interrupted", "interrupted (Ctrl-C or SIGTERM)"
-                with _ctrl_c_deferred():
+                with interrupts_deferred():
                     _flush_quietly(recorder)
             except Exception as exc:  # recorded in the runs row, then raised as RunFailedError
                 status, error = "failed", f"{type(exc).__name__}: {exc}"
-                with _ctrl_c_deferred():
+                with interrupts_deferred():
                     _flush_quietly(recorder)
             finally:
-                with _ctrl_c_deferred():
+                with interrupts_deferred():
                     try:
                         try:
                             buffer.close()

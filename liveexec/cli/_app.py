@@ -689,3 +689,8 @@ def main() -> None:
         # Before a run opened (or after it was reported): nothing was left half-recorded.
         _err().print("interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    finally:
+        # The work is done and reported: a late Ctrl-C must not turn the exit code into a
+        # death by signal while the interpreter shuts down.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)

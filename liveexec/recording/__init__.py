@@ -2,6 +2,7 @@
 
 from liveexec.recording._actor import RecorderActor
 from liveexec.recording._buffer import RecordBuffer, RecorderError, RecorderStats
+from liveexec.recording._signals import interrupts_deferred
 from liveexec.recording._writer import Batch, write_batch
 
 __all__ = [
@@ -10,5 +11,6 @@ __all__ = [
     "RecorderActor",
     "RecorderError",
     "RecorderStats",
+    "interrupts_deferred",
     "write_batch",
 ]

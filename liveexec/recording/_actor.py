@@ -29,6 +29,7 @@ from liveexec.recording._convert import (
     order_row,
     position_row,
 )
+from liveexec.recording._signals import interrupts_deferred
 
 __all__ = ["RecorderActor"]
 
@@ -54,7 +55,11 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         self._flush_every = order_flush_every
         # The newest state of each account since the last flush: balances are state, not history.
         self._accounts: dict[str, tuple[AccountState, int]] = {}
-        # Rows since the last flush, committed with the order rows they lead to.
+        # Since the last flush: order events (order, ts_event, sequence, row, fill entry), and
+        # position rows; committed with the order rows they lead to.
+        self._events: list[
+            tuple[ClientOrderId, int, int, dict[str, Any], dict[str, Any] | None]
+        ] = []
         self._group: list[tuple[Kind, dict[str, Any]]] = []
         self.events_seen = 0
 
@@ -83,26 +88,51 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         Call on the engine's thread (in a backtest, after the run: the engine is idle then);
         ``final`` at the end of the run, when nothing waits for a later group.
         """
+        with interrupts_deferred():  # a group goes to the buffer whole, or not at all
+            self._flush(final=final)
+
+    def _flush(self, *, final: bool) -> None:
+        events, self._events = self._events, []
         group, self._group = self._group, []
         dirty, self._dirty = self._dirty, {}
         accounts, self._accounts = self._accounts, {}
-        waiting: set[str] = set()
-        for client_order_id, (last_event_ns, last_event_seq) in dirty.items():
+        # The orders to write are those of the events in this group (an event handler that was
+        # interrupted before recording its event may also have marked its order: that order's
+        # row is written too, from the cache, which is always whole).
+        for client_order_id, ts_event, seq, _row, _fill in events:
+            dirty[client_order_id] = max(dirty.get(client_order_id, (0, 0)), (ts_event, seq))
+        waiting: set[ClientOrderId] = set()
+        orders: dict[ClientOrderId, Any] = {}
+        for client_order_id in dirty:
             order = self.cache.order(client_order_id)
             if order is None:
                 # OrderInitialized is published before the strategy's order reaches the cache:
-                # its events wait for the next group, with the order's row.
-                if final:
-                    continue
-                self._dirty[client_order_id] = (last_event_ns, last_event_seq)
-                waiting.add(client_order_id.value)
+                # its events wait for the next group, with the order's row. At the end (a run
+                # stopped inside the strategy's submit) such an order never existed: no row, so
+                # none of its events either.
+                waiting.add(client_order_id)
+            else:
+                orders[client_order_id] = order
+        for item in events:
+            client_order_id, _ts, _seq, row, fill = item
+            if client_order_id in waiting:
+                if not final:
+                    self._events.append(item)
                 continue
-            fills = self._fills.get(client_order_id.value, [])
+            group.append(("event", row))
+            if fill is not None:
+                self._fills.setdefault(client_order_id.value, []).append(fill)
+        for client_order_id in waiting:
+            moment = dirty.pop(client_order_id)
+            if not final:
+                self._dirty[client_order_id] = moment
+        for client_order_id, order in orders.items():
+            last_event_ns, last_event_seq = dirty[client_order_id]
             row = order_row(
                 order,
                 run_id=self._run_id,
                 mode=self._mode,
-                fills=list(fills),
+                fills=list(self._fills.get(client_order_id.value, [])),
                 last_event_ns=last_event_ns,
                 last_event_seq=last_event_seq,
             )
@@ -111,26 +141,16 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
             group.extend(
                 ("balance", row) for row in balance_rows(state, run_id=self._run_id, seq=seq)
             )
-        if waiting:
-            self._group = [
-                item
-                for item in group
-                if item[0] == "event" and item[1]["client_order_id"] in waiting
-            ]
-            group = [
-                item
-                for item in group
-                if not (item[0] == "event" and item[1]["client_order_id"] in waiting)
-            ]
         self._buffer.submit_group(group)
 
     def _on_order_event(self, event: OrderEvent) -> None:
         self.events_seen += 1
-        now = datetime.now(UTC)
-        self._group.append(("event", event_row(event, run_id=self._run_id, recorded_at=now)))
-        if isinstance(event, OrderFilled):
-            self._fills.setdefault(event.client_order_id.value, []).append(fill_entry(event))
+        row = event_row(event, run_id=self._run_id, recorded_at=datetime.now(UTC))
+        fill = fill_entry(event) if isinstance(event, OrderFilled) else None
         self._seq += 1
+        # One append records everything about the event (its row, its fill, its place in the
+        # run): a Ctrl-C between two statements here cannot leave a fill without its event.
+        self._events.append((event.client_order_id, event.ts_event, self._seq, row, fill))
         self._dirty[event.client_order_id] = (event.ts_event, self._seq)
         if len(self._dirty) >= self._flush_every:
             self.flush()

@@ -122,3 +122,51 @@ def test_sigkill_at_random_points_leaves_abandoned_runs_and_consistent_tables(
     assert count(url, "SELECT count(*) FROM runs WHERE status = 'abandoned'") == KILLS
     assert count(url, "SELECT count(*) FROM runs WHERE status = 'running'") == 0
     assert listed.output.count("abandoned") == KILLS
+
+
+def stop_mid_run(url: str, catalog: Path, signals: list[signal.Signals], delay_s: float) -> int:
+    """Start a backtest, wait until it records, send ``signals`` 20 ms apart; its exit code."""
+    exe = Path(sys.executable).with_name("liveexec")
+    env = {**os.environ, "LIVEEXEC_CATALOG": str(catalog)}
+    before = count(url, "SELECT count(*) FROM order_events")
+    process = subprocess.Popen(
+        [exe, "backtest", BARS, "--db", url, "--no-progress", "--set", "logging.level=ERROR"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if count(url, "SELECT count(*) FROM order_events") > before:
+            break
+        time.sleep(0.02)
+    time.sleep(delay_s)  # somewhere later in the run
+    for sent in signals:
+        process.send_signal(sent)
+        time.sleep(0.02)
+    _out, err = process.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    return process.returncode
+
+
+@pytest.mark.parametrize(
+    "signals",
+    [[signal.SIGTERM], [signal.SIGINT, signal.SIGINT]],
+    ids=["sigterm", "double-ctrl-c"],
+)
+def test_sigterm_and_a_double_ctrl_c_close_the_run_as_interrupted(
+    signals: list[signal.Signals],
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    catalog = tmp_path / "catalog"
+    monkeypatch.setenv("LIVEEXEC_CATALOG", str(catalog))
+    prepare_demo_catalog(load_config(BARS))
+    upgrade(sqlite_url)
+    for delay_s in (0.0, random.Random(len(signals)).uniform(0.1, 1.5)):
+        assert stop_mid_run(sqlite_url, catalog, signals, delay_s) == 130
+    assert count(sqlite_url, "SELECT count(*) FROM runs WHERE status = 'interrupted'") == 2
+    assert count(sqlite_url, "SELECT count(*) FROM runs WHERE status = 'running'") == 0
+    check_consistent(sqlite_url)
