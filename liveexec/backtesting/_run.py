@@ -149,6 +149,7 @@ def _backtest(
                     bt_engine.add_actor(ProgressActor(*time_range, progress))
                 with tuned_gc():  # restored when the run ends, also on an error
                     node.run()
+                recorder.raise_failure()
                 recorder.flush(final=True)
                 if inspect is not None:
                     inspect(bt_engine)

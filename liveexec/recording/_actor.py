@@ -21,7 +21,7 @@ from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.model.events import AccountState, OrderEvent, OrderFilled, PositionEvent
 from nautilus_trader.model.identifiers import ClientOrderId
 
-from liveexec.recording._buffer import Kind, RecordBuffer
+from liveexec.recording._buffer import Kind, RecordBuffer, RecorderError
 from liveexec.recording._convert import (
     balance_rows,
     event_row,
@@ -62,6 +62,10 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         ] = []
         self._group: list[tuple[Kind, dict[str, Any]]] = []
         self.events_seen = 0
+        # A failed write inside the message bus would surface as the strategy's error (with
+        # NautilusTrader's traceback in the log): it is kept here instead, recording stops, and
+        # the run's owner reports it when the node returns (see :meth:`raise_failure`).
+        self.failure: RecorderError | None = None
 
     def on_start(self) -> None:
         """Nothing to start: the recorder subscribes in :meth:`attach`, before the strategies
@@ -145,6 +149,8 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
 
     def _on_order_event(self, event: OrderEvent) -> None:
         self.events_seen += 1
+        if self.failure is not None:
+            return  # recording stopped; the run will be marked failed
         row = event_row(event, run_id=self._run_id, recorded_at=datetime.now(UTC))
         fill = fill_entry(event) if isinstance(event, OrderFilled) else None
         self._seq += 1
@@ -152,13 +158,25 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         # run): a Ctrl-C between two statements here cannot leave a fill without its event.
         self._events.append((event.client_order_id, event.ts_event, self._seq, row, fill))
         self._dirty[event.client_order_id] = (event.ts_event, self._seq)
-        if len(self._dirty) >= self._flush_every:
-            self.flush()
+        if len(self._dirty) >= self._flush_every and self.failure is None:
+            try:
+                self.flush()
+            except RecorderError as exc:
+                self.failure = exc
+
+    def raise_failure(self) -> None:
+        """Raise the write failure that stopped recording during the run, if any."""
+        if self.failure is not None:
+            raise self.failure
 
     def _on_position_event(self, event: PositionEvent) -> None:
+        if self.failure is not None:
+            return
         self._seq += 1
         self._group.append(("position", position_row(event, run_id=self._run_id, seq=self._seq)))
 
     def _on_account_state(self, event: AccountState) -> None:
+        if self.failure is not None:
+            return
         self._seq += 1
         self._accounts[event.account_id.value] = (event, self._seq)
