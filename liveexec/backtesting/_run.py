@@ -24,6 +24,7 @@ from liveexec.recording import (
     RecorderActor,
     RecorderError,
     interrupts_deferred,
+    interrupts_ignored,
 )
 from liveexec.runs import (
     Heartbeat,
@@ -183,4 +184,5 @@ def _backtest(
         except KeyboardInterrupt:
             raise RunInterrupted(run_id, status) from None  # the run itself had completed
     finally:
-        engine.dispose()
+        with interrupts_ignored():  # the run row is closed: nothing left to interrupt
+            engine.dispose()

@@ -2,7 +2,7 @@
 
 from liveexec.recording._actor import RecorderActor
 from liveexec.recording._buffer import RecordBuffer, RecorderError, RecorderStats
-from liveexec.recording._signals import interrupts_deferred
+from liveexec.recording._signals import interrupts_deferred, interrupts_ignored
 from liveexec.recording._writer import Batch, write_batch
 
 __all__ = [
@@ -12,5 +12,6 @@ __all__ = [
     "RecorderError",
     "RecorderStats",
     "interrupts_deferred",
+    "interrupts_ignored",
     "write_batch",
 ]

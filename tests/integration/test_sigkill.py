@@ -143,6 +143,8 @@ def stop_mid_run(url: str, catalog: Path, signals: list[signal.Signals], delay_s
         time.sleep(0.02)
     time.sleep(delay_s)  # somewhere later in the run
     for sent in signals:
+        if process.poll() is not None:
+            break
         process.send_signal(sent)
         time.sleep(0.02)
     _out, err = process.communicate(timeout=120)
@@ -152,8 +154,8 @@ def stop_mid_run(url: str, catalog: Path, signals: list[signal.Signals], delay_s
 
 @pytest.mark.parametrize(
     "signals",
-    [[signal.SIGTERM], [signal.SIGINT, signal.SIGINT]],
-    ids=["sigterm", "double-ctrl-c"],
+    [[signal.SIGTERM], [signal.SIGINT, signal.SIGINT], [signal.SIGINT] * 25],
+    ids=["sigterm", "double-ctrl-c", "ctrl-c-held-down"],
 )
 def test_sigterm_and_a_double_ctrl_c_close_the_run_as_interrupted(
     signals: list[signal.Signals],
