@@ -287,6 +287,7 @@ class AccountBalance(SQLModel, table=True):
     total: Decimal = _money()
     locked: Decimal = _money()
     free: Decimal = _money()
-    ts_event: int = Field(sa_column=Column(BigInteger, nullable=False))  # UNIX ns
-    event_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Newest wins by (event time in UNIX ns, the event's sequence in the run), as for orders.
+    last_event_ns: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_event_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     updated_at: datetime = _time()

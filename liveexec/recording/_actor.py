@@ -75,7 +75,8 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         """Nothing to stop: the run's owner flushes the recorder after the node stops."""
 
     def attach(self) -> None:
-        """Subscribe to every order and position event (call once the actor is registered)."""
+        """Subscribe to every order, position and account event (call once the actor is
+        registered)."""
         self.msgbus.subscribe(topic=ORDER_TOPIC, handler=self._on_order_event)
         self.msgbus.subscribe(topic=POSITION_TOPIC, handler=self._on_position_event)
         self.msgbus.subscribe(topic=ACCOUNT_TOPIC, handler=self._on_account_state)
@@ -158,7 +159,7 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         # run): a Ctrl-C between two statements here cannot leave a fill without its event.
         self._events.append((event.client_order_id, event.ts_event, self._seq, row, fill))
         self._dirty[event.client_order_id] = (event.ts_event, self._seq)
-        if len(self._dirty) >= self._flush_every and self.failure is None:
+        if len(self._dirty) >= self._flush_every:
             try:
                 self.flush()
             except RecorderError as exc:

@@ -184,8 +184,8 @@ def balance_rows(state: AccountState, *, run_id: str, seq: int) -> list[dict[str
             "total": balance.total.as_decimal(),
             "locked": balance.locked.as_decimal(),
             "free": balance.free.as_decimal(),
-            "ts_event": state.ts_event,
-            "event_seq": seq,
+            "last_event_ns": state.ts_event,
+            "last_event_seq": seq,
             "updated_at": ns_to_datetime(state.ts_event),
         }
         for balance in state.balances

@@ -46,8 +46,15 @@ ORDER_COLUMNS = tuple(c.name for c in ORDERS.columns)
 EVENT_COLUMNS = tuple(c.name for c in EVENTS.columns if c.name != "id")
 POSITION_COLUMNS = tuple(c.name for c in POSITIONS.columns if c.name != "id")
 BALANCE_COLUMNS = tuple(c.name for c in BALANCES.columns if c.name != "id")
+_ORDER_KEY = ("operation_id",)
 _POSITION_KEY = ("run_id", "position_id", "opening_order_id")
 _BALANCE_KEY = ("run_id", "account_id", "currency")
+# The tables that keep a state (not a log): (Batch attribute, table, columns, key).
+_STATES: tuple[tuple[str, Table, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("orders", ORDERS, ORDER_COLUMNS, _ORDER_KEY),
+    ("positions", POSITIONS, POSITION_COLUMNS, _POSITION_KEY),
+    ("balances", BALANCES, BALANCE_COLUMNS, _BALANCE_KEY),
+)
 
 
 def _newest(row: Row) -> tuple[int, int]:
@@ -55,9 +62,18 @@ def _newest(row: Row) -> tuple[int, int]:
     return (row["last_event_ns"], row["last_event_seq"])
 
 
-# The same rule in SQL: a stored row is replaced only by a state at least as new.
-_NEWER = "({t}.last_event_ns, {t}.last_event_seq) <= ({x}.last_event_ns, {x}.last_event_seq)"
-_NEWER_BALANCE = "({t}.ts_event, {t}.event_seq) <= ({x}.ts_event, {x}.event_seq)"
+def _newer_sql(table: str, incoming: str) -> str:
+    """The same rule in SQL: a stored row is replaced only by a state at least as new."""
+    return (
+        f"({table}.last_event_ns, {table}.last_event_seq) "
+        f"<= ({incoming}.last_event_ns, {incoming}.last_event_seq)"
+    )
+
+
+def _keep_newest(states: dict[Any, Row], key: Any, row: Row) -> None:  # noqa: ANN401 (key tuple)
+    current = states.get(key)
+    if current is None or _newest(current) <= _newest(row):
+        states[key] = row
 
 
 class Batch:
@@ -75,25 +91,13 @@ class Batch:
         self.events.append(row)
 
     def add_order(self, row: Row) -> None:
-        key = row["operation_id"]
-        current = self.orders.get(key)
-        if current is None or _newest(current) <= _newest(row):
-            self.orders[key] = row
+        _keep_newest(self.orders, row["operation_id"], row)
 
     def add_position(self, row: Row) -> None:
-        key = (row["run_id"], row["position_id"], row["opening_order_id"])
-        current = self.positions.get(key)
-        if current is None or _newest(current) <= _newest(row):
-            self.positions[key] = row
+        _keep_newest(self.positions, tuple(row[c] for c in _POSITION_KEY), row)
 
     def add_balance(self, row: Row) -> None:
-        key = (row["run_id"], row["account_id"], row["currency"])
-        current = self.balances.get(key)
-        if current is None or (current["ts_event"], current["event_seq"]) <= (
-            row["ts_event"],
-            row["event_seq"],
-        ):
-            self.balances[key] = row
+        _keep_newest(self.balances, tuple(row[c] for c in _BALANCE_KEY), row)
 
     def __len__(self) -> int:
         return len(self.events) + len(self.orders) + len(self.positions) + len(self.balances)
@@ -169,55 +173,32 @@ def _upsert_sql(table: str, columns: Sequence[str], key: Sequence[str], action: 
     )
 
 
-def _update_action(columns: Sequence[str], key: Sequence[str], where: str = "") -> str:
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
-    return f"DO UPDATE SET {updates}{where}"
-
-
 _SQLITE_EVENTS = _upsert_sql("order_events", EVENT_COLUMNS, ("event_id",), "DO NOTHING")
-_SQLITE_ORDERS = _upsert_sql(
-    "unified_orders",
-    ORDER_COLUMNS,
-    ("operation_id",),
-    _update_action(
-        ORDER_COLUMNS,
-        ("operation_id",),
-        " WHERE " + _NEWER.format(t="unified_orders", x="excluded"),
-    ),
-)
-_SQLITE_POSITIONS = _upsert_sql(
-    "unified_positions",
-    POSITION_COLUMNS,
-    _POSITION_KEY,
-    _update_action(
-        POSITION_COLUMNS,
-        _POSITION_KEY,
-        " WHERE " + _NEWER.format(t="unified_positions", x="excluded"),
-    ),
-)
-
-
-_SQLITE_BALANCES = _upsert_sql(
-    "account_balances",
-    BALANCE_COLUMNS,
-    _BALANCE_KEY,
-    _update_action(
-        BALANCE_COLUMNS,
-        _BALANCE_KEY,
-        " WHERE " + _NEWER_BALANCE.format(t="account_balances", x="excluded"),
-    ),
-)
+_SQLITE_STATES = {
+    name: _upsert_sql(
+        table.name,
+        columns,
+        key,
+        "DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+        + " WHERE "
+        + _newer_sql(table.name, "excluded"),
+    )
+    for name, table, columns, key in _STATES
+}
 
 
 def _write_sqlite(connection: Connection, batch: Batch) -> None:
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        for sql, table, columns, rows in (
-            (_SQLITE_EVENTS, EVENTS, EVENT_COLUMNS, batch.events),
-            (_SQLITE_ORDERS, ORDERS, ORDER_COLUMNS, batch.orders.values()),
-            (_SQLITE_POSITIONS, POSITIONS, POSITION_COLUMNS, batch.positions.values()),
-            (_SQLITE_BALANCES, BALANCES, BALANCE_COLUMNS, batch.balances.values()),
-        ):
+        writes: list[tuple[str, Table, Sequence[str], Iterable[Row]]] = [
+            (_SQLITE_EVENTS, EVENTS, EVENT_COLUMNS, batch.events)
+        ]
+        writes.extend(
+            (_SQLITE_STATES[name], table, columns, getattr(batch, name).values())
+            for name, table, columns, _key in _STATES
+        )
+        for sql, table, columns, rows in writes:
             values = _tuples(rows, columns, _converters(table, columns, "sqlite"))
             if values:
                 cursor.executemany(sql, values)
@@ -250,8 +231,6 @@ def _write_postgres(connection: Connection, batch: Batch) -> None:
     raw = connection.connection.driver_connection
     assert raw is not None
     cols_events = ", ".join(EVENT_COLUMNS)
-    cols_orders = ", ".join(ORDER_COLUMNS)
-    cols_positions = ", ".join(POSITION_COLUMNS)
     with raw.cursor() as cursor:
         if batch.events:
             # Events are new almost always: COPY them straight into the table, and only when
@@ -272,32 +251,15 @@ def _write_postgres(connection: Connection, batch: Batch) -> None:
                     f"INSERT INTO order_events ({cols_events}) SELECT {cols_events} FROM {temp} "
                     "ON CONFLICT (event_id) DO NOTHING"
                 )
-        if batch.orders:
-            temp = _copy_rows(cursor, ORDERS, ORDER_COLUMNS, batch.orders.values())
-            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ORDER_COLUMNS if c != "operation_id")
+        for name, table, columns, key in _STATES:
+            states = getattr(batch, name)
+            if not states:
+                continue
+            temp = _copy_rows(cursor, table, columns, states.values())
+            names = ", ".join(columns)
+            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
             cursor.execute(
-                f"INSERT INTO unified_orders ({cols_orders}) SELECT {cols_orders} FROM {temp} "
-                f"ON CONFLICT (operation_id) DO UPDATE SET {updates} "
-                "WHERE " + _NEWER.format(t="unified_orders", x="EXCLUDED")
-            )
-        if batch.positions:
-            temp = _copy_rows(cursor, POSITIONS, POSITION_COLUMNS, batch.positions.values())
-            updates = ", ".join(
-                f"{c} = EXCLUDED.{c}" for c in POSITION_COLUMNS if c not in _POSITION_KEY
-            )
-            cursor.execute(
-                f"INSERT INTO unified_positions ({cols_positions}) SELECT {cols_positions} "
-                f"FROM {temp} ON CONFLICT ({', '.join(_POSITION_KEY)}) DO UPDATE SET {updates} "
-                "WHERE " + _NEWER.format(t="unified_positions", x="EXCLUDED")
-            )
-        if batch.balances:
-            temp = _copy_rows(cursor, BALANCES, BALANCE_COLUMNS, batch.balances.values())
-            columns = ", ".join(BALANCE_COLUMNS)
-            updates = ", ".join(
-                f"{c} = EXCLUDED.{c}" for c in BALANCE_COLUMNS if c not in _BALANCE_KEY
-            )
-            cursor.execute(
-                f"INSERT INTO account_balances ({columns}) SELECT {columns} FROM {temp} "
-                f"ON CONFLICT ({', '.join(_BALANCE_KEY)}) DO UPDATE SET {updates} "
-                "WHERE " + _NEWER_BALANCE.format(t="account_balances", x="EXCLUDED")
+                f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {temp} "
+                f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates} "
+                f"WHERE {_newer_sql(table.name, 'EXCLUDED')}"
             )

@@ -64,8 +64,8 @@ def upgrade() -> None:
         sa.Column("total", ExactDecimal(), nullable=False),
         sa.Column("locked", ExactDecimal(), nullable=False),
         sa.Column("free", ExactDecimal(), nullable=False),
-        sa.Column("ts_event", sa.BigInteger(), nullable=False),
-        sa.Column("event_seq", sa.BigInteger(), nullable=False),
+        sa.Column("last_event_ns", sa.BigInteger(), nullable=False),
+        sa.Column("last_event_seq", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"],
