@@ -73,7 +73,7 @@ def _data(cfg: LiveexecConfig, stream: DataStreamConfig) -> BacktestDataConfig:
         catalog_fs_protocol=protocol,
         # Never the storage options: NautilusTrader's configs print them in repr() and JSON, and
         # BacktestNode logs its config on failures. The node gets the catalog opened by liveexec
-        # instead (liveexec.backtesting._run.LiveexecBacktestNode).
+        # instead (liveexec.backtesting._run.node_reading).
         catalog_fs_storage_options=None,
         data_cls=DATA_CLASSES[stream.kind],  # type: ignore[arg-type]  # see DATA_CLASSES
         instrument_id=stream.instrument_id,

@@ -11,18 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from nautilus_trader.model.data import Bar, QuoteTick, TradeTick
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import QUANTITY_MAX, Currency
 
+from liveexec.backtesting._build import DATA_CLASSES
 from liveexec.config import LiveexecConfig, ProvidedInstrumentsSpec
 from liveexec.data import open_catalog
 from liveexec.errors import ConfigError, ConfigIssue
 from liveexec.nodes import build_instrument, check_importable
 
 __all__ = ["Preflight", "instrument_differences", "preflight"]
-
-_CLASSES: dict[str, type] = {"bars": Bar, "quotes": QuoteTick, "trades": TradeTick}
 
 # Fields the catalog's market data was written with: a config that changes one of them no longer
 # describes that data (prices of another precision, another currency), so it is refused. Every
@@ -94,27 +92,6 @@ def instrument_differences(
     ]
 
 
-def _component_issues(cfg: LiveexecConfig) -> list[ConfigIssue]:
-    issues: list[ConfigIssue] = []
-    for section in ("strategies", "exec_algorithms", "actors"):
-        for index, spec in enumerate(getattr(cfg, section)):
-            for name, value in spec.config.items():
-                if not name.lower().endswith(_SIZE_SUFFIXES) or isinstance(value, bool):
-                    continue
-                try:
-                    number = Decimal(str(value))
-                except (InvalidOperation, ValueError):
-                    continue
-                if number <= 0:
-                    issues.append(
-                        ConfigIssue(
-                            f"{section}[{index}].config.{name}",
-                            f"{value!r}: an order size must be positive",
-                        )
-                    )
-    return issues
-
-
 def _currency_issues(cfg: LiveexecConfig) -> list[ConfigIssue]:
     """Venue currencies must be NautilusTrader currencies or those of a configured instrument
     (NautilusTrader would otherwise invent a currency for any code, a typo included)."""
@@ -168,16 +145,14 @@ def _build_instruments(cfg: LiveexecConfig) -> tuple[dict[int, Instrument], list
 
 
 def _size_issues(cfg: LiveexecConfig, instruments: dict[int, Instrument]) -> list[ConfigIssue]:
-    """Order sizes a component would send for an instrument it names must be a quantity of that
-    instrument: at least one size increment, at most NautilusTrader's largest quantity."""
+    """Order sizes in component parameters (by name: ``*size``, ``*quantity``, ``*qty``) must be
+    positive; for a component naming one of the instruments, a quantity of it: at least one size
+    increment, at most NautilusTrader's largest quantity."""
     by_id = {instrument.id.value: instrument for instrument in instruments.values()}
     issues: list[ConfigIssue] = []
     for section in ("strategies", "exec_algorithms", "actors"):
         for index, spec in enumerate(getattr(cfg, section)):
             instrument = by_id.get(str(spec.config.get("instrument_id")))
-            if instrument is None:
-                continue
-            increment = instrument.size_increment.as_decimal()
             for name, value in spec.config.items():
                 if not name.lower().endswith(_SIZE_SUFFIXES) or isinstance(value, bool):
                     continue
@@ -185,18 +160,26 @@ def _size_issues(cfg: LiveexecConfig, instruments: dict[int, Instrument]) -> lis
                     size = Decimal(str(value))
                 except (InvalidOperation, ValueError):
                     continue
-                if size.is_finite() and 0 < size < increment:
+                location = f"{section}[{index}].config.{name}"
+                if size.is_nan():
+                    issues.append(ConfigIssue(location, f"{value!r} is not a number"))
+                elif size <= 0:
                     issues.append(
-                        ConfigIssue(
-                            f"{section}[{index}].config.{name}",
-                            f"{value!r} is below {instrument.id}'s size increment {increment}",
-                        )
+                        ConfigIssue(location, f"{value!r}: an order size must be positive")
                     )
+                elif instrument is None:
+                    continue
                 elif not size.is_finite() or size > _QUANTITY_MAX:
                     issues.append(
                         ConfigIssue(
-                            f"{section}[{index}].config.{name}",
-                            f"{value!r} is beyond NautilusTrader's largest quantity",
+                            location, f"{value!r} is beyond NautilusTrader's largest quantity"
+                        )
+                    )
+                elif size < (increment := instrument.size_increment.as_decimal()):
+                    issues.append(
+                        ConfigIssue(
+                            location,
+                            f"{value!r} is below {instrument.id}'s size increment {increment}",
                         )
                     )
     return issues
@@ -220,7 +203,8 @@ def preflight(cfg: LiveexecConfig, source: str = "<config>") -> Preflight:
     if cfg.mode != "backtest":
         raise ConfigError(source, [ConfigIssue("mode", f"expected 'backtest', got {cfg.mode!r}")])
     check_importable(cfg, source)
-    issues = _component_issues(cfg) + _currency_issues(cfg)
+    defined, issues = _build_instruments(cfg)
+    issues += _size_issues(cfg, defined) + _currency_issues(cfg)
     assert cfg.data is not None  # validated: backtest mode has data
     location = cfg.data.catalog.path
     if not cfg.data.catalog.is_remote and not Path(location).expanduser().is_dir():
@@ -232,8 +216,6 @@ def preflight(cfg: LiveexecConfig, source: str = "<config>") -> Preflight:
             )
         )
         raise ConfigError(source, issues)
-    defined, instrument_issues = _build_instruments(cfg)
-    issues += instrument_issues + _size_issues(cfg, defined)
     catalog = open_catalog(cfg.data.catalog)
     in_catalog = {i.id.value: i for i in catalog.instruments()}
     overrides: list[Instrument] = []
@@ -280,7 +262,7 @@ def preflight(cfg: LiveexecConfig, source: str = "<config>") -> Preflight:
             )
             continue
         identifier = stream.bar_type if stream.kind == "bars" else stream.instrument_id
-        intervals = catalog.get_intervals(_CLASSES[stream.kind], identifier)
+        intervals = catalog.get_intervals(DATA_CLASSES[stream.kind], identifier)
         what = stream.bar_type if stream.kind == "bars" else f"{stream.instrument_id} {stream.kind}"
         if not intervals:
             issues.append(

@@ -9,14 +9,12 @@ import pandas as pd
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.events import TimeEvent
-from nautilus_trader.model.data import Bar, QuoteTick, TradeTick
 
+from liveexec.backtesting._build import DATA_CLASSES
 from liveexec.config import LiveexecConfig
 from liveexec.data import open_catalog
 
 __all__ = ["ProgressActor", "data_time_range"]
-
-_CLASSES = {"bars": Bar, "quotes": QuoteTick, "trades": TradeTick}
 
 
 def data_time_range(cfg: LiveexecConfig) -> tuple[int, int] | None:
@@ -27,7 +25,7 @@ def data_time_range(cfg: LiveexecConfig) -> tuple[int, int] | None:
     ends: list[int] = []
     for stream in cfg.data.streams:
         identifier = stream.bar_type if stream.kind == "bars" else stream.instrument_id
-        intervals = catalog.get_intervals(_CLASSES[stream.kind], identifier)
+        intervals = catalog.get_intervals(DATA_CLASSES[stream.kind], identifier)
         if intervals:
             starts.append(intervals[0][0])
             ends.append(intervals[-1][1])

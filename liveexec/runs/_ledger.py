@@ -60,7 +60,7 @@ def _alive_elsewhere(pid: int) -> int | None:
     except ProcessLookupError:
         return None
     except PermissionError:
-        return 0
+        pass  # it exists, owned by another user
     return 0
 
 
