@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, SecretStr
 
+from liveexec.config._models import MONEY_PATTERN
+
 if TYPE_CHECKING:
     from liveexec.config._models import LiveexecConfig
 
@@ -25,7 +27,7 @@ REDACTED = "**********"
 # and which trader id it runs under. The same config keeps its id from backtest to live.
 _NOT_IDENTITY = frozenset({"mode", "database", "logging", "trader_id"})
 _COMPONENT_SECTIONS = ("strategies", "exec_algorithms", "actors")
-_MONEY = re.compile(r"(-?\d+(?:\.\d+)?) ([A-Z0-9]{2,10})")  # the config's money amounts
+_MONEY = re.compile(MONEY_PATTERN)  # the config's money amounts (MoneyStr)
 
 
 def canonical_number(value: Decimal | float) -> str | float | int:

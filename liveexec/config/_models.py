@@ -82,7 +82,8 @@ ImportPath = Annotated[
         "nautilus_trader.examples.strategies.ema_cross:EMACross",
     ),
 ]
-MoneyStr = Annotated[str, _pattern(r"-?\d+(\.\d+)? [A-Z0-9]{2,10}", "money amount", "1000000 USD")]
+MONEY_PATTERN = r"(-?\d+(?:\.\d+)?) ([A-Z0-9]{2,10})"  # amount, currency
+MoneyStr = Annotated[str, _pattern(MONEY_PATTERN, "money amount", "1000000 USD")]
 RateStr = Annotated[str, _pattern(r"\d+/\d{2}:\d{2}:\d{2}", "rate limit", "100/00:00:01")]
 Precision = Annotated[int, Field(ge=0, le=16)]
 PositiveDecimal = Annotated[Decimal, Field(gt=0)]
