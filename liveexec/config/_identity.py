@@ -24,8 +24,13 @@ __all__ = ["REDACTED", "config_id", "identity_document", "redacted_document"]
 REDACTED = "**********"
 
 # What does not change what the config trades: where results and logs go, which mode runs it,
-# and which trader id it runs under. The same config keeps its id from backtest to live.
-_NOT_IDENTITY = frozenset({"mode", "database", "logging", "trader_id"})
+# which trader id it runs under, how a paper run paces its replay and which live adapters and
+# keys carry it. The same config keeps its id from backtest through paper to live.
+# The promotion criteria judge a config; they do not change what it trades. ``stop`` is what an
+# operator's stop does to a paper/live node's orders, not part of the strategy.
+_NOT_IDENTITY = frozenset(
+    {"mode", "database", "logging", "trader_id", "live", "paper", "promotion", "stop"}
+)
 _COMPONENT_SECTIONS = ("strategies", "exec_algorithms", "actors")
 _MONEY = re.compile(MONEY_PATTERN)  # the config's money amounts (MoneyStr)
 
@@ -163,6 +168,11 @@ def identity_document(cfg: LiveexecConfig) -> dict[str, Any]:
         data.pop(name, None)
     if isinstance(data.get("data"), dict):
         data["data"].pop("catalog", None)  # where the data is stored, not what it is
+    if isinstance(risk := data.get("risk"), dict):
+        # The kill switch is how an operator stops a node, not what the strategy trades.
+        risk.pop("kill_switch", None)
+        if not risk:
+            data.pop("risk")
     for section in _COMPONENT_SECTIONS:
         for spec in data.get(section, []):
             spec["config"] = _canonical_component_config(

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "LIVE_VENUES",
     "ActorSpec",
     "BinanceLiveConfig",
     "BybitLiveConfig",
@@ -35,16 +36,22 @@ __all__ = [
     "FeeModelConfig",
     "FillModelConfig",
     "FuturesContractSpec",
+    "InstrumentRiskLimits",
     "InstrumentSpec",
     "KillSwitchConfig",
     "LiveConfig",
     "LiveexecConfig",
+    "LogLevel",
     "LoggingConfig",
     "Mode",
     "OkxLiveConfig",
+    "PaperConfig",
+    "PromotionConfig",
     "ProvidedInstrumentsSpec",
     "RiskConfig",
     "SemanticIssues",
+    "StopConfig",
+    "StrategyRiskLimits",
     "StrategySpec",
     "VenueConfig",
 ]
@@ -356,20 +363,92 @@ class DatabaseConfig(_Frozen):
 
 
 class KillSwitchConfig(_Frozen):
-    enabled: bool = True
-    max_drawdown_pct: Annotated[Decimal, Field(gt=0, le=100)] | None = None
-    max_consecutive_rejects: Annotated[int, Field(ge=1)] | None = None
-    flatten_on_trigger: bool = Field(
-        default=True, description="Cancel open orders and close positions when triggered."
+    """The manual kill switch: ``liveexec halt TRADER_ID`` / ``liveexec resume TRADER_ID``.
+
+    Halts are rows in the database; the risk gate reads them at start and every
+    ``poll_interval_s`` seconds of wall time, and denies every order while its trader is halted
+    (or lets only reducing orders through for ``liveexec halt --reducing``). If the database
+    cannot be read, orders are denied until it can (fail closed).
+    """
+
+    enabled: bool = Field(
+        default=True,
+        description="Honour halts from the database (paper and live; backtests: in_backtest).",
     )
+    in_backtest: bool = Field(
+        default=False,
+        description=(
+            "Backtests honour the kill switch too (off by default: halting a live trader should "
+            "not stop research runs under the same trader id)."
+        ),
+    )
+    poll_interval_s: Annotated[float, Field(ge=0.05, le=1.0)] = Field(
+        default=0.5, description="Seconds of wall time between two reads of the halts table."
+    )
+    max_drawdown_pct: Annotated[Decimal, Field(gt=0, le=100)] | None = Field(
+        default=None, description="Not enforced (use risk.max_drawdown): refused if set."
+    )
+    max_consecutive_rejects: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Not enforced: refused if set."
+    )
+    flatten_on_trigger: bool = Field(
+        default=False,
+        description="Not enforced (a halt stops new orders, it does not close positions): "
+        "refused if true.",
+    )
+
+    def unenforced(self) -> list[str]:
+        return [
+            name
+            for name in ("max_drawdown_pct", "max_consecutive_rejects", "flatten_on_trigger")
+            if getattr(self, name) != type(self).model_fields[name].get_default()
+        ]
+
+
+class InstrumentRiskLimits(_Frozen):
+    """Limits on one instrument, across all strategies of the trader (quantities in the
+    instrument's units, notionals in its quote currency)."""
+
+    max_order_qty: PositiveDecimal | None = None
+    max_order_notional: PositiveDecimal | None = None
+    max_position_qty: PositiveDecimal | None = Field(
+        default=None,
+        description="Largest position either way, counting working orders that would add to it.",
+    )
+    max_position_notional: PositiveDecimal | None = Field(
+        default=None, description="As max_position_qty, valued at the last price."
+    )
+    price_band_bps: PositiveDecimal | None = Field(
+        default=None,
+        description="A limit or stop price further than this from the last price is denied.",
+    )
+    price_band_ticks: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="As price_band_bps, in price increments."
+    )
+
+
+class StrategyRiskLimits(_Frozen):
+    """Limits on one strategy (by its strategy id, e.g. 'EMACross-000')."""
+
+    max_order_notional: PositiveDecimal | None = None
+    max_position_qty: PositiveDecimal | None = Field(
+        default=None, description="Per instrument, counting working orders that would add to it."
+    )
+    max_position_notional: PositiveDecimal | None = Field(
+        default=None, description="Per instrument, valued at the last price."
+    )
+    max_open_orders: Annotated[int, Field(ge=1)] | None = None
+    max_orders_per_second: Annotated[int, Field(ge=1)] | None = None
+    max_orders_per_minute: Annotated[int, Field(ge=1)] | None = None
 
 
 class RiskConfig(_Frozen):
     """Pre-trade limits.
 
     ``bypass``, the two rates and ``max_notional_per_order`` configure NautilusTrader's own risk
-    engine in every node. The other limits belong to liveexec's pre-trade risk engine (ROADMAP
-    phase 5); until it lands, a config that sets them is refused rather than run unguarded.
+    engine in every node. The other limits are liveexec's pre-trade risk gate (``liveexec.risk``):
+    it sees every order a strategy submits before NautilusTrader's risk engine does, in backtest,
+    paper and live nodes alike, and denies with NautilusTrader's ``OrderDenied``.
     """
 
     bypass: bool = Field(
@@ -383,74 +462,161 @@ class RiskConfig(_Frozen):
     )
     max_notional_per_order: dict[InstrumentId, PositiveDecimal] = Field(
         default_factory=dict,
-        description="Per instrument, in its quote currency; larger orders are denied.",
+        description="Per instrument, in its quote currency; larger orders are denied "
+        "(NautilusTrader's check: CASH venues only; see instruments.*.max_order_notional).",
     )
-    max_position_notional: dict[InstrumentId, PositiveDecimal] = Field(
-        default_factory=dict, description="Not enforced yet (ROADMAP phase 5): refused if set."
+    instruments: dict[InstrumentId, InstrumentRiskLimits] = Field(
+        default_factory=dict, description="liveexec limits per instrument (trader-wide)."
+    )
+    strategies: dict[str, StrategyRiskLimits] = Field(
+        default_factory=dict, description="liveexec limits per strategy id."
     )
     max_open_orders: Annotated[int, Field(ge=1)] | None = Field(
-        default=None, description="Not enforced yet (ROADMAP phase 5): refused if set."
+        default=None, description="Working orders of the whole trader."
+    )
+    reporting_currency: CurrencyCode | None = Field(
+        default=None,
+        description="Currency of exposure and loss limits; each instrument must settle in it.",
+    )
+    max_gross_exposure: PositiveDecimal | None = Field(
+        default=None, description="Sum of |position| values, counting working orders."
+    )
+    max_net_exposure: PositiveDecimal | None = Field(
+        default=None, description="|Sum of signed position values|, counting working orders."
     )
     max_daily_loss: PositiveDecimal | None = Field(
-        default=None, description="Not enforced yet (ROADMAP phase 5): refused if set."
+        default=None,
+        description="Loss (realized + unrealized) since the UTC day began that moves the trader "
+        "to loss_action until the next UTC day.",
     )
-    kill_switch: KillSwitchConfig = Field(
-        default=KillSwitchConfig(),
-        description="Not enforced yet (ROADMAP phase 5): refused if changed from the default.",
+    max_drawdown: PositiveDecimal | None = Field(
+        default=None,
+        description="Fall of total PnL (realized + unrealized) from its peak that moves the "
+        "trader to loss_action for the rest of the run.",
     )
+    loss_action: Literal["REDUCING", "HALTED"] = Field(
+        default="REDUCING", description="Trading state after a loss limit is reached."
+    )
+    max_price_age_s: PositiveDecimal | None = Field(
+        default=None,
+        description="A last price older than this counts as no price (market orders and "
+        "notional checks are then denied).",
+    )
+    check_available_balance: bool = Field(
+        default=False,
+        description="Deny an order the venue account cannot pay for: its initial margin "
+        "(margin accounts) or the cash it locks (cash accounts: the notional of a buy, the "
+        "base quantity of a sell) above the free balance, less what approved orders not yet "
+        "accepted need. Orders that only reduce a position are not checked.",
+    )
+    kill_switch: KillSwitchConfig = KillSwitchConfig()
+
+    def gate_checks(self) -> bool:
+        """Whether any in-memory check of liveexec's risk gate is configured."""
+        return any(
+            getattr(self, name)
+            != type(self).model_fields[name].get_default(call_default_factory=True)
+            for name in (
+                "instruments",
+                "strategies",
+                "max_open_orders",
+                "max_gross_exposure",
+                "max_net_exposure",
+                "max_daily_loss",
+                "max_drawdown",
+                "max_price_age_s",
+                "check_available_balance",
+            )
+        )
 
     def unenforced(self) -> list[str]:
         """The fields set to something no node enforces yet."""
-        return [
-            name
-            for name in (
-                "max_position_notional",
-                "max_open_orders",
-                "max_daily_loss",
-                "kill_switch",
-            )
-            if getattr(self, name)
-            != type(self).model_fields[name].get_default(call_default_factory=True)
-        ]
+        return [f"kill_switch.{name}" for name in self.kill_switch.unenforced()]
 
 
 class _VenueCredentials(_Frozen):
-    api_key: SecretStr | None = None
-    api_secret: SecretStr | None = None
+    api_key: SecretStr | None = Field(
+        default=None, description="API key; write it as ${ENV_VAR}, never in the file."
+    )
+    api_secret: SecretStr | None = Field(
+        default=None, description="API secret; write it as ${ENV_VAR}, never in the file."
+    )
 
     def missing_credentials(self) -> list[str]:
         return [name for name in ("api_key", "api_secret") if getattr(self, name) is None]
 
 
 class BinanceLiveConfig(_VenueCredentials):
-    testnet: bool = False
-    account_type: Literal["SPOT", "MARGIN", "USDT_FUTURES", "COIN_FUTURES"] = "SPOT"
+    """NautilusTrader's Binance adapter (venue ``BINANCE``): one account type per node."""
+
+    environment: Literal["live", "testnet", "demo"] = Field(
+        default="live", description="Binance's production, testnet or demo endpoints."
+    )
+    account_type: Literal["SPOT", "MARGIN", "USDT_FUTURES", "COIN_FUTURES"] = Field(
+        default="SPOT",
+        description="SPOT/MARGIN: spot instruments; USDT_FUTURES/COIN_FUTURES: perpetuals.",
+    )
 
 
 class BybitLiveConfig(_VenueCredentials):
-    testnet: bool = False
-    product_types: tuple[Literal["SPOT", "LINEAR", "INVERSE", "OPTION"], ...] = ("LINEAR",)
+    """NautilusTrader's Bybit adapter (venue ``BYBIT``)."""
+
+    environment: Literal["live", "testnet", "demo"] = Field(
+        default="live", description="Bybit's mainnet, testnet or demo endpoints."
+    )
+    product_types: tuple[Literal["SPOT", "LINEAR", "INVERSE", "OPTION"], ...] = Field(
+        default=("LINEAR",),
+        min_length=1,
+        description="Products the node trades: SPOT, LINEAR (USDT perpetuals), INVERSE.",
+    )
 
 
 class OkxLiveConfig(_VenueCredentials):
-    api_passphrase: SecretStr | None = None
-    is_demo: bool = False
-    instrument_types: tuple[Literal["SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION"], ...] = ("SWAP",)
+    """NautilusTrader's OKX adapter (venue ``OKX``)."""
+
+    api_passphrase: SecretStr | None = Field(
+        default=None, description="API passphrase; write it as ${ENV_VAR}."
+    )
+    environment: Literal["live", "demo"] = Field(
+        default="live", description="OKX's production or demo-trading endpoints."
+    )
+    instrument_types: tuple[Literal["SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION"], ...] = Field(
+        default=("SWAP",),
+        min_length=1,
+        description="Instrument types the node trades: SPOT, SWAP (perpetuals), FUTURES.",
+    )
 
     def missing_credentials(self) -> list[str]:
         missing = super().missing_credentials()
         return [*missing, "api_passphrase"] if self.api_passphrase is None else missing
 
 
+# The venue each adapter section connects, as NautilusTrader's adapters name it.
+LIVE_VENUES = {"binance": "BINANCE", "bybit": "BYBIT", "okx": "OKX"}
+
+
 class LiveConfig(_Frozen):
-    """Per-venue adapter settings for live trading."""
+    """Live trading (``mode: live``) through NautilusTrader's own venue adapters.
+
+    Each configured section adds that venue's data and execution clients to the node; the
+    config's ``venues`` and ``instruments`` name what it trades there.
+    """
 
     binance: BinanceLiveConfig | None = None
     bybit: BybitLiveConfig | None = None
     okx: OkxLiveConfig | None = None
-    reconciliation: bool = True
-    timeout_connection_s: Annotated[float, Field(gt=0)] = 30.0
-    timeout_post_stop_s: Annotated[float, Field(ge=0)] = 10.0
+    reconciliation: bool = Field(
+        default=True,
+        description="Reconcile the node's orders and positions with the venue's at start.",
+    )
+    timeout_connection_s: Annotated[float, Field(gt=0)] = Field(
+        default=30.0, description="How long the node waits for its clients to connect."
+    )
+    timeout_post_stop_s: Annotated[float, Field(gt=0)] = Field(
+        default=10.0,
+        description="How long the node waits after stopping the strategies for their last "
+        "orders' events (cancels, closing fills) to come back from the venue.",
+    )
 
     def configured(self) -> dict[str, _VenueCredentials]:
         venues: dict[str, _VenueCredentials | None] = {
@@ -461,8 +627,133 @@ class LiveConfig(_Frozen):
         return {name: cfg for name, cfg in venues.items() if cfg is not None}
 
 
+class StopConfig(_Frozen):
+    """What a paper or live node does with its orders and positions when it is asked to stop
+    (``liveexec stop TRADER_ID``, Ctrl-C, SIGTERM). A paper run that reaches the end of its
+    data ends as a backtest does (the strategies' own ``on_stop``), whatever this says."""
+
+    open_orders: Literal["cancel", "leave"] = Field(
+        default="cancel",
+        description="cancel: cancel every open order of every strategy before stopping; "
+        "leave: liveexec cancels nothing (a strategy's own on_stop still may).",
+    )
+    flatten_positions: bool = Field(
+        default=False,
+        description="Close every open position with market orders before stopping.",
+    )
+
+
+class PaperConfig(_Frozen):
+    """How a paper run (``mode: paper``) replays the catalog's market data into a live node.
+
+    Each event waits for the larger of ``min_gap_ms`` after the previous one and its own time
+    in the data divided by ``speed``. With ``wait_for_node`` it also waits until the node has
+    handled everything the previous event caused (its queues are empty), as the backtest loop
+    does: the fills then equal the backtest's. Without it the market does not wait for the
+    node, as on a venue: an order can reach the simulated venue after later prices did, and the
+    fills differ from the backtest's (measured in docs/ARCHITECTURE.md).
+    """
+
+    speed: Annotated[float, Field(gt=0)] | None = Field(
+        default=None,
+        description=(
+            "Replay at this multiple of the data's own pace (1 = real time, 60 = a minute of "
+            "data per second); unset: as fast as min_gap_ms and wait_for_node allow."
+        ),
+    )
+    min_gap_ms: Annotated[float, Field(ge=0, le=60_000)] = Field(
+        default=2.0,
+        description=(
+            "Minimum wall time between two replayed events, in milliseconds. The node's order "
+            "rate limits (risk.max_order_submit_rate) count wall time: replayed faster, a "
+            "strategy that trades slowly in data time can hit them."
+        ),
+    )
+    wait_for_node: bool = Field(
+        default=True,
+        description=(
+            "Replay the next event only once the node has handled the previous one (backtest "
+            "parity); false: the data does not wait, as a venue's would not."
+        ),
+    )
+
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
 class LoggingConfig(_Frozen):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    """Where NautilusTrader's log lines go. Not part of ``config_id``.
+
+    NautilusTrader sets its logger up once per process: the first run's ``level``,
+    ``file_level``, ``directory`` and ``colors`` hold for later runs in the same process (a
+    notebook kernel); each run still gets its own file, the lines written while it ran.
+    """
+
+    level: LogLevel = Field(
+        default="WARNING",
+        description="Lines at or above this level are printed (terminal or notebook cell).",
+    )
+    file_level: LogLevel | None = Field(
+        default="INFO",
+        description=(
+            "Lines at or above this level go to the run's log file, '<directory>/<run_id>.log'; "
+            "null: no log file."
+        ),
+    )
+    directory: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Folder of the run log files; default '$LIVEEXEC_HOME/logs'.",
+    )
+    colors: bool | None = Field(
+        default=None,
+        description=(
+            "ANSI colours in printed lines; default: only when standard output is a terminal "
+            "(never in a notebook cell or a redirected file)."
+        ),
+    )
+
+
+class PromotionConfig(_Frozen):
+    """What a run must show before its config may trade live (``liveexec promote``).
+
+    Evaluated by ``liveexec.promotion`` on a completed backtest of this config (and a paper run
+    of it, compared order by order with the backtest, when given or required). Not part of
+    ``config_id``: the criteria judge the strategy, they do not change what it trades.
+    """
+
+    min_trades: Annotated[int, Field(ge=0)] = Field(
+        default=1, description="Closed positions the backtest (and paper run) must have at least."
+    )
+    min_sharpe: float | None = Field(
+        default=None, description="Annualised Sharpe ratio of daily returns, at least; null: any."
+    )
+    max_drawdown: Annotated[Decimal, Field(gt=0, le=1)] | None = Field(
+        default=None,
+        description="Largest peak-to-trough fall of realized equity, a fraction (0.2 is 20 %).",
+    )
+    min_total_return: float | None = Field(
+        default=None, description="Total return as a fraction (0.01 is 1 %), at least."
+    )
+    max_risk_denials: Annotated[int, Field(ge=0)] = Field(
+        default=0, description="Orders denied by the pre-trade risk checks, at most."
+    )
+    max_rejections: Annotated[int, Field(ge=0)] = Field(
+        default=0, description="Orders rejected by the venue, at most."
+    )
+    require_paper: bool = Field(
+        default=False, description="A paper run of this config must be given and pass parity."
+    )
+    min_parity_matched_pct: Annotated[float, Field(ge=0, le=100)] = Field(
+        default=100.0, description="Paper orders matched with the backtest's, percent, at least."
+    )
+    max_fill_price_diff_ticks: Annotated[float, Field(ge=0)] = Field(
+        default=0.0, description="Largest fill price difference paper vs backtest, in ticks."
+    )
+    max_pnl_diff: NonNegativeDecimal = Field(
+        default=Decimal(0),
+        description="Largest realized PnL difference paper vs backtest, settlement currency.",
+    )
 
 
 # --- the root ------------------------------------------------------------------------------------
@@ -491,7 +782,10 @@ class LiveexecConfig(_Frozen):
     database: DatabaseConfig = DatabaseConfig()
     risk: RiskConfig = RiskConfig()
     live: LiveConfig = LiveConfig()
+    paper: PaperConfig = PaperConfig()
+    stop: StopConfig = StopConfig()
     logging: LoggingConfig = LoggingConfig()
+    promotion: PromotionConfig = PromotionConfig()
 
     @property
     def instrument_ids(self) -> list[str]:
@@ -516,6 +810,118 @@ class LiveexecConfig(_Frozen):
 
 def _duplicates(values: list[str]) -> list[str]:
     return sorted(value for value, count in Counter(values).items() if count > 1)
+
+
+def _strategy_ids(cfg: LiveexecConfig) -> list[str]:
+    """The strategy ids NautilusTrader's trader gives the configured strategies: the config's
+    ``strategy_id`` (or the class name) and its ``order_id_tag`` (or the strategy's index)."""
+    ids = []
+    for index, spec in enumerate(cfg.strategies):
+        name = spec.config.get("strategy_id") or spec.path.rpartition(":")[2]
+        tag = spec.config.get("order_id_tag") or f"{index:03d}"
+        ids.append(f"{name}-{tag}")
+    return ids
+
+
+def _settlement_currency(spec: DefinedInstrumentSpec) -> str | None:
+    """The currency an instrument's value and PnL are in (None: inverse, valued in its base)."""
+    if isinstance(spec, CryptoPerpetualSpec):
+        return None if spec.is_inverse else spec.settlement_currency
+    if isinstance(spec, CurrencyPairSpec):
+        return spec.quote_currency
+    return spec.currency
+
+
+def _risk_issues(cfg: LiveexecConfig, known: set[str]) -> list[tuple[str, str]]:
+    risk = cfg.risk
+    issues: list[tuple[str, str]] = []
+    for name in risk.unenforced():
+        issues.append(
+            (
+                f"risk.{name}",
+                "not enforced by this version of liveexec; remove it rather than trade "
+                "believing it is",
+            )
+        )
+    for section in ("max_notional_per_order", "instruments"):
+        for iid in getattr(risk, section):
+            if known and iid not in known:
+                issues.append(
+                    (
+                        f"risk.{section}.{iid}",
+                        f"{iid!r} is not among the instruments {sorted(known)}",
+                    )
+                )
+    strategy_ids = _strategy_ids(cfg)
+    for sid, limits in risk.strategies.items():
+        if sid not in strategy_ids:
+            issues.append(
+                (
+                    f"risk.strategies.{sid}",
+                    f"{sid!r} is not among the strategy ids {strategy_ids} (strategy_id or "
+                    "class name, then order_id_tag or the strategy's index)",
+                )
+            )
+        for field, trader_field in (
+            ("max_open_orders", "max_open_orders"),
+            ("max_position_notional", "max_gross_exposure"),
+        ):
+            own, trader = getattr(limits, field), getattr(risk, trader_field)
+            if own is not None and trader is not None and own > trader:
+                issues.append(
+                    (
+                        f"risk.strategies.{sid}.{field}",
+                        f"{own} is above the trader's limit risk.{trader_field} ({trader})",
+                    )
+                )
+        for iid, inst in risk.instruments.items():
+            for field in ("max_order_notional", "max_position_notional"):
+                own, trader = getattr(limits, field), getattr(inst, field)
+                if own is not None and trader is not None and own > trader:
+                    issues.append(
+                        (
+                            f"risk.strategies.{sid}.{field}",
+                            f"{own} is above the instrument's limit "
+                            f"risk.instruments.{iid}.{field} ({trader})",
+                        )
+                    )
+    for iid, inst in risk.instruments.items():
+        if (
+            inst.max_order_qty is not None
+            and inst.max_position_qty is not None
+            and inst.max_order_qty > inst.max_position_qty
+        ):
+            issues.append(
+                (
+                    f"risk.instruments.{iid}.max_order_qty",
+                    f"{inst.max_order_qty} is above max_position_qty ({inst.max_position_qty})",
+                )
+            )
+    in_reporting = ("max_gross_exposure", "max_net_exposure", "max_daily_loss", "max_drawdown")
+    needing = [name for name in in_reporting if getattr(risk, name) is not None]
+    if needing and risk.reporting_currency is None:
+        issues.extend(
+            (f"risk.{name}", "needs risk.reporting_currency (the currency of the limit)")
+            for name in needing
+        )
+    elif needing:
+        for index, spec in enumerate(cfg.instruments):
+            if isinstance(spec, ProvidedInstrumentsSpec):
+                continue  # checked by the gate when it starts: no conversion, no orders
+            currency = _settlement_currency(spec)
+            if currency != risk.reporting_currency:
+                issues.append(
+                    (
+                        "risk.reporting_currency",
+                        f"instruments[{index}] ({spec.id}) is valued in "
+                        f"{currency or 'its base currency (inverse)'}, and liveexec has no "
+                        f"conversion to {risk.reporting_currency}; use {
+                            currency or 'a linear instrument'
+                        } or drop "
+                        f"{', '.join('risk.' + name for name in needing)}",
+                    )
+                )
+    return issues
 
 
 def _semantic_issues(cfg: LiveexecConfig) -> list[tuple[str, str]]:
@@ -561,6 +967,8 @@ def _semantic_issues(cfg: LiveexecConfig) -> list[tuple[str, str]]:
                     )
     if cfg.mode == "backtest" and cfg.data is None:
         issues.append(("data", "backtest mode needs a 'data' section (catalog and streams)"))
+    if cfg.mode == "paper" and cfg.data is None:
+        issues.append(("data", "paper mode replays a 'data' section (catalog and streams)"))
     if cfg.data is not None and known:
         for index, stream in enumerate(cfg.data.streams):
             if stream.instrument_id not in known:
@@ -570,14 +978,7 @@ def _semantic_issues(cfg: LiveexecConfig) -> list[tuple[str, str]]:
                         f"{stream.instrument_id!r} is not among the instruments {sorted(known)}",
                     )
                 )
-    for name in cfg.risk.unenforced():
-        issues.append(
-            (
-                f"risk.{name}",
-                "not enforced by this version of liveexec (the pre-trade risk engine is ROADMAP "
-                "phase 5); remove it rather than trade believing it is",
-            )
-        )
+    issues.extend(_risk_issues(cfg, known))
     for index, venue in enumerate(cfg.venues):
         for position, balance in enumerate(venue.starting_balances):
             if Decimal(balance.split()[0]) <= 0:
@@ -603,16 +1004,6 @@ def _semantic_issues(cfg: LiveexecConfig) -> list[tuple[str, str]]:
                     f"{venue.base_currency}, not {currencies}",
                 )
             )
-    for section in ("max_notional_per_order", "max_position_notional"):
-        limits: dict[str, Decimal] = getattr(cfg.risk, section)
-        for iid in limits:
-            if known and iid not in known:
-                issues.append(
-                    (
-                        f"risk.{section}.{iid}",
-                        f"{iid!r} is not among the instruments {sorted(known)}",
-                    )
-                )
     for index, spec in enumerate(cfg.instruments):
         for name, low, high in (
             ("maker_fee", -1, 1),
@@ -635,8 +1026,9 @@ def _semantic_issues(cfg: LiveexecConfig) -> list[tuple[str, str]]:
                 (
                     f"risk.max_notional_per_order.{iid}",
                     "NautilusTrader 1.231's risk engine skips this check for MARGIN accounts, so "
-                    "it would not be enforced; remove it (liveexec's own pre-trade limits are "
-                    "ROADMAP phase 5) or trade on a CASH venue",
+                    "it would not be enforced; use "
+                    f"risk.instruments.{iid}.max_order_notional (liveexec's own check, every "
+                    "account type) or trade on a CASH venue",
                 )
             )
     if simulated:
@@ -666,5 +1058,26 @@ def _semantic_issues(cfg: LiveexecConfig) -> list[tuple[str, str]]:
             for field_name in venue_cfg.missing_credentials():
                 issues.append(
                     (f"live.{name}.{field_name}", "required in live mode (use ${ENV_VAR})")
+                )
+        connected = {LIVE_VENUES[name]: name for name in configured}
+        for index, venue in enumerate(cfg.venues):
+            if venue.name not in connected:
+                issues.append(
+                    (
+                        f"venues[{index}].name",
+                        f"venue {venue.name!r} has no live adapter configured; live mode "
+                        f"trades on {sorted(connected) or 'none'} (live.binance -> BINANCE, "
+                        "live.bybit -> BYBIT, live.okx -> OKX)",
+                    )
+                )
+        for iid in instrument_ids:
+            venue_name = iid.rsplit(".", 1)[1]
+            if venue_name not in connected:
+                issues.append(
+                    (
+                        "instruments",
+                        f"{iid!r}: venue {venue_name!r} has no live adapter configured "
+                        f"(configured: {sorted(connected) or 'none'})",
+                    )
                 )
     return issues

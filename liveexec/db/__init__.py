@@ -9,6 +9,7 @@ from liveexec.db._engine import (
     probe_sqlite_file,
 )
 from liveexec.db._migrate import (
+    SCHEMA_HEAD,
     current_revision,
     downgrade,
     head_revision,
@@ -40,6 +41,7 @@ __all__ = [
     "ORDER_STATUSES",
     "RISK_DECISIONS",
     "RUN_STATUSES",
+    "SCHEMA_HEAD",
     "AccountBalance",
     "ExactDecimal",
     "OrderEvent",

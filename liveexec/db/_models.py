@@ -30,10 +30,17 @@ __all__ = [
     "MODES",
     "ORDER_SIDES",
     "ORDER_STATUSES",
+    "PROMOTION_DECISIONS",
     "RISK_DECISIONS",
     "RUN_STATUSES",
+    "TRADING_STATES",
     "AccountBalance",
+    "LiveLease",
     "OrderEvent",
+    "Promotion",
+    "RiskHalt",
+    "RiskLossMark",
+    "RiskStateChange",
     "Run",
     "UnifiedOrder",
     "UnifiedPosition",
@@ -291,3 +298,150 @@ class AccountBalance(SQLModel, table=True):
     last_event_ns: int = Field(sa_column=Column(BigInteger, nullable=False))
     last_event_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     updated_at: datetime = _time()
+
+
+TRADING_STATES = ("ACTIVE", "REDUCING", "HALTED")
+
+
+class RiskHalt(SQLModel, table=True):
+    """A manual halt of a trader (``liveexec halt``), in force until ``resumed_at`` is set."""
+
+    __tablename__ = "risk_halts"
+    __table_args__ = (
+        CheckConstraint("state IN ('REDUCING', 'HALTED')", name="state"),
+        # Serves the gate's poll: SELECT ... FROM risk_halts WHERE trader_id = :t AND
+        # resumed_at IS NULL ORDER BY halted_at DESC LIMIT 1 (and resume's UPDATE).
+        Index("ix_risk_halts_trader_resumed_halted", "trader_id", "resumed_at", "halted_at"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    trader_id: str = _id()
+    state: str = _id(16)  # HALTED, or REDUCING (only reducing orders pass)
+    halted_by: str = _id(255)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    halted_at: datetime = _time()
+    resumed_by: str | None = _id(255, nullable=True)
+    resume_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    resumed_at: datetime | None = _time(nullable=True)
+
+
+class RiskStateChange(SQLModel, table=True):
+    """A change of a trader's trading state (ACTIVE, REDUCING, HALTED) seen by a risk gate."""
+
+    __tablename__ = "risk_state_changes"
+    __table_args__ = (
+        CheckConstraint(_in("state", TRADING_STATES), name="state"),
+        CheckConstraint(_in("previous_state", TRADING_STATES), name="previous_state"),
+        CheckConstraint(_in("mode", MODES), name="mode"),
+        # Serves the rebuild at start: SELECT ... FROM risk_state_changes WHERE trader_id = :t
+        # AND mode = :m ORDER BY id DESC LIMIT 1.
+        Index("ix_risk_state_changes_trader_mode_id", "trader_id", "mode", "id"),
+        # Serves reading a run's changes: WHERE run_id = :r ORDER BY id.
+        Index("ix_risk_state_changes_run", "run_id", "id"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    trader_id: str = _id()
+    run_id: str | None = _id(36, nullable=True)
+    mode: str = _id(16)
+    previous_state: str = _id(16)
+    state: str = _id(16)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    ts_event: int = Field(sa_column=Column(BigInteger, nullable=False))  # node clock, UNIX ns
+    recorded_at: datetime = _time()
+
+
+class RiskLossMark(SQLModel, table=True):
+    """Where a trader's PnL stood against its loss limits when a risk gate last recorded it:
+    how far below its peak (drawdown) and below the UTC day's start (daily loss). Differences,
+    not levels, so that they hold whatever PnL the restarted node counts from."""
+
+    __tablename__ = "risk_loss_marks"
+    __table_args__ = (CheckConstraint(_in("mode", MODES), name="mode"),)
+
+    # The primary key serves the rebuild at start: SELECT ... FROM risk_loss_marks WHERE
+    # trader_id = :t AND mode = :m; and the gate's upsert of the same row.
+    trader_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    mode: str = Field(sa_column=Column(String(16), primary_key=True))
+    run_id: str | None = _id(36, nullable=True)
+    drawdown: Decimal = _money()
+    daily_loss: Decimal = _money()
+    day: int = Field(sa_column=Column(BigInteger, nullable=False))  # UTC days since 1970
+    ts_event: int = Field(sa_column=Column(BigInteger, nullable=False))  # node clock, UNIX ns
+    recorded_at: datetime = _time()
+
+
+PROMOTION_DECISIONS = ("approved", "rejected", "forced")
+
+
+class Promotion(SQLModel, table=True):
+    """One decision on whether a config may trade live (append-only: triggers refuse UPDATE and
+    DELETE; the newest decision on a ``config_id`` is the one in force)."""
+
+    __tablename__ = "promotions"
+    __table_args__ = (
+        CheckConstraint(_in("decision", PROMOTION_DECISIONS), name="decision"),
+        # Serves require_approved and `promotions list --config-id`: WHERE config_id = :c
+        # ORDER BY decided_at DESC, id DESC.
+        Index("ix_promotions_config_decided", "config_id", "decided_at"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    promotion_id: str = _id(36, unique=True)
+    config_id: str = _id(64)
+    backtest_run_id: str | None = Field(
+        default=None, sa_column=Column(String(36), ForeignKey("runs.run_id"), nullable=True)
+    )
+    paper_run_id: str | None = Field(
+        default=None, sa_column=Column(String(36), ForeignKey("runs.run_id"), nullable=True)
+    )
+    decision: str = _id(16)
+    metrics: dict[str, Any] = _json()
+    criteria: dict[str, Any] = _json()
+    failed: list[dict[str, Any]] = _json()  # [{criterion, value, limit}]
+    evidence: list[dict[str, Any]] = _json()  # [{path, sha256, bytes}]
+    approver: str = _id(255)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    liveexec_version: str = _id(32)
+    decided_at: datetime = _time()
+
+
+class LiveLease(SQLModel, table=True):
+    """Who runs a paper or live node for a trader id against this database (one at a time), and
+    the stop request an operator left for it (``liveexec stop TRADER_ID``).
+
+    The row exists while a node runs; the node refreshes ``heartbeat_at`` and polls
+    ``stop_requested_at``. A row whose owner died (its process gone on this host, or its
+    heartbeat stale) is taken over by the next node (liveexec.live._lease).
+    """
+
+    __tablename__ = "live_leases"
+    __table_args__ = (CheckConstraint(_in("mode", MODES), name="mode"),)
+    # Every query is by trader id (acquire, heartbeat, stop request, release): the primary key.
+
+    trader_id: str = _id(64, primary_key=True)
+    lease_id: str = _id(36)  # a new one per holder: heartbeats and takeovers compare it
+    run_id: str | None = _id(36, nullable=True)
+    mode: str = _id(16)
+    owner_host: str = _id(255)
+    owner_pid: int = Field(sa_column=Column(Integer, nullable=False))
+    owner_start: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    acquired_at: datetime = _time()
+    heartbeat_at: datetime = _time()
+    stop_requested_at: datetime | None = _time(nullable=True)
+    stop_requested_by: str | None = _id(255, nullable=True)

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import polars as pl
-from psycopg import sql
 from sqlalchemy import JSON, BigInteger, Boolean, Engine, Integer, Table, text
 from sqlalchemy.exc import OperationalError
 
@@ -229,6 +228,8 @@ def _read_postgres(
     select = f"SELECT {columns} FROM {_quoted(table.name)}"
     # The COPY gets a literal, not a bound parameter: the driver reads through COPY only
     # without them. EXPLAIN, run through SQLAlchemy, gets a bound one.
+    from psycopg import sql  # noqa: PLC0415 (PostgreSQL only: SQLite runs never load psycopg)
+
     where = [] if run_id is None else [f"run_id = {sql.Literal(run_id).as_string(None)}"]
     planned = select if run_id is None else f"{select} WHERE run_id = :run_id"
     try:

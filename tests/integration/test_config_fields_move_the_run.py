@@ -292,7 +292,8 @@ def test_logging_and_trader_id_do_not_change_what_trades(
             [change("risk", "max_notional_per_order", to={"BTCUSDT-PERP.SIM": "1000"})],
             "risk.max_notional_per_order.BTCUSDT-PERP.SIM",
         ),
-        (BARS, [change("risk", "max_open_orders", to=3)], "risk.max_open_orders"),
+        (BARS, [change("risk", "max_open_orders", to=0)], "risk.max_open_orders"),
+        # a loss limit needs the currency it is in (risk.reporting_currency)
         (BARS, [change("risk", "max_daily_loss", to="100")], "risk.max_daily_loss"),
         (
             BARS,
