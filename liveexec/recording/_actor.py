@@ -13,6 +13,7 @@ of a group, so after a crash at any moment every recorded event has its order's 
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,7 +41,13 @@ ACCOUNT_TOPIC = "events.account.*"
 
 class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an untyped Cython class
     def __init__(
-        self, buffer: RecordBuffer, *, run_id: str, mode: str, order_flush_every: int = 512
+        self,
+        buffer: RecordBuffer,
+        *,
+        run_id: str,
+        mode: str,
+        order_flush_every: int = 512,
+        risk_approved: Container[str] | None = None,
     ) -> None:
         super().__init__(ActorConfig(component_id="LiveexecRecorder"))
         self._buffer = buffer
@@ -53,6 +60,8 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         # event time, the order in which states are newest (replays cannot reorder it).
         self._seq = 0
         self._flush_every = order_flush_every
+        # Client order ids liveexec's risk gate approved (None: no gate in this node).
+        self._risk_approved = risk_approved
         # The newest state of each account since the last flush: balances are state, not history.
         self._accounts: dict[str, tuple[AccountState, int]] = {}
         # Since the last flush: order events (order, ts_event, sequence, row, fill entry), and
@@ -105,7 +114,10 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         # interrupted before recording its event may also have marked its order: that order's
         # row is written too, from the cache, which is always whole).
         for client_order_id, ts_event, seq, _row, _fill in events:
-            dirty[client_order_id] = max(dirty.get(client_order_id, (0, 0)), (ts_event, seq))
+            # The latest event by arrival (its sequence), not by time: see _writer._newest.
+            dirty[client_order_id] = max(
+                dirty.get(client_order_id, (0, 0)), (ts_event, seq), key=lambda m: m[1]
+            )
         waiting: set[ClientOrderId] = set()
         orders: dict[ClientOrderId, Any] = {}
         for client_order_id in dirty:
@@ -126,7 +138,12 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
                 continue
             group.append(("event", row))
             if fill is not None:
-                self._fills.setdefault(client_order_id.value, []).append(fill)
+                fills = self._fills.get(client_order_id.value)
+                if fills is None:
+                    fills = self._fills[client_order_id.value] = _earlier_fills(
+                        orders[client_order_id], fill
+                    )
+                fills.append(fill)
         for client_order_id in waiting:
             moment = dirty.pop(client_order_id)
             if not final:
@@ -140,8 +157,14 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
                 fills=list(self._fills.get(client_order_id.value, [])),
                 last_event_ns=last_event_ns,
                 last_event_seq=last_event_seq,
+                risk_approved=self._risk_approved is not None
+                and client_order_id.value in self._risk_approved,
             )
             group.append(("order", row))
+            if order.is_closed:
+                # Its row now carries every fill: the list is dropped, so the recorder's memory
+                # holds the working orders only, however long the node runs.
+                self._fills.pop(client_order_id.value, None)
         for state, seq in accounts.values():
             group.extend(
                 ("balance", row) for row in balance_rows(state, run_id=self._run_id, seq=seq)
@@ -152,6 +175,14 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         self.events_seen += 1
         if self.failure is not None:
             return  # recording stopped; the run will be marked failed
+        try:
+            self._record_order_event(event)
+        except RecorderError as exc:
+            self.failure = exc
+        except Exception as exc:  # never into NautilusTrader's message bus: the run fails
+            self.failure = RecorderError(f"recording {type(event).__name__} failed: {exc!r}")
+
+    def _record_order_event(self, event: OrderEvent) -> None:
         row = event_row(event, run_id=self._run_id, recorded_at=datetime.now(UTC))
         fill = fill_entry(event) if isinstance(event, OrderFilled) else None
         self._seq += 1
@@ -160,10 +191,7 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         self._events.append((event.client_order_id, event.ts_event, self._seq, row, fill))
         self._dirty[event.client_order_id] = (event.ts_event, self._seq)
         if len(self._dirty) >= self._flush_every:
-            try:
-                self.flush()
-            except RecorderError as exc:
-                self.failure = exc
+            self.flush()
 
     def raise_failure(self) -> None:
         """Raise the write failure that stopped recording during the run, if any."""
@@ -173,11 +201,29 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
     def _on_position_event(self, event: PositionEvent) -> None:
         if self.failure is not None:
             return
+        try:
+            row = position_row(event, run_id=self._run_id, seq=self._seq + 1)
+        except Exception as exc:  # never into NautilusTrader's message bus: the run fails
+            self.failure = RecorderError(f"recording {type(event).__name__} failed: {exc!r}")
+            return
         self._seq += 1
-        self._group.append(("position", position_row(event, run_id=self._run_id, seq=self._seq)))
+        self._group.append(("position", row))
 
     def _on_account_state(self, event: AccountState) -> None:
         if self.failure is not None:
             return
         self._seq += 1
         self._accounts[event.account_id.value] = (event, self._seq)
+
+
+def _earlier_fills(order: Any, fill: dict[str, Any]) -> list[dict[str, Any]]:  # noqa: ANN401
+    """The fills an order had before ``fill``, when the recorder holds no list for it: none for
+    a new order; for an order whose list was dropped when it closed (a fill can still come after
+    a cancel on a real venue), its earlier fills, from the cached order's events."""
+    earlier: list[dict[str, Any]] = []
+    for event in order.events:
+        if isinstance(event, OrderFilled):
+            if event.trade_id.value == fill["trade_id"]:
+                break
+            earlier.append(fill_entry(event))
+    return earlier

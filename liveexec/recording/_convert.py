@@ -80,7 +80,10 @@ def order_row(
     fills: list[dict[str, Any]],
     last_event_ns: int,
     last_event_seq: int,
+    risk_approved: bool = False,
 ) -> dict[str, Any]:
+    """``risk_approved``: liveexec's risk gate approved the order (a denial, by the gate or
+    by NautilusTrader's risk engine after it, is the order's ``OrderDenied``)."""
     price = getattr(order, "price", None)
     denied = order.last_event if isinstance(order.last_event, OrderDenied) else None
     trigger = getattr(order, "trigger_price", None)
@@ -112,9 +115,11 @@ def order_row(
         "status": order_status_to_str(order.status),
         "fills": fills,
         "commissions": {code: str(amount) for code, amount in commissions.items()},
-        # NautilusTrader's own risk engine decides before liveexec's does (ROADMAP phase 5):
-        # its denial, with the check that failed, is the order's risk decision.
-        "risk_decision": "denied" if denied is not None else None,
+        # The denial (liveexec's gate or NautilusTrader's risk engine), with the check that
+        # failed, is the order's risk decision; else the gate's approval, if a gate ran.
+        "risk_decision": "denied"
+        if denied is not None
+        else ("approved" if risk_approved else None),
         "risk_reason": str(denied.reason) if denied is not None else None,
         "route": None,
         "tags": list(order.tags or []),

@@ -57,17 +57,31 @@ _STATES: tuple[tuple[str, Table, tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 
-def _newest(row: Row) -> tuple[int, int]:
-    """Where a state stands in its run: event time, then the event's sequence."""
-    return (row["last_event_ns"], row["last_event_seq"])
+def _newest(row: Row) -> int:
+    """Where a state stands in its run: the sequence of the event that led to it.
+
+    The recorder numbers every event of a run as it arrives, and a run has one recorder: the
+    sequence orders states whatever the events' clocks say. Event times do not: in a live node
+    an order's submission is stamped by the node's clock and its fills by the venue's (a paper
+    venue's is the replayed data's), so a newer state can carry an older time.
+    """
+    return int(row["last_event_seq"])
 
 
 def _newer_sql(table: str, incoming: str) -> str:
     """The same rule in SQL: a stored row is replaced only by a state at least as new."""
-    return (
-        f"({table}.last_event_ns, {table}.last_event_seq) "
-        f"<= ({incoming}.last_event_ns, {incoming}.last_event_seq)"
-    )
+    return f"{table}.last_event_seq <= {incoming}.last_event_seq"
+
+
+# Written by the risk engine and the router, not by the recorder: an upsert keeps their values
+# unless the recorder has one itself (an OrderDenied's decision), never overwrites with NULL.
+_KEPT_IF_NULL = frozenset({"risk_decision", "risk_reason", "route"})
+
+
+def _assign(table: str, column: str, incoming: str) -> str:
+    if column in _KEPT_IF_NULL:
+        return f"{column} = COALESCE({incoming}.{column}, {table}.{column})"
+    return f"{column} = {incoming}.{column}"
 
 
 def _keep_newest(states: dict[Any, Row], key: Any, row: Row) -> None:  # noqa: ANN401 (key tuple)
@@ -104,14 +118,27 @@ class Batch:
 
 
 def write_batch(engine: Engine, batch: Batch) -> None:
-    """Write one batch in one transaction."""
+    """Write one batch in one transaction (all of it or nothing; writing it again is harmless).
+
+    The rows go through the driver's own cursor, so a driver error is not seen by SQLAlchemy:
+    on a connection-level failure the connection is invalidated here, so that the pool hands
+    out a fresh one to the next attempt instead of the broken one."""
     if not len(batch):
         return
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            _write_postgres(connection, batch)
-        else:
-            _write_sqlite(connection, batch)
+    with engine.connect() as connection:
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    created = _write_postgres(connection, batch)
+                else:
+                    _write_sqlite(connection, batch)
+                    created = set()
+            # Committed: the temporary tables made in this transaction stay with the connection.
+            _temp_tables(connection).update(created)
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            if not connection.invalidated:
+                connection.invalidate()
+            raise
 
 
 # --- value conversion (the rows skip SQLAlchemy's per-value type processing for speed) ---------
@@ -180,7 +207,7 @@ _SQLITE_STATES = {
         columns,
         key,
         "DO UPDATE SET "
-        + ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+        + ", ".join(_assign(table.name, c, "excluded") for c in columns if c not in key)
         + " WHERE "
         + _newer_sql(table.name, "excluded"),
     )
@@ -209,17 +236,30 @@ def _write_sqlite(connection: Connection, batch: Batch) -> None:
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 
+def _temp_tables(connection: Connection) -> set[str]:
+    """The temporary tables this database connection already has (``info`` lives as long as
+    the driver connection, and so do its temporary tables): one round trip less per table and
+    batch."""
+    made: set[str] = connection.info.setdefault("liveexec_temp_tables", set())
+    return made
+
+
 def _copy_rows(
     cursor: Any,  # noqa: ANN401 (psycopg cursor)
     table: Table,
     columns: Sequence[str],
     rows: Iterable[Row],
+    *,
+    made: set[str],
+    created: set[str],
 ) -> str:
     temp = f"_liveexec_{table.name}"
-    cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {temp} "
-        f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-    )
+    if temp not in made and temp not in created:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {temp} "
+            f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        created.add(temp)  # kept only if the transaction commits (see write_batch)
     values = _tuples(rows, columns, _converters(table, columns, "postgresql"))
     with cursor.copy(f"COPY {temp} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in values:
@@ -227,9 +267,12 @@ def _copy_rows(
     return temp
 
 
-def _write_postgres(connection: Connection, batch: Batch) -> None:
+def _write_postgres(connection: Connection, batch: Batch) -> set[str]:
+    """Returns the temporary tables it created (they exist once the transaction commits)."""
     raw = connection.connection.driver_connection
     assert raw is not None
+    made = _temp_tables(connection)
+    created: set[str] = set()
     cols_events = ", ".join(EVENT_COLUMNS)
     with raw.cursor() as cursor:
         if batch.events:
@@ -246,7 +289,9 @@ def _write_postgres(connection: Connection, batch: Batch) -> None:
                 cursor.execute("RELEASE SAVEPOINT liveexec_events")
             except psycopg.errors.UniqueViolation:
                 cursor.execute("ROLLBACK TO SAVEPOINT liveexec_events")
-                temp = _copy_rows(cursor, EVENTS, EVENT_COLUMNS, batch.events)
+                temp = _copy_rows(
+                    cursor, EVENTS, EVENT_COLUMNS, batch.events, made=made, created=created
+                )
                 cursor.execute(
                     f"INSERT INTO order_events ({cols_events}) SELECT {cols_events} FROM {temp} "
                     "ON CONFLICT (event_id) DO NOTHING"
@@ -255,11 +300,12 @@ def _write_postgres(connection: Connection, batch: Batch) -> None:
             states = getattr(batch, name)
             if not states:
                 continue
-            temp = _copy_rows(cursor, table, columns, states.values())
+            temp = _copy_rows(cursor, table, columns, states.values(), made=made, created=created)
             names = ", ".join(columns)
-            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
+            updates = ", ".join(_assign(table.name, c, "EXCLUDED") for c in columns if c not in key)
             cursor.execute(
                 f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {temp} "
                 f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates} "
                 f"WHERE {_newer_sql(table.name, 'EXCLUDED')}"
             )
+    return created
