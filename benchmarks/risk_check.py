@@ -1,0 +1,329 @@
+"""Pre-trade check cost: liveexec's risk gate against NautilusTrader's own RiskEngine, per order
+and over a whole backtest, measured in the same run.
+
+Per order: a real backtest kernel (BacktestEngine, one BTC perpetual on a MARGIN venue with a
+quote). For each order, alternately: the gate's whole path with every in-memory check on
+(NautilusTrader order -> Decimals -> order qty and notional, position qty and notional per
+strategy and instrument, open orders, velocity, price band, gross and net exposure, drawdown and
+daily loss, available margin (the gate's own initial margin, equal to NautilusTrader's
+``calculate_margin_init``: tests/risk/test_gate_margin.py): ``RiskGate._decide``), then
+NautilusTrader's
+``RiskEngine._check_order`` + ``_check_orders_risk`` on the same order; then ``RiskModel.submit``
+alone on Decimals. Prints p50/p99 of the wall time of each call and the CPU time per order of
+each batch (``time.thread_time``: the machine is shared, so wall percentiles include time spent
+preempted).
+
+Whole backtest: the BTC example config (EMACross on real BTC perpetual 1-minute bars, recorded
+into SQLite) with every in-memory check on (limits loose enough that nothing is denied, so both
+runs place the same orders) against the gate off; --runs alternating pairs, medians of wall and
+of process CPU time, and their ratios.
+
+The machine is shared: use --repeat N and take the best of the N per-order blocks (lowest p50,
+CPU and best window), comparing only figures taken in the same run or in alternation.
+
+Run: .venv/bin/python benchmarks/risk_check.py [--orders N] [--repeat N] [--runs N]
+[--skip-backtest]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import resource
+import statistics
+import tempfile
+import time
+from decimal import Decimal
+from typing import Any
+
+import yaml
+from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
+from nautilus_trader.model.currencies import USDT
+from nautilus_trader.model.data import QuoteTick
+from nautilus_trader.model.enums import AccountType, OmsType, OrderSide
+from nautilus_trader.model.identifiers import StrategyId, TraderId, Venue
+from nautilus_trader.model.objects import Money, Price, Quantity
+from nautilus_trader.test_kit.providers import TestInstrumentProvider
+from nautilus_trader.trading.strategy import Strategy
+
+from liveexec.backtesting import backtest
+from liveexec.config import parse_config
+from liveexec.db import upgrade
+from liveexec.demo import prepare_demo_catalog
+from liveexec.examples import EXAMPLES_DIR
+from liveexec.risk import (
+    InstrumentLimits,
+    OrderIntent,
+    RiskGate,
+    RiskLimits,
+    StrategyLimits,
+    TradingState,
+)
+
+EVERY_CHECK: dict[str, Any] = {  # the risk section of the whole-backtest run: all checks on
+    "instruments": {
+        "BTCUSDT-PERP.SIM": {
+            "max_order_qty": "10",
+            "max_order_notional": "1000000",
+            "max_position_qty": "10",
+            "max_position_notional": "10000000",
+            "price_band_bps": "500",
+            "price_band_ticks": 100000,
+        }
+    },
+    "strategies": {
+        "EMACross-000": {
+            "max_order_notional": "1000000",
+            "max_position_qty": "10",
+            "max_position_notional": "10000000",
+            "max_open_orders": 100,
+            "max_orders_per_second": 100,
+            "max_orders_per_minute": 1000,
+        }
+    },
+    "max_open_orders": 1000,
+    "reporting_currency": "USDT",
+    "max_gross_exposure": "100000000",
+    "max_net_exposure": "100000000",
+    "max_daily_loss": "1000000",
+    "max_drawdown": "1000000",
+    "max_price_age_s": 3600,
+    "check_available_balance": True,
+}
+
+
+def best_window(samples: list[float], size: int = 1_000) -> float:
+    """The lowest mean over consecutive windows of ``size`` orders: the cost when the shared
+    machine left this process alone for a while."""
+    means = [
+        statistics.fmean(samples[start : start + size])
+        for start in range(0, len(samples) - size + 1, size)
+    ]
+    return min(means) if means else statistics.fmean(samples)
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[int(len(ordered) * 0.99) - 1]
+
+
+def calibration() -> float:
+    """ns per ``dict.get`` call (loop included) here and now: compare it across runs to see
+    how loaded the shared machine was while the figures were taken."""
+    table = {n: n for n in range(100)}
+    get = table.get
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter_ns()
+        for _ in range(200_000):
+            get(5)
+        best = min(best, (time.perf_counter_ns() - start) / 200_000)
+    return best
+
+
+def per_order(orders: int) -> None:
+    engine = BacktestEngine(BacktestEngineConfig(trader_id=TraderId("BENCH-001")))
+    instrument = TestInstrumentProvider.btcusdt_perp_binance()
+    engine.add_venue(
+        Venue("BINANCE"),
+        OmsType.NETTING,
+        AccountType.MARGIN,
+        [Money(1_000_000, USDT)],
+        base_currency=USDT,
+    )
+    engine.add_instrument(instrument)
+    strategy = Strategy()
+    engine.add_strategy(strategy)
+    iid = instrument.id.value
+    sid = StrategyId("Strategy-000").value
+    limits = RiskLimits(
+        instruments={
+            iid: InstrumentLimits(
+                max_order_qty=Decimal(10),
+                max_order_notional=Decimal(10**9),
+                max_position_qty=Decimal(10**6),
+                max_position_notional=Decimal(10**12),
+                price_band_bps=Decimal(500),
+                price_band_ticks=10**6,
+            )
+        },
+        strategies={
+            sid: StrategyLimits(
+                max_order_notional=Decimal(10**9),
+                max_position_qty=Decimal(10**6),
+                max_position_notional=Decimal(10**12),
+                max_open_orders=10**6,
+                max_orders_per_second=10**6,
+                max_orders_per_minute=10**7,
+            )
+        },
+        max_open_orders=10**6,
+        max_gross_exposure=Decimal(10**13),
+        max_net_exposure=Decimal(10**13),
+        max_daily_loss=Decimal(10**9),
+        max_drawdown=Decimal(10**9),
+        loss_action=TradingState.HALTED,
+        max_price_age_ns=10**15,
+    )
+    gate = RiskGate(
+        limits,
+        reporting_currency="USDT",
+        trader_id="BENCH-001",
+        mode="backtest",
+        check_funds=True,
+    )
+    engine.add_actor(gate)
+    gate.attach(engine.kernel.risk_engine)
+    engine.run()  # creates the venue account (in the cache) the margin check reads
+    quote = QuoteTick(
+        instrument.id,
+        Price.from_str("50000.0"),
+        Price.from_str("50000.1"),
+        Quantity.from_str("10"),
+        Quantity.from_str("10"),
+        0,
+        0,
+    )
+    engine.kernel.cache.add_quote_tick(quote)
+    gate._on_quote(quote)
+    gate._sync_prices()
+    nautilus = engine.kernel.risk_engine
+    nt_orders = [
+        strategy.order_factory.limit(
+            instrument.id,
+            OrderSide.BUY if n % 2 else OrderSide.SELL,
+            Quantity.from_str("0.001"),
+            Price.from_str(f"{50000 + n % 50}.0"),
+        )
+        for n in range(orders)
+    ]
+    gate_path: list[float] = []
+    no_funds: list[float] = []
+    theirs: list[float] = []
+    ours: list[float] = []
+    gate_cpu = no_funds_cpu = theirs_cpu = ours_cpu = 0
+    clock, cpu = time.perf_counter_ns, time.thread_time_ns
+    step = 1_000_000  # 1 ms of node time between orders
+    for n, order in enumerate(nt_orders):
+        cpu_start = cpu()
+        start = clock()
+        reason = gate._decide(order, n * step)
+        gate_path.append((clock() - start) / 1000)
+        gate_cpu += cpu() - cpu_start
+        assert reason is None, reason
+        gate.model.on_order_closed(order.client_order_id.value)
+        gate._release(order.client_order_id.value)
+        cpu_start = cpu()
+        start = clock()
+        nautilus._check_order(instrument, order)
+        nautilus._check_orders_risk(instrument, [order])
+        theirs.append((clock() - start) / 1000)
+        theirs_cpu += cpu() - cpu_start
+        again = order.client_order_id.value
+        gate._check_funds = False  # the same order again, without the margin check
+        cpu_start = cpu()
+        start = clock()
+        reason = gate._decide(order, n * step)
+        no_funds.append((clock() - start) / 1000)
+        no_funds_cpu += cpu() - cpu_start
+        gate._check_funds = True
+        assert reason is None, reason
+        gate.model.on_order_closed(again)
+    intents = [
+        OrderIntent(f"O-{n}", sid, iid, n % 2 == 0, Decimal("0.001"), price=Decimal("50000.0"))
+        for n in range(orders)
+    ]
+    base = orders * step
+    for n, intent in enumerate(intents):
+        cpu_start = cpu()
+        start = clock()
+        gate.model.submit(intent, base + n * step)
+        ours.append((clock() - start) / 1000)
+        ours_cpu += cpu() - cpu_start
+        gate.model.on_order_closed(intent.client_order_id)
+    print(
+        f"per order, {orders} orders (wall µs per call; CPU µs per order of the batch; best: "
+        "lowest mean wall µs of 1,000 consecutive orders)"
+    )
+    print(f"  calibration: dict.get {calibration():.0f} ns per call (loop included)")
+    for name, samples, cpu_ns in (
+        ("liveexec RiskModel.submit (Decimals, all checks)", ours, ours_cpu),
+        ("liveexec gate path (order -> decision, all checks)", gate_path, gate_cpu),
+        ("liveexec gate path, all but the margin check", no_funds, no_funds_cpu),
+        ("NautilusTrader _check_order + _check_orders_risk", theirs, theirs_cpu),
+    ):
+        p50, p99 = percentiles(samples)
+        print(
+            f"  {name:50s} p50 {p50:6.2f}  p99 {p99:7.2f}  CPU {cpu_ns / orders / 1000:6.2f}"
+            f"  best {best_window(samples):6.2f}"
+        )
+    (t50, t99) = percentiles(theirs)
+    for name, samples, cpu_ns in (
+        ("all checks", gate_path, gate_cpu),
+        ("all but margin", no_funds, no_funds_cpu),
+    ):
+        g50, g99 = percentiles(samples)
+        print(
+            f"  ratio gate ({name})/NautilusTrader: p50 {g50 / t50:.2f}, p99 {g99 / t99:.2f}, "
+            f"CPU {cpu_ns / theirs_cpu:.2f}"
+        )
+    engine.dispose()
+
+
+def whole_backtest(runs: int) -> None:
+    raw: dict[str, Any] = yaml.safe_load(
+        (EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml").read_text()
+    )
+    raw["logging"] = {"level": "ERROR", "file_level": None}
+    prepare_demo_catalog(parse_config(raw))
+    checked = copy.deepcopy(raw)
+    checked["risk"] = EVERY_CHECK
+    configs = {"gate off": parse_config(raw), "every check on": parse_config(checked)}
+    wall: dict[str, list[float]] = {name: [] for name in configs}
+    cpu: dict[str, list[float]] = {name: [] for name in configs}
+    counts: dict[str, set[tuple[int, int]]] = {name: set() for name in configs}
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/bench.db"
+        upgrade(url)
+        for _ in range(runs):
+            for name, cfg in configs.items():
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                started = time.perf_counter()
+                result = backtest(cfg, database_url=url)
+                wall[name].append(time.perf_counter() - started)
+                after = resource.getrusage(resource.RUSAGE_SELF)
+                cpu[name].append(after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime)
+                statuses = result.orders.get_column("status").to_list()
+                counts[name].add((len(statuses), statuses.count("DENIED")))
+    print(f"whole backtest, ema_cross_btc_perp_bars.yaml, {runs} alternating runs each")
+    for name in configs:
+        print(
+            f"  {name:15s} wall median {statistics.median(wall[name]):6.2f} s  "
+            f"CPU median {statistics.median(cpu[name]):6.2f} s  orders (total, denied) "
+            f"{sorted(counts[name])}  wall runs {[round(w, 2) for w in wall[name]]}"
+        )
+    assert counts["gate off"] == counts["every check on"], "the checks changed the run"
+    print(
+        "  ratio on/off: wall "
+        f"{statistics.median(wall['every check on']) / statistics.median(wall['gate off']):.3f},"
+        f" CPU {statistics.median(cpu['every check on']) / statistics.median(cpu['gate off']):.3f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--orders", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=3, help="alternating backtest pairs")
+    parser.add_argument("--repeat", type=int, default=1, help="per-order blocks (take the best)")
+    parser.add_argument("--skip-backtest", action="store_true")
+    args = parser.parse_args()
+    for _ in range(args.repeat):
+        per_order(args.orders)
+    if not args.skip_backtest:
+        whole_backtest(args.runs)
+
+
+if __name__ == "__main__":
+    main()

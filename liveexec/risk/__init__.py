@@ -1,0 +1,56 @@
+"""liveexec's pre-trade risk gate: limits, trading states and the kill switch, the same in
+backtest, paper and live nodes."""
+
+from liveexec.risk._build import build_risk_gate, limits_from_config, needs_risk_gate
+from liveexec.risk._gate import RiskGate
+from liveexec.risk._model import (
+    InstrumentInfo,
+    InstrumentLimits,
+    LossMark,
+    OrderIntent,
+    RiskLimits,
+    RiskModel,
+    StateChange,
+    StrategyLimits,
+    TradingState,
+)
+from liveexec.risk._store import (
+    ActiveHalt,
+    HaltWatcher,
+    LossMarkWriter,
+    active_halt,
+    current_user,
+    halt,
+    last_loss_mark,
+    last_state,
+    record_loss_mark,
+    record_state_changes,
+    resume,
+)
+
+__all__ = [
+    "ActiveHalt",
+    "HaltWatcher",
+    "InstrumentInfo",
+    "InstrumentLimits",
+    "LossMark",
+    "LossMarkWriter",
+    "OrderIntent",
+    "RiskGate",
+    "RiskLimits",
+    "RiskModel",
+    "StateChange",
+    "StrategyLimits",
+    "TradingState",
+    "active_halt",
+    "build_risk_gate",
+    "current_user",
+    "halt",
+    "last_loss_mark",
+    "last_state",
+    "limits_from_config",
+    "needs_risk_gate",
+    "record_loss_mark",
+    "record_state_changes",
+    "resume",
+]

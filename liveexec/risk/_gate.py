@@ -1,0 +1,556 @@
+"""The risk gate: liveexec's checks in front of NautilusTrader's own risk engine.
+
+Strategies (and execution algorithms, and the order emulator when it releases an order) send
+their ``SubmitOrder``, ``SubmitOrderList`` and ``ModifyOrder`` commands to the message bus
+endpoint ``RiskEngine.execute``; cancels go straight to ``ExecEngine.execute``. The gate takes
+over that endpoint: :meth:`RiskGate.attach` deregisters NautilusTrader's ``RiskEngine.execute``
+handler and registers its own, which runs liveexec's checks and then either calls the
+NautilusTrader risk engine's handler (so its own checks, rates and trading state still apply)
+or denies the order exactly as NautilusTrader's risk engine does: the order is added to the
+cache and an ``OrderDenied`` is sent to ``ExecEngine.process``, which applies it to the order
+and publishes it on ``events.order.{strategy_id}``. The strategy, unmodified, sees
+``on_order_denied``. Both ``BacktestNode`` and ``TradingNode`` build the same kernel (message
+bus, cache, risk and execution engines), so the gate works the same in both.
+
+The gate is an ``Actor`` instance: add it to the node's trader (``engine.add_actor(gate)`` in
+a backtest, ``node.trader.add_actor(gate)`` in a live node), then call
+``gate.attach(kernel.risk_engine)`` before the node starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from nautilus_trader.common.actor import Actor
+from nautilus_trader.common.config import ActorConfig
+from nautilus_trader.core.uuid import UUID4
+from nautilus_trader.execution.messages import ModifyOrder, SubmitOrder, SubmitOrderList
+from nautilus_trader.model.data import Bar, QuoteTick, TradeTick
+from nautilus_trader.model.enums import ContingencyType, OrderSide, OrderStatus, PositionSide
+from nautilus_trader.model.events import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderDenied,
+    OrderExpired,
+    OrderFilled,
+    OrderModifyRejected,
+    OrderRejected,
+    OrderUpdated,
+    PositionEvent,
+)
+from nautilus_trader.model.identifiers import InstrumentId, StrategyId
+from nautilus_trader.model.objects import FIXED_DECIMAL_SCALE
+from sqlalchemy import Engine
+
+from liveexec.risk._model import (
+    InstrumentInfo,
+    OrderIntent,
+    RiskLimits,
+    RiskModel,
+    TradingState,
+)
+from liveexec.risk._store import (
+    HaltWatcher,
+    LossMarkWriter,
+    last_loss_mark,
+    last_state,
+    record_state_changes,
+)
+
+__all__ = ["RiskGate"]
+
+ENDPOINT = "RiskEngine.execute"
+_CLOSED = (OrderCanceled, OrderExpired, OrderRejected, OrderDenied)
+# Runs before the strategies' handlers (priority 0) and NautilusTrader's risk engine (10):
+# the gate knows a bar's price and a fill before the strategy reacts to them.
+_PRIORITY = 100
+_GROUPED = (ContingencyType.OCO, ContingencyType.OUO)  # at most one member's quantity fills
+_CACHE_SIZE = 65_536  # entries per raw -> Decimal memo before it is cleared
+
+
+def _decimal(cache: dict[int, Decimal], raw: int) -> Decimal:
+    """The Decimal ``Quantity/Price/Money.as_decimal()`` returns for ``raw`` (the same value
+    and exponent: the same division), memoised: ``as_decimal`` costs ~1.7 µs, this ~0.1 µs."""
+    value = cache.get(raw)
+    if value is None:
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        value = cache[raw] = Decimal(raw) / FIXED_DECIMAL_SCALE
+    return value
+
+
+class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an untyped Cython class
+    def __init__(
+        self,
+        limits: RiskLimits,
+        *,
+        reporting_currency: str | None = None,
+        trader_id: str,
+        mode: str,
+        run_id: str | None = None,
+        database: Engine | None = None,
+        kill_switch: bool = False,
+        poll_interval_s: float = 0.5,
+        check_funds: bool = False,
+    ) -> None:
+        super().__init__(ActorConfig(component_id="LiveexecRiskGate"))
+        self.model = RiskModel(limits, reporting_currency)
+        self._trader_id = trader_id
+        self._mode = mode
+        self._run_id = run_id
+        self._database = database
+        self._watcher = (
+            HaltWatcher(database, trader_id, interval_s=poll_interval_s)
+            if kill_switch and database is not None
+            else None
+        )
+        self._nautilus: Callable[[Any], None] | None = None
+        self._risk_engine: Any = None
+        self._prices: dict[InstrumentId, tuple[Any, int]] = {}  # NautilusTrader Price, ts
+        # Per-object caches that keep NautilusTrader conversions out of the order path.
+        self._instrument_keys: dict[InstrumentId, str] = {}
+        self._strategy_keys: dict[StrategyId, str] = {}
+        self._quantities: dict[int, Decimal] = {}  # raw -> Decimal
+        self._price_values: dict[int, Decimal] = {}
+        self._check_funds = check_funds
+        self._mark_writer: LossMarkWriter | None = None  # paper and live, with loss limits
+        # Funds an approved order needs until the account shows it (its OrderAccepted, or its
+        # end): client order id -> (currency code, raw amount); totals per currency.
+        # (A market order's only when it fills: NautilusTrader locks nothing for an order with
+        # no price.)
+        self._pending: dict[str, tuple[str, int, bool]] = {}
+        self._pending_total: dict[str, int] = {}
+        self._funding: dict[InstrumentId, tuple[Any, Any]] = {}  # (Instrument, Account)
+        # The gate's decision for each order it saw: client order id -> reason (None: approved).
+        self.decisions: dict[str, str | None] = {}
+        self.approved: set[str] = set()
+        self.checks = 0
+        self.state_write_error: str | None = None
+
+    # -- wiring ------------------------------------------------------------------------------
+
+    def attach(self, risk_engine: Any) -> None:  # noqa: ANN401 (NautilusTrader RiskEngine)
+        """Take over ``RiskEngine.execute`` (call once the gate is registered with the
+        trader, before the node starts)."""
+        self._risk_engine = risk_engine
+        self._nautilus = risk_engine.execute
+        self.msgbus.deregister(ENDPOINT, risk_engine.execute)
+        self.msgbus.register(ENDPOINT, self._execute)
+        bus = self.msgbus
+        bus.subscribe(topic="events.order.*", handler=self._on_order_event, priority=_PRIORITY)
+        bus.subscribe(topic="events.position.*", handler=self._on_position, priority=_PRIORITY)
+        bus.subscribe(topic="data.quotes.*", handler=self._on_quote, priority=_PRIORITY)
+        bus.subscribe(topic="data.trades.*", handler=self._on_trade, priority=_PRIORITY)
+        bus.subscribe(topic="data.bars.*", handler=self._on_bar, priority=_PRIORITY)
+
+    def detach(self) -> None:
+        if self._risk_engine is None:
+            return
+        self.msgbus.deregister(ENDPOINT, self._execute)
+        self.msgbus.register(ENDPOINT, self._risk_engine.execute)
+        bus = self.msgbus
+        bus.unsubscribe(topic="events.order.*", handler=self._on_order_event)
+        bus.unsubscribe(topic="events.position.*", handler=self._on_position)
+        bus.unsubscribe(topic="data.quotes.*", handler=self._on_quote)
+        bus.unsubscribe(topic="data.trades.*", handler=self._on_trade)
+        bus.unsubscribe(topic="data.bars.*", handler=self._on_bar)
+        self._risk_engine = None
+
+    def on_start(self) -> None:
+        """Rebuild the state from the database and start reading the kill switch."""
+        now = self.clock.timestamp_ns()
+        if self._database is not None and self._mode != "backtest":
+            # A paper or live node resumes in the state its trader was left in (a backtest
+            # starts afresh: its state is its own run's).
+            try:
+                found = last_state(self._database, self._trader_id, self._mode)
+            except Exception as exc:  # cannot rebuild the state: no orders (fail closed)
+                self.model.restore_loss_state(
+                    TradingState.HALTED,
+                    f"state could not be rebuilt from the database ({type(exc).__name__}); "
+                    "fail closed",
+                )
+            else:
+                if found is not None and found[0] != TradingState.ACTIVE:
+                    self.model.restore_loss_state(*found)
+            self._restore_loss_mark(self._database)
+        if self._watcher is not None:
+            self._watcher.start()
+            self.model.set_halt(*self._watcher.current(), now)
+        self._write_changes()
+
+    def _restore_loss_mark(self, database: Engine) -> None:
+        """Drawdown and daily loss go on from where the trader's last node left them."""
+        if not self.model.needs_losses:
+            return
+        try:
+            mark = last_loss_mark(database, self._trader_id, self._mode)
+        except Exception as exc:  # cannot rebuild the peak: no orders (fail closed)
+            self.model.restore_loss_state(
+                TradingState.HALTED,
+                f"drawdown peak could not be rebuilt from the database ({type(exc).__name__});"
+                " fail closed",
+            )
+            return
+        if mark is not None:
+            self.model.restore_loss_mark(mark)
+        self._mark_writer = LossMarkWriter(
+            database,
+            self.model.loss_mark,
+            trader_id=self._trader_id,
+            mode=self._mode,
+            run_id=self._run_id,
+        )
+        self._mark_writer.start()
+
+    def on_stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+        if self._mark_writer is not None:
+            self._mark_writer.stop()
+            self._mark_writer = None
+        self._write_changes()
+
+    # -- market data and events --------------------------------------------------------------
+
+    def _on_quote(self, tick: QuoteTick) -> None:
+        self._prices[tick.instrument_id] = (tick, tick.ts_event)
+
+    def _on_trade(self, tick: TradeTick) -> None:
+        self._prices[tick.instrument_id] = (tick.price, tick.ts_event)
+
+    def _on_bar(self, bar: Bar) -> None:
+        self._prices[bar.bar_type.instrument_id] = (bar.close, bar.ts_event)
+
+    def _sync_prices(self) -> None:
+        if not self._prices:
+            return
+        prices, self._prices = self._prices, {}
+        model = self.model
+        cache = self._price_values
+        for instrument_id, (price, ts) in prices.items():
+            if isinstance(price, QuoteTick):
+                value = (
+                    _decimal(cache, price.bid_price.raw) + _decimal(cache, price.ask_price.raw)
+                ) / 2
+            else:
+                value = _decimal(cache, price.raw)
+            model.set_price(self._instrument_key(instrument_id), value, ts)
+
+    def _on_order_event(self, event: Any) -> None:  # noqa: ANN401 (any OrderEvent)
+        kind = type(event)
+        if kind is OrderFilled:
+            client_order_id = event.client_order_id.value
+            if self._pending:
+                self._release(client_order_id)
+            self.model.on_fill(client_order_id, _decimal(self._quantities, event.last_qty.raw))
+        elif kind is OrderAccepted:
+            if self._pending:
+                self._release(event.client_order_id.value, accepted=True)
+        elif kind in _CLOSED:
+            client_order_id = event.client_order_id.value
+            if self._pending:
+                self._release(client_order_id)
+            self.model.on_order_closed(client_order_id)
+        elif kind is OrderUpdated:
+            order = self.cache.order(event.client_order_id)
+            if order is not None:
+                self.model.on_order_updated(
+                    event.client_order_id.value, _decimal(self._quantities, order.leaves_qty.raw)
+                )
+
+    def _release(self, client_order_id: str, *, accepted: bool = False) -> None:
+        """Stop counting an order's funds: the account counts them now (accepted with a
+        price, or filled), or it has ended."""
+        pending = self._pending.get(client_order_id)
+        if pending is not None and not (accepted and pending[2]):
+            del self._pending[client_order_id]
+            self._pending_total[pending[0]] -= pending[1]
+
+    def _on_position(self, event: PositionEvent) -> None:
+        quantity = event.quantity.as_decimal()
+        signed = -quantity if event.side == PositionSide.SHORT else quantity
+        realized = event.realized_pnl.as_decimal() if event.realized_pnl is not None else Decimal(0)
+        self._sync_prices()
+        self.model.on_position(
+            event.position_id.value,
+            event.instrument_id.value,
+            signed_qty=signed if event.side != PositionSide.FLAT else Decimal(0),
+            avg_px_open=Decimal(repr(event.avg_px_open)),
+            realized_pnl=realized,
+            ts_ns=event.ts_event,
+        )
+        if self.model.changes:
+            self._write_changes()
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def _execute(self, command: Any) -> None:  # noqa: ANN401 (a TradingCommand)
+        kind = type(command)
+        if kind is SubmitOrder:
+            self._submit(command)
+        elif kind is SubmitOrderList:
+            self._submit_list(command)
+        elif kind is ModifyOrder:
+            self._modify(command)
+        else:
+            self._forward(command)
+
+    def _forward(self, command: Any) -> None:  # noqa: ANN401
+        assert self._nautilus is not None, "attach() the gate before the node starts"
+        self._nautilus(command)
+
+    def _prepare(self) -> int:
+        now: int = self.clock.timestamp_ns()
+        self._sync_prices()
+        if self._watcher is not None:
+            self.model.set_halt(*self._watcher.current(), now)
+        return now
+
+    def _instrument_key(self, instrument_id: InstrumentId) -> str:
+        """The instrument's id text, learning its valuation the first time it is seen."""
+        known = self._instrument_keys.get(instrument_id)
+        if known is not None:
+            return known
+        key: str = instrument_id.value
+        self._instrument_keys[instrument_id] = key
+        instrument = self.cache.instrument(instrument_id)
+        if instrument is not None and not getattr(instrument, "is_inverse", False):
+            currency = instrument.get_settlement_currency()
+            self.model.set_instrument(
+                key,
+                InstrumentInfo(
+                    multiplier=instrument.multiplier.as_decimal(),
+                    tick=instrument.price_increment.as_decimal(),
+                    currency=currency.code,
+                ),
+            )
+        else:  # unknown (asked again next time) or inverse: no valuation, its orders denied
+            del self._instrument_keys[instrument_id]
+        return key
+
+    def _intent(self, order: Any) -> OrderIntent | str:  # noqa: ANN401 (a NautilusTrader Order)
+        if order.is_quote_quantity:
+            return "quote-quantity orders cannot be checked by the risk gate (fail closed)"
+        price = getattr(order, "price", None)
+        trigger = getattr(order, "trigger_price", None)
+        strategy_id = order.strategy_id
+        sid = self._strategy_keys.get(strategy_id)
+        if sid is None:
+            sid = self._strategy_keys[strategy_id] = strategy_id.value
+        group: str | None = None
+        if order.contingency_type in _GROUPED and order.linked_order_ids:
+            # the group's key: the smallest client order id among its members
+            group = min(order.client_order_id.value, *(c.value for c in order.linked_order_ids))
+        cache = self._price_values
+        return OrderIntent(
+            order.client_order_id.value,
+            sid,
+            self._instrument_key(order.instrument_id),
+            order.side == OrderSide.BUY,
+            _decimal(self._quantities, order.quantity.raw),
+            _decimal(cache, price.raw) if price is not None else None,
+            _decimal(cache, trigger.raw) if trigger is not None else None,
+            price is None and trigger is None,  # takes the market's price
+            order.is_reduce_only,
+            group,
+        )
+
+    def _decide(self, order: Any, now: int) -> str | None:  # noqa: ANN401
+        self.checks += 1
+        intent = self._intent(order)
+        if isinstance(intent, str):
+            return intent
+        model = self.model
+        reason = model.check(intent, now)
+        if reason is None and self._check_funds and not model.reduces(intent):
+            reason = self._funds(order)
+        if reason is None:
+            model.accept(intent, now)
+        return reason
+
+    def _funds(self, order: Any) -> str | None:  # noqa: ANN401 (a NautilusTrader Order)
+        """Deny an order the account cannot pay for, as NautilusTrader's accounting computes
+        it: initial margin (``MarginAccount.calculate_margin_init``) or the cash it locks
+        (``CashAccount.calculate_balance_locked``: the notional for a buy, the base quantity
+        for a sell) against the account's free balance in that currency, less what approved
+        orders the account does not show yet need."""
+        funding = self._funding.get(order.instrument_id)
+        if funding is None:
+            instrument = self.cache.instrument(order.instrument_id)
+            account = self.cache.account_for_venue(order.instrument_id.venue)
+            if instrument is None or account is None:
+                venue = order.instrument_id.venue
+                missing = "instrument" if instrument is None else f"account for {venue}"
+                return f"available balance: no {missing} in the cache (fail closed)"
+            # the cache keeps one Account object per venue and applies each state to it
+            funding = self._funding[order.instrument_id] = (instrument, account)
+        instrument, account = funding
+        price = getattr(order, "price", None) or getattr(order, "trigger_price", None)
+        is_market = price is None
+        if price is None:  # a market order: the price it would take now
+            quote = self.cache.quote_tick(order.instrument_id)
+            if quote is not None:
+                price = quote.ask_price if order.side == OrderSide.BUY else quote.bid_price
+            else:
+                trade = self.cache.trade_tick(order.instrument_id)
+                bar = None if trade is not None else self._last_bar_close(order.instrument_id)
+                price = trade.price if trade is not None else bar
+            if price is None:
+                return f"available balance: no price for {order.instrument_id} (fail closed)"
+        if account.is_margin_account:
+            what = "initial margin"
+            needed = account.calculate_margin_init(instrument, order.quantity, price)
+        else:
+            what = "cash to lock"
+            needed = account.calculate_balance_locked(instrument, order.side, order.quantity, price)
+        currency = needed.currency
+        free = account.balance_free(currency)
+        code = currency.code
+        pending = self._pending_total.get(code, 0)
+        free_raw = free.raw if free is not None else 0
+        if needed.raw + pending > free_raw:
+            waiting = (
+                f" (less {_decimal({}, pending)} {code} for approved orders not yet accepted)"
+                if pending
+                else ""
+            )
+            return (
+                f"available balance: {what} {needed.as_decimal()} {code} for "
+                f"{order.quantity} @ {price} > free {_decimal({}, free_raw)} {code}{waiting}"
+            )
+        self._pending[order.client_order_id.value] = (code, needed.raw, is_market)
+        self._pending_total[code] = pending + needed.raw
+        return None
+
+    def _last_bar_close(self, instrument_id: InstrumentId) -> Any:  # noqa: ANN401 (a Price)
+        for bar_type in self.cache.bar_types(instrument_id=instrument_id):
+            bar = self.cache.bar(bar_type)
+            if bar is not None:
+                return bar.close
+        return None
+
+    def _submit(self, command: SubmitOrder) -> None:
+        now = self._prepare()
+        order = command.order
+        reason = self._decide(order, now)
+        self.decisions[order.client_order_id.value] = reason
+        if self.model.changes:
+            self._write_changes()
+        if reason is None:
+            self.approved.add(order.client_order_id.value)
+            self._forward(command)
+        else:
+            self._deny(order, reason)
+
+    def _submit_list(self, command: SubmitOrderList) -> None:
+        now = self._prepare()
+        approved: list[str] = []
+        reason: str | None = None
+        for order in command.order_list.orders:
+            reason = self._decide(order, now)
+            if reason is not None:
+                reason = f"order list {command.order_list.id}: {order.client_order_id}: {reason}"
+                break
+            approved.append(order.client_order_id.value)
+        if reason is None:
+            for client_order_id in approved:
+                self.decisions[client_order_id] = None
+                self.approved.add(client_order_id)
+            self._forward(command)
+            return
+        for client_order_id in approved:
+            self.model.on_order_closed(client_order_id)
+            self._release(client_order_id)
+        for order in command.order_list.orders:
+            self.decisions[order.client_order_id.value] = reason
+            if not order.is_closed:
+                self._deny(order, reason)
+
+    def _modify(self, command: ModifyOrder) -> None:
+        order = self.cache.order(command.client_order_id)
+        if order is None or order.is_closed:
+            self._forward(command)  # NautilusTrader's risk engine reports it
+            return
+        now = self._prepare()
+        current = _decimal(self._quantities, order.quantity.raw)
+        new_qty = (
+            _decimal(self._quantities, command.quantity.raw)
+            if command.quantity is not None
+            else current
+        )
+        price = command.price or getattr(order, "price", None)
+        trigger = command.trigger_price or getattr(order, "trigger_price", None)
+        increase = OrderIntent(
+            client_order_id=order.client_order_id.value,
+            strategy_id=order.strategy_id.value,
+            instrument_id=self._instrument_key(order.instrument_id),
+            is_buy=order.side == OrderSide.BUY,
+            quantity=max(new_qty - current, Decimal(0)),
+            price=_decimal(self._price_values, price.raw) if price is not None else None,
+            trigger=_decimal(self._price_values, trigger.raw) if trigger is not None else None,
+        )
+        self.checks += 1
+        reason = self.model.check_increase(increase, now)
+        if reason is None:
+            self._forward(command)
+            return
+        ts = self.clock.timestamp_ns()
+        rejected = OrderModifyRejected(
+            trader_id=order.trader_id,
+            strategy_id=order.strategy_id,
+            instrument_id=order.instrument_id,
+            client_order_id=order.client_order_id,
+            venue_order_id=order.venue_order_id,
+            account_id=order.account_id,
+            reason=reason,
+            event_id=UUID4(),
+            ts_event=ts,
+            ts_init=ts,
+        )
+        self.msgbus.send(endpoint="ExecEngine.process", msg=rejected)
+
+    def _deny(self, order: Any, reason: str) -> None:  # noqa: ANN401 (a NautilusTrader Order)
+        """As NautilusTrader's ``RiskEngine._deny_order``: the execution engine applies the
+        ``OrderDenied`` to the order and publishes it to the strategy."""
+        self.log.warning(f"SubmitOrder for {order.client_order_id} DENIED by liveexec: {reason}")
+        if order.status != OrderStatus.INITIALIZED:
+            return  # INITIALIZED -> DENIED is the only valid transition
+        if not self.cache.order_exists(order.client_order_id):
+            self.cache.add_order(order)
+        denied = OrderDenied(
+            trader_id=order.trader_id,
+            strategy_id=order.strategy_id,
+            instrument_id=order.instrument_id,
+            client_order_id=order.client_order_id,
+            reason=reason,
+            event_id=UUID4(),
+            ts_init=self.clock.timestamp_ns(),
+        )
+        self.msgbus.send(endpoint="ExecEngine.process", msg=denied)
+
+    # -- trading state rows ------------------------------------------------------------------
+
+    def _write_changes(self) -> None:
+        changes, self.model.changes = self.model.changes, []
+        if not changes:
+            return
+        for change in changes:
+            self.log.warning(
+                f"Trading state {change.previous.name} -> {change.state.name}: {change.reason}"
+            )
+        if self._database is None:
+            return
+        try:
+            record_state_changes(
+                self._database,
+                changes,
+                trader_id=self._trader_id,
+                run_id=self._run_id,
+                mode=self._mode,
+            )
+        except Exception as exc:  # the state itself is applied; the row is what is lost
+            self.state_write_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            self.log.error(f"Could not record trading state changes: {self.state_write_error}")

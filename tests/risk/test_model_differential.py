@@ -1,0 +1,209 @@
+"""The fast path decides exactly as before: ``RiskModel`` and the Decimal reference
+(``_reference_model.py``, the model before its memoised band thresholds and loss-evaluation
+shortcut) are driven with the same generated limits and sequences of orders (limit, stop,
+market, one-cancels-other members, reduce-only), fills, cancels, modifications, prices (that
+age past ``max_price_age_s``), position events (PnL against the loss limits), halts and day
+changes; every decision, reason and the state, exposures and PnL after each step must be equal.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liveexec.risk import (
+    InstrumentInfo,
+    InstrumentLimits,
+    OrderIntent,
+    RiskLimits,
+    RiskModel,
+    StrategyLimits,
+    TradingState,
+)
+from tests.risk._reference_model import RiskModel as ReferenceModel
+
+INSTRUMENTS = ("BTCUSDT-PERP.SIM", "ETHUSDT-PERP.SIM", "EURUSD.SIM")
+STRATEGIES = ("A-000", "B-001")
+SECOND = 1_000_000_000
+DAY = 86_400 * SECOND
+
+
+def _maybe(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.none(), values)
+
+
+# coarse steps, so that values often land exactly on a limit (where > and >= differ)
+decimals = st.integers(min_value=1, max_value=40).map(lambda n: Decimal(n) / 2)
+notionals = st.integers(min_value=1, max_value=60).map(lambda n: Decimal(n * 25))
+instrument_limits = st.builds(
+    InstrumentLimits,
+    max_order_qty=_maybe(decimals),
+    max_order_notional=_maybe(notionals),
+    max_position_qty=_maybe(decimals),
+    max_position_notional=_maybe(notionals),
+    price_band_bps=_maybe(st.sampled_from((10, 50, 100, 200, 500)).map(Decimal)),
+    price_band_ticks=_maybe(st.sampled_from((1, 5, 10, 20, 40))),
+)
+strategy_limits = st.builds(
+    StrategyLimits,
+    max_order_notional=_maybe(notionals),
+    max_position_qty=_maybe(decimals),
+    max_position_notional=_maybe(notionals),
+    max_open_orders=_maybe(st.integers(1, 8)),
+    max_orders_per_second=_maybe(st.integers(1, 5)),
+    max_orders_per_minute=_maybe(st.integers(1, 20)),
+)
+limits = st.builds(
+    RiskLimits,
+    instruments=st.dictionaries(st.sampled_from(INSTRUMENTS), instrument_limits),
+    strategies=st.dictionaries(st.sampled_from(STRATEGIES), strategy_limits),
+    max_open_orders=_maybe(st.integers(1, 10)),
+    max_gross_exposure=_maybe(notionals),
+    max_net_exposure=_maybe(notionals),
+    max_daily_loss=_maybe(st.integers(1, 600).map(Decimal)),
+    max_drawdown=_maybe(st.integers(1, 600).map(Decimal)),
+    loss_action=st.sampled_from((TradingState.REDUCING, TradingState.HALTED)),
+    max_price_age_ns=_maybe(st.integers(1, 30).map(lambda s: s * SECOND)),
+)
+prices = st.integers(min_value=190, max_value=210).map(lambda n: Decimal(n) / 2)
+order_prices = _maybe(prices)
+submit = st.tuples(
+    st.just("submit"),
+    st.sampled_from(STRATEGIES),
+    st.sampled_from(INSTRUMENTS),
+    st.booleans(),  # buy
+    decimals,
+    order_prices,  # limit price
+    order_prices,  # trigger
+    st.booleans(),  # reduce-only
+    _maybe(st.sampled_from(("g1", "g2"))),  # one-cancels-other group
+)
+operations = st.lists(
+    st.one_of(
+        submit,
+        submit,
+        submit,
+        submit,
+        st.tuples(st.just("fill"), st.integers(0, 50), st.integers(1, 40)),
+        st.tuples(st.just("cancel"), st.integers(0, 50)),
+        st.tuples(st.just("update"), st.integers(0, 50), decimals),
+        st.tuples(st.just("increase"), st.integers(0, 50), decimals, order_prices),
+        st.tuples(st.just("price"), st.sampled_from(INSTRUMENTS), prices),
+        st.tuples(st.just("position"), st.sampled_from(INSTRUMENTS), st.integers(-30, 30)),
+        st.tuples(
+            st.just("halt"),
+            st.sampled_from((TradingState.ACTIVE,) * 4 + tuple(TradingState)),
+            st.sampled_from(("x", "y")),
+        ),
+        st.tuples(st.just("wait"), st.sampled_from((SECOND // 2, 5 * SECOND, 40 * SECOND, DAY))),
+        st.tuples(st.just("evaluate")),
+        st.tuples(
+            st.just("instrument"),
+            st.sampled_from(INSTRUMENTS),
+            st.sampled_from((Decimal("0.05"), Decimal("0.1"), Decimal("0.5"), Decimal(2))),
+        ),
+    ),
+    min_size=25,
+    max_size=80,
+)
+
+
+def _snapshot(model: Any) -> tuple[object, ...]:
+    return (
+        model.state,
+        model.state_reason,
+        [(c.previous, c.state, c.reason, c.ts_ns) for c in model.changes],
+        model.exposures(),
+        model.total_pnl(),
+        model.open_orders,
+        model.loss_mark(),
+        [model.instrument_book(iid) for iid in INSTRUMENTS],
+        [model.strategy_book(sid, iid) for sid in STRATEGIES for iid in INSTRUMENTS],
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(limits, operations, st.sampled_from(("USDT", None)))
+def test_fast_path_decides_as_the_reference(
+    risk_limits: RiskLimits, ops: list[tuple[Any, ...]], currency: str | None
+) -> None:
+    fast, reference = RiskModel(risk_limits, currency), ReferenceModel(risk_limits, currency)
+    models: tuple[Any, ...] = (fast, reference)
+    infos = {
+        INSTRUMENTS[0]: InstrumentInfo(Decimal(1), Decimal("0.1"), "USDT"),
+        INSTRUMENTS[1]: InstrumentInfo(Decimal("0.01"), Decimal("0.05"), "USDT"),
+        INSTRUMENTS[2]: InstrumentInfo(Decimal(10), Decimal("0.1"), "EUR"),
+    }
+    for model in models:
+        for iid, info in infos.items():
+            model.set_instrument(iid, info)
+        model.set_price(INSTRUMENTS[0], Decimal(100), 0)
+    orders: list[OrderIntent] = []
+    now = 0
+    for step, op in enumerate(ops):
+        now += SECOND // 10
+        kind = op[0]
+        results: list[object] = []
+        for model in models:
+            if kind == "submit":
+                _, sid, iid, is_buy, qty, px, trigger, reduce_only, group = op
+                order = OrderIntent(
+                    f"O-{step}",
+                    sid,
+                    iid,
+                    is_buy,
+                    qty,
+                    price=px,
+                    trigger=trigger,
+                    is_market=px is None and trigger is None,
+                    reduce_only=reduce_only,
+                    group=group,
+                )
+                results.append(model.submit(order, now))
+                if model is fast and results[-1] is None:
+                    orders.append(order)
+            elif kind in ("fill", "cancel", "update", "increase") and orders:
+                order = orders[op[1] % len(orders)]
+                if kind == "fill":
+                    model.on_fill(order.client_order_id, Decimal(op[2]) / 10)
+                elif kind == "cancel":
+                    model.on_order_closed(order.client_order_id)
+                elif kind == "update":
+                    model.on_order_updated(order.client_order_id, op[2])
+                else:
+                    increase = OrderIntent(
+                        order.client_order_id,
+                        order.strategy_id,
+                        order.instrument_id,
+                        order.is_buy,
+                        op[2],
+                        price=op[3],
+                    )
+                    results.append(model.check_increase(increase, now))
+            elif kind == "price":
+                model.set_price(op[1], op[2], now)
+            elif kind == "position":
+                iid = op[1]
+                model.on_position(
+                    f"P-{iid}",
+                    iid,
+                    signed_qty=Decimal(op[2]) / 10,
+                    avg_px_open=Decimal(100),
+                    realized_pnl=Decimal(op[2] * 3),
+                    ts_ns=now,
+                )
+            elif kind == "halt":
+                model.set_halt(op[1], op[2], now)
+            elif kind == "evaluate":
+                model.evaluate_losses(now)
+            elif kind == "instrument":
+                info = infos[op[1]]
+                model.set_instrument(op[1], InstrumentInfo(info.multiplier, op[2], info.currency))
+        if kind == "wait":  # time passes with no event (prices age, a UTC day may end)
+            now += op[1]
+        if len(results) == 2:
+            assert results[0] == results[1], (step, op)
+        assert _snapshot(fast) == _snapshot(reference), (step, op)
