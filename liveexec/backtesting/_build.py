@@ -10,11 +10,11 @@ from nautilus_trader.backtest.config import (
     ImportableFeeModelConfig,
     ImportableFillModelConfig,
 )
-from nautilus_trader.common.config import LoggingConfig
 from nautilus_trader.model.data import Bar, QuoteTick, TradeTick
 from nautilus_trader.model.identifiers import TraderId
 from nautilus_trader.risk.config import RiskEngineConfig
 
+from liveexec.backtesting._logs import nautilus_logging_config
 from liveexec.config import DataStreamConfig, LiveexecConfig, RiskConfig, VenueConfig
 from liveexec.nodes import build_components
 
@@ -111,7 +111,7 @@ def build_backtest_run_config(cfg: LiveexecConfig) -> BacktestRunConfig:
         strategies=components.strategies,
         exec_algorithms=components.exec_algorithms,
         actors=components.actors,
-        logging=LoggingConfig(log_level=cfg.logging.level),
+        logging=nautilus_logging_config(cfg.logging),
         risk_engine=build_risk_engine_config(cfg.risk),
         run_analysis=False,
     )

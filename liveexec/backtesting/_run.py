@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,8 @@ from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from liveexec.backtesting._build import build_backtest_run_config
+from liveexec.backtesting._display import notebook_progress
+from liveexec.backtesting._logs import RunLog
 from liveexec.backtesting._preflight import preflight
 from liveexec.backtesting._progress import ProgressActor, data_time_range
 from liveexec.config import LiveexecConfig, resolve_database_url
@@ -26,6 +29,7 @@ from liveexec.recording import (
     interrupts_deferred,
     interrupts_ignored,
 )
+from liveexec.risk import build_risk_gate, needs_risk_gate
 from liveexec.runs import (
     Heartbeat,
     RunResult,
@@ -100,8 +104,12 @@ def backtest(
 
     Bad input fails before anything is written (the checks of :func:`preflight`). A failure
     during the run marks the run ``failed`` (Ctrl-C: ``interrupted``) after flushing what was
-    recorded. ``progress`` is called with the fraction of the data's time range simulated so far.
+    recorded. ``progress`` is called with the fraction of the data's time range simulated so far;
+    without one, a progress bar is shown when the call runs in a notebook kernel. NautilusTrader's
+    log lines of the run are kept in ``result.log_file`` (see the config's ``logging`` section).
     """
+    if progress is None:
+        progress = notebook_progress()
     return _backtest(cfg, database_url=database_url, source=source, progress=progress)
 
 
@@ -126,6 +134,8 @@ def _backtest(
         buffer = RecordBuffer(engine, background=False, batch_rows=5_000)
         recorder: RecorderActor | None = None
         node: BacktestNode | None = None
+        run_log = RunLog(cfg.logging, run_id)
+        log_file = None
         with Heartbeat(engine, run_id):
             try:
                 # Inside the guarded block: NautilusTrader validates the run config here, and a
@@ -133,6 +143,7 @@ def _backtest(
                 assert cfg.data is not None  # preflight: backtests have data
                 # The catalog's instruments as the config defines them (fees, margins, limits):
                 # see preflight for the fields that must agree with the stored data instead.
+                run_log.start()
                 catalog = with_config_instruments(
                     open_catalog(cfg.data.catalog), checked.instrument_overrides
                 )
@@ -142,9 +153,23 @@ def _backtest(
                 if bt_engine is None:
                     raise RuntimeError("BacktestNode built no engine for the run")
                 speed_up_backtest_engine(bt_engine)  # result-neutral, version-guarded
-                recorder = RecorderActor(buffer, run_id=run_id, mode=cfg.mode)
+                # liveexec's risk gate takes over NautilusTrader's RiskEngine.execute endpoint.
+                gate = (
+                    build_risk_gate(cfg, run_id=run_id, database=engine)
+                    if (needs_risk_gate(cfg))
+                    else None
+                )
+                recorder = RecorderActor(
+                    buffer,
+                    run_id=run_id,
+                    mode=cfg.mode,
+                    risk_approved=gate.approved if gate is not None else None,
+                )
                 bt_engine.add_actor(recorder)
                 recorder.attach()
+                if gate is not None:
+                    bt_engine.add_actor(gate)
+                    gate.attach(bt_engine.kernel.risk_engine)
                 time_range = data_time_range(cfg) if progress is not None else None
                 if progress is not None and time_range is not None:
                     bt_engine.add_actor(ProgressActor(*time_range, progress))
@@ -174,13 +199,14 @@ def _backtest(
                     finally:
                         if node is not None:
                             _dispose(node)
+                        log_file = run_log.finish()
         if status == "failed":
             raise RunFailedError(run_id, error or "unknown error")
         if status == "interrupted":
             raise RunInterrupted(run_id, status)
         try:
             with database_errors(engine, f"reading run {run_id}"):
-                return load_run(engine, run_id)
+                return dataclasses.replace(load_run(engine, run_id), log_file=log_file)
         except KeyboardInterrupt:
             raise RunInterrupted(run_id, status) from None  # the run itself had completed
     finally:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -35,7 +38,7 @@ _BALANCES: Table = AccountBalance.__table__  # type: ignore[attr-defined]
 TRADING_DAYS = 252  # as NautilusTrader's returns statistics
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RunResult:
     run_id: str
     config_id: str
@@ -49,6 +52,77 @@ class RunResult:
     positions: pl.DataFrame
     account: pl.DataFrame
     statistics: dict[str, float | int | None] = field(default_factory=dict)
+    # NautilusTrader's log lines of the run (set by the call that ran it; None when read back).
+    log_file: Path | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"RunResult(run_id={self.run_id!r}, mode={self.mode!r}, status={self.status!r}, "
+            f"orders={self.orders.height}, fills={self.fills.height}, "
+            f"positions={self.positions.height})"
+        )
+
+    @property
+    def currency(self) -> str | None:
+        """The positions' settlement currency (PnL, fees), if there is exactly one."""
+        currencies = self.positions.get_column("currency").unique().to_list()
+        return str(currencies[0]) if len(currencies) == 1 else None
+
+    def formatted_statistics(self) -> list[tuple[str, str]]:
+        """The statistics as (label, text): money in the settlement currency with two decimals,
+        rates as percentages, ratios with two decimals."""
+        return [
+            (label, _format_statistic(name, self.statistics.get(name), self.currency))
+            for name, label in _STATISTIC_LABELS.items()
+            if name in self.statistics
+        ]
+
+    def _repr_html_(self) -> str:
+        """A notebook's view of the run: what it was, its statistics, its account, its orders."""
+        head = [
+            ("run", self.run_id),
+            ("config", self.config_id),
+            ("mode", self.mode),
+            ("status", self.status + (f" ({self.error})" if self.error else "")),
+            ("started", f"{self.started_at:%Y-%m-%d %H:%M:%S} UTC"),
+            (
+                "ended",
+                f"{self.ended_at:%Y-%m-%d %H:%M:%S} UTC" if self.ended_at is not None else "",
+            ),
+            (
+                "recorded",
+                f"{self.orders.height:,} orders, {self.fills.height:,} fills, "
+                f"{self.positions.height:,} positions",
+            ),
+        ]
+        if self.log_file is not None:
+            head.append(("log", str(self.log_file)))
+        account = [
+            (
+                str(row["currency"]),
+                _money(row["starting"]),
+                _money(row["realized_pnl"]),
+                _money(row["ending"]),
+            )
+            for row in self.account.iter_rows(named=True)
+        ]
+        orders = self.orders.head(_ORDER_ROWS)
+        columns = [c for c in _ORDER_COLUMNS if c in orders.columns]
+        order_rows = [tuple(_cell(row[c]) for c in columns) for row in orders.iter_rows(named=True)]
+        more = self.orders.height - orders.height
+        return (
+            '<div class="liveexec-run">'
+            f"<h4>liveexec {html.escape(self.mode)} run</h4>"
+            + _html_table(("", ""), head)
+            + f"<h5>Statistics ({html.escape(self.currency or 'several currencies')})</h5>"
+            + _html_table(("statistic", "value"), self.formatted_statistics())
+            + "<h5>Account</h5>"
+            + _html_table(("currency", "starting", "realized PnL", "ending"), account)
+            + f"<h5>Orders (first {orders.height} of {self.orders.height:,})</h5>"
+            + _html_table(tuple(columns), order_rows)
+            + (f"<p>{more:,} more: <code>result.orders</code></p>" if more > 0 else "")
+            + "</div>"
+        )
 
     def summary(self) -> pl.DataFrame:
         """The statistics as a two-column table (for printing)."""
@@ -58,6 +132,72 @@ class RunResult:
                 "value": [None if v is None else float(v) for v in self.statistics.values()],
             }
         )
+
+
+_ORDER_ROWS = 10
+_ORDER_COLUMNS = (
+    "created_at",
+    "client_order_id",
+    "instrument_id",
+    "side",
+    "order_type",
+    "quantity",
+    "price",
+    "avg_px",
+    "filled_qty",
+    "status",
+)
+_STATISTIC_LABELS = {
+    "trades": "trades (closed positions)",
+    "total_pnl": "total PnL",
+    "fees": "fees",
+    "total_return": "total return",
+    "max_drawdown": "max drawdown",
+    "sharpe": "Sharpe (annualised)",
+    "sortino": "Sortino (annualised)",
+    "win_rate": "win rate",
+    "profit_factor": "profit factor",
+}
+_MONEY_STATISTICS = frozenset({"total_pnl", "fees"})
+_RATE_STATISTICS = frozenset({"total_return", "max_drawdown", "win_rate"})
+
+
+def _format_statistic(name: str, value: float | int | None, currency: str | None) -> str:
+    if value is None:
+        return "n/a"
+    if name == "trades":
+        return f"{int(value):,}"
+    if name in _MONEY_STATISTICS:
+        return f"{value:,.2f} {currency}" if currency else f"{value:,.2f}"
+    if name in _RATE_STATISTICS:
+        return f"{value * 100:.2f} %"
+    return f"{value:.2f}"
+
+
+def _money(value: Decimal | None) -> str:
+    if value is None:
+        return "n/a"
+    # Exact to the last significant digit, grouped: 100,000 / -4,318.83924.
+    text = f"{value.normalize():,f}"
+    return text
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return _money(value)
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M:%S}"
+    return str(value)
+
+
+def _html_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _fills(orders: pl.DataFrame) -> pl.DataFrame:

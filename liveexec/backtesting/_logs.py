@@ -1,0 +1,113 @@
+"""NautilusTrader's log: printed above the configured level, and a file kept with each run.
+
+NautilusTrader's logger is process-wide and set up once (its Rust logger cannot be set up
+twice): the first node of a process fixes the levels, the colours and the file. liveexec gives
+that logger one file per process, ``nautilus-<pid>.log`` in the log directory, and copies the
+lines each run wrote into the run's own file, ``<run_id>.log``, when the run ends; so a
+notebook kernel that runs several backtests still gets one log file per run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from nautilus_trader.common.component import (
+    flush_logger,
+    is_logging_initialized,
+    sync_logger_to_disk,
+)
+from nautilus_trader.common.config import LoggingConfig as NautilusLoggingConfig
+
+from liveexec.config import LoggingConfig, liveexec_home
+
+__all__ = ["RunLog", "nautilus_logging_config", "run_log_directory"]
+
+
+def run_log_directory(logging: LoggingConfig) -> Path:
+    """The folder of the run log files: the config's, else ``$LIVEEXEC_HOME/logs``."""
+    if logging.directory is not None:
+        return Path(logging.directory).expanduser()
+    return liveexec_home() / "logs"
+
+
+def _process_log_name() -> str:
+    return f"nautilus-{os.getpid()}"
+
+
+def _colors(logging: LoggingConfig) -> bool:
+    if logging.colors is not None:
+        return logging.colors
+    # A notebook kernel's stdout is a pipe, not a terminal: no escape codes in cells.
+    return sys.stdout.isatty()
+
+
+def nautilus_logging_config(logging: LoggingConfig) -> NautilusLoggingConfig:
+    """NautilusTrader's ``LoggingConfig`` for the liveexec ``logging`` section."""
+    if logging.file_level is None:
+        return NautilusLoggingConfig(log_level=logging.level, log_colors=_colors(logging))
+    return NautilusLoggingConfig(
+        log_level=logging.level,
+        log_level_file=logging.file_level,
+        log_directory=str(run_log_directory(logging)),
+        log_file_name=_process_log_name(),
+        log_colors=_colors(logging),
+    )
+
+
+@dataclass
+class RunLog:
+    """The lines NautilusTrader writes between :meth:`start` and :meth:`finish`, kept as the
+    run's own log file."""
+
+    logging: LoggingConfig
+    run_id: str
+    _offset: int = 0
+    _source: Path | None = None
+
+    def start(self) -> None:
+        """Call before the node is built (it sets NautilusTrader's logger up if nothing has)."""
+        if self.logging.file_level is None and not is_logging_initialized():
+            return
+        directory = run_log_directory(self.logging)
+        directory.mkdir(parents=True, exist_ok=True)
+        # The process's file is the one of the run that set the logger up, wherever it was.
+        self._source = self._find_process_log(directory)
+        self._offset = self._source.stat().st_size if self._source.exists() else 0
+
+    def _find_process_log(self, directory: Path) -> Path:
+        name = f"{_process_log_name()}.log"
+        if is_logging_initialized():
+            found = _PROCESS_LOG.get(os.getpid())
+            if found is not None:
+                return found
+        path = directory / name
+        _PROCESS_LOG[os.getpid()] = path
+        return path
+
+    def finish(self) -> Path | None:
+        """Copy the run's lines into ``<directory>/<run_id>.log``; its path, or None if
+        NautilusTrader writes no file in this process."""
+        if self._source is None or not is_logging_initialized():
+            return None
+        flush_logger()
+        sync_logger_to_disk()
+        if not self._source.exists():
+            return None
+        target = run_log_directory(self.logging) / f"{self.run_id}.log"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with self._source.open("rb") as source, target.open("wb") as out:
+                source.seek(self._offset)
+                while chunk := source.read(1 << 20):
+                    out.write(chunk)
+        except OSError:
+            # The log is evidence, not the run: a full disk here must not fail a finished run.
+            return None
+        return target
+
+
+# pid -> the file NautilusTrader's logger writes in this process (set by its first node).
+_PROCESS_LOG: dict[int, Path] = {}

@@ -1,0 +1,59 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · Promote
+# Judges the config's backtest (and paper run, if given) against the `promotion` criteria of
+# the config, and records the decision, with the evidence files and their sha256, in the
+# append-only `promotions` table. `liveexec live` refuses a config without an approval.
+
+# %% tags=["parameters"]
+config = "../liveexec/examples/ema_cross_btc_perp_bars.yaml"
+overrides: list[str] = []
+database_url = None
+backtest_run_id = ""
+paper_run_id = None
+evidence: list[str] = []
+approver = None
+result_file = None
+
+# %%
+import json
+from pathlib import Path
+
+from liveexec import analysis, promotion
+
+params = analysis.notebook_parameters(analysis.PromoteParameters, globals())
+cfg = params.load()
+print(f"config {cfg.config_id}, backtest {params.backtest_run_id}")
+
+# %% [markdown]
+# ## The criteria
+
+# %%
+cfg.promotion.model_dump()
+
+# %% [markdown]
+# ## The decision
+
+# %%
+decision = promotion.decide(
+    cfg,
+    params.backtest_run_id,
+    paper_run_id=params.paper_run_id,
+    evidence=params.evidence,
+    approver=params.approver,
+    database_url=params.database_url,
+)
+if params.result_file:
+    Path(params.result_file).write_text(
+        json.dumps({"promotion_id": decision.row.promotion_id, "decision": decision.row.decision})
+    )
+decision

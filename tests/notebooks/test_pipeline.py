@@ -1,0 +1,166 @@
+"""The pipeline end to end (papermill kernels, real backtests, the gate) on both databases."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from liveexec.cli import app
+from liveexec.config import parse_config
+from liveexec.db import create_db_engine, upgrade
+from liveexec.demo import prepare_demo_catalog
+from liveexec.examples import EXAMPLES_DIR
+from liveexec.pipeline import PipelineFailedError, executed_text, run
+from liveexec.promotion import (
+    NotApprovedError,
+    get_promotion,
+    list_promotions,
+    require_approved,
+    sha256_file,
+)
+
+pytestmark = pytest.mark.slow
+
+FAKE_KEY = "FAKEKEY-do-not-print-7f3a9c"  # a secret that must appear in no evidence file
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pipeline")
+    raw: dict[str, Any] = yaml.safe_load(
+        (EXAMPLES_DIR / "simple_quoter_btcusdt_quotes.yaml").read_text()
+    )
+    raw["data"]["catalog"]["path"] = str(root / "catalog")
+    raw["live"] = {"binance": {"api_key": FAKE_KEY, "api_secret": FAKE_KEY}}
+    raw["logging"] = {"directory": str(root / "logs")}
+    prepare_demo_catalog(parse_config(raw))
+    path = root / "quoter.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def evidence_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def test_pipeline_approves(config: Path, db_url: str, tmp_path: Path) -> None:
+    upgrade(db_url)
+    stages: list[tuple[str, str]] = []
+    result = run(
+        config,
+        tmp_path / "out",
+        database_url=db_url,
+        approver="alice",
+        paper=True,
+        progress=lambda stage, event: stages.append((stage, event)),
+    )
+    assert result.approved and result.backtest_run_id and result.paper_run_id
+    names = ["01_explore", "02_backtest", "03_paper_validate", "04_promote"]
+    assert [s.name for s in result.stages] == names
+    assert stages == [(name, event) for name in names for event in ("started", "done")]
+    for stage in result.stages:
+        assert stage.notebook.is_file() and stage.html is not None and stage.html.is_file()
+    engine = create_db_engine(db_url, create=False)
+    try:
+        require_approved(engine, result.config_id)
+        row = get_promotion(engine, str(result.promotion_id))
+        assert row.approver == "alice" and row.backtest_run_id == result.backtest_run_id
+        assert row.paper_run_id == result.paper_run_id
+        # The paper run replays the same quotes: every order matched, same fills and PnL.
+        assert row.metrics["parity"]["matched_pct"] == 100.0
+        assert row.metrics["parity"]["pnl_diff"] == "0"
+        assert row.metrics["paper"]["orders"] == row.metrics["backtest"]["orders"] == 40
+        recorded = {Path(e["path"]).name: e["sha256"] for e in row.evidence}
+        assert set(recorded) == {
+            f"{name}.{suffix}" for name in names[:3] for suffix in ("ipynb", "html")
+        }
+        for name, digest in recorded.items():
+            assert sha256_file(tmp_path / "out" / name) == digest
+    finally:
+        engine.dispose()
+    # The decision is shown in the executed 04 notebook; no secret anywhere in the evidence.
+    assert "approved" in executed_text(tmp_path / "out" / "04_promote.ipynb")
+    logs = list((config.parent / "logs").glob("*.log"))
+    assert logs
+    for path in [*evidence_files(tmp_path / "out"), *logs]:
+        assert FAKE_KEY not in path.read_text(errors="replace"), path
+
+
+def test_pipeline_rejects(config: Path, db_url: str, tmp_path: Path) -> None:
+    upgrade(db_url)
+    out = tmp_path / "out"
+    cli = CliRunner(env={"COLUMNS": "200"})
+    done = cli.invoke(
+        app,
+        [
+            "pipeline",
+            str(config),
+            "--out",
+            str(out),
+            "--db",
+            db_url,
+            "--set",
+            "promotion.min_trades=5",
+        ],
+    )
+    assert done.exit_code == 1, done.output
+    assert "rejected" in done.output
+    engine = create_db_engine(db_url, create=False)
+    try:
+        rows = list_promotions(engine)
+        assert [r.decision for r in rows] == ["rejected"]
+        assert rows[0].failed == [
+            {"criterion": "backtest.min_trades", "value": "1", "limit": ">= 5"}
+        ]
+        with pytest.raises(NotApprovedError):
+            require_approved(engine, rows[0].config_id)
+    finally:
+        engine.dispose()
+    for path in evidence_files(out):
+        assert FAKE_KEY not in path.read_text(errors="replace"), path
+
+
+def test_a_failing_stage_stops_and_keeps_evidence(
+    config: Path, sqlite_url: str, tmp_path: Path
+) -> None:
+    upgrade(sqlite_url)
+    with pytest.raises(PipelineFailedError, match="01_explore") as failure:
+        run(
+            config,
+            tmp_path / "out",
+            database_url=sqlite_url,
+            overrides=[f"data.catalog.path={tmp_path / 'no-catalog'}"],
+        )
+    assert re.search(r"no-catalog.*no such catalog folder", str(failure.value))
+    [stage] = failure.value.result.stages
+    assert stage.error and stage.notebook.is_file() and stage.html is not None
+    assert not (tmp_path / "out" / "02_backtest.ipynb").exists()
+    engine = create_db_engine(sqlite_url, create=False)
+    try:
+        assert list_promotions(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_bad_config_runs_nothing(config: Path, sqlite_url: str, tmp_path: Path) -> None:
+    cli = CliRunner()
+    done = cli.invoke(
+        app,
+        [
+            "pipeline",
+            str(config),
+            "--out",
+            str(tmp_path / "out"),
+            "--db",
+            sqlite_url,
+            "--set",
+            "promotion.min_trades=-1",
+        ],
+    )
+    assert done.exit_code == 2 and "promotion.min_trades" in done.output
+    assert not (tmp_path / "out").exists()
