@@ -1,0 +1,237 @@
+"""``liveexec paper`` and ``liveexec live``: a config run by NautilusTrader's ``TradingNode``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register_live_commands"]
+
+_PAPER_HELP = "\n\n".join(
+    [
+        "Run a config in paper mode: NautilusTrader's TradingNode replays the catalog's data "
+        "into the strategies and a simulated venue with the backtest's fee and fill models; "
+        "every order, fill and position is recorded (mode 'paper') as a backtest's is.",
+        "The node stops by itself at the end of the data. Ctrl-C or SIGTERM stop it "
+        "gracefully: the recorder is flushed and the run recorded as 'interrupted' (exit 130). "
+        "Pacing is the config's 'paper' section (e.g. --set paper.speed=60 for 60x real time, "
+        "--set paper.min_gap_ms=0). A config written for backtests runs with --set mode=paper.",
+        "Exit codes: 0 completed, 1 the run or the database failed, 2 bad config or arguments, "
+        "130 interrupted.",
+    ]
+)
+
+
+def paper_command(
+    file: Annotated[Path, typer.Argument(help="Config file (.yaml, .toml or .json).")],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a config value: dotted.key=value (repeatable)."),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database URL (sqlite:///PATH or postgresql://USER@HOST:PORT/DB).",
+            show_default=False,
+        ),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    # The CLI's helpers live in _app, which registers this command: imported when it runs.
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from liveexec.cli._app import (  # noqa: PLC0415
+        EXIT_INTERRUPTED,
+        _err,
+        _fail,
+        _out,
+        _result_tables,
+    )
+    from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415
+    from liveexec.db import mask_url  # noqa: PLC0415
+    from liveexec.errors import LiveexecError, RunInterrupted  # noqa: PLC0415
+    from liveexec.live import paper  # noqa: PLC0415
+
+    try:
+        cfg = load_config(file, overrides=overrides or ())
+        url = resolve_database_url(cfg, override=db)
+        if progress:
+            with Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeElapsedColumn(),
+                console=_err(),
+                transient=True,
+            ) as bar:
+                task = bar.add_task(f"paper {file.name}", total=1.0)
+                result = paper(
+                    cfg,
+                    database_url=url,
+                    source=str(file),
+                    progress=lambda fraction: bar.update(task, completed=fraction),
+                    subprocess=False,
+                )
+        else:
+            result = paper(cfg, database_url=url, source=str(file), subprocess=False)
+    except LiveexecError as exc:
+        raise _fail(exc) from None
+    except RunInterrupted as exc:
+        _err().print(f"interrupted: run {exc.run_id} is recorded as {exc.status!r}")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    for table in _result_tables(result):
+        _out().print(table)
+    _out().print(f"run id: {result.run_id} (stored in {mask_url(url)})")
+
+
+_LIVE_HELP = "\n\n".join(
+    [
+        "Trade a config live (mode: live) through NautilusTrader's own Binance, Bybit or OKX "
+        "adapters (the config's 'live' section: environment live/testnet/demo, account or "
+        "product types, keys as ${ENV_VAR}); every order is recorded (mode 'live').",
+        "Refused before anything starts: another mode, a missing or empty key (naming the "
+        "variable or field), a venue a strategy names that no adapter connects, a database "
+        "schema not at head, a config the promotion gate has not approved (--force overrides "
+        "and is recorded), a trader id another process runs (naming it).",
+        "The node runs until `liveexec stop TRADER_ID`, Ctrl-C or SIGTERM; open orders and "
+        "positions are handled per the config's 'stop' section. liveexec's own tests have no "
+        "internet: they exercise this command up to the connection, never a venue.",
+        "Exit codes: 0 stopped on request, 1 the run or the database failed, 2 bad config, "
+        "arguments or not approved, 130 interrupted.",
+    ]
+)
+
+
+def live_command(
+    file: Annotated[Path, typer.Argument(help="Config file (.yaml, .toml or .json).")],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a config value: dotted.key=value (repeatable)."),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database URL (sqlite:///PATH or postgresql://USER@HOST:PORT/DB).",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Start although the promotion gate has not approved this config_id; the "
+            "override is recorded in the promotions table.",
+        ),
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why --force was used (recorded with the override)."),
+    ] = None,
+) -> None:
+    from liveexec.cli._app import (  # noqa: PLC0415
+        EXIT_INTERRUPTED,
+        _err,
+        _fail,
+        _out,
+        _result_tables,
+    )
+    from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415
+    from liveexec.db import mask_url  # noqa: PLC0415
+    from liveexec.errors import LiveexecError, RunInterrupted  # noqa: PLC0415
+    from liveexec.live._live_run import live_in_process  # noqa: PLC0415
+
+    try:
+        cfg = load_config(file, overrides=overrides or ())
+        url = resolve_database_url(cfg, override=db)
+        result = live_in_process(
+            cfg, database_url=url, source=str(file), force=force, force_reason=reason
+        )
+    except LiveexecError as exc:
+        raise _fail(exc) from None
+    except RunInterrupted as exc:
+        _err().print(f"interrupted: run {exc.run_id} is recorded as {exc.status!r}")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    for table in _result_tables(result):
+        _out().print(table)
+    _out().print(f"run id: {result.run_id} (stored in {mask_url(url)})")
+
+
+_STOP_HELP = "\n\n".join(
+    [
+        "Ask the paper or live node running TRADER_ID against the database to stop.",
+        "The request is a row in the database: the node sees it within a second, handles its "
+        "open orders and positions per its config's 'stop' section, flushes the recorder, "
+        "closes its run and releases the trader id.",
+        "Exit codes: 0 stopped (or asked, with --no-wait), 1 no node runs for TRADER_ID or it "
+        "did not stop within --timeout, 2 bad arguments.",
+    ]
+)
+
+
+def stop_command(
+    trader_id: Annotated[str, typer.Argument(help="The trader id of the running node.")],
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database URL (sqlite:///PATH or postgresql://USER@HOST:PORT/DB).",
+            show_default=False,
+        ),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option(help="Wait until the node has stopped and closed its run.")
+    ] = True,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the node to stop (with --wait).")
+    ] = 60.0,
+) -> None:
+    import time  # noqa: PLC0415
+
+    from liveexec.cli._app import _database, _fail, _out  # noqa: PLC0415
+    from liveexec.errors import LiveexecError  # noqa: PLC0415
+    from liveexec.live._lease import lease_owner, request_stop  # noqa: PLC0415
+    from liveexec.runs import load_run  # noqa: PLC0415
+
+    with _database(db, require_schema=True) as (_url, engine):
+        try:
+            owner = request_stop(engine, trader_id)
+        except LiveexecError as exc:
+            raise _fail(exc) from None
+        asked = time.monotonic()
+        _out().print(f"stop requested: {owner.describe()}", highlight=False)
+        if not wait:
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            current = lease_owner(engine, trader_id)
+            if current is None or current.lease_id != owner.lease_id:
+                break
+            if time.monotonic() > deadline:
+                _out().print(f"the node has not stopped after {timeout:.0f}s", highlight=False)
+                raise typer.Exit(1)
+            time.sleep(0.1)
+        if owner.run_id is not None:
+            run = load_run(engine, owner.run_id)
+            _out().print(f"stopped: run {run.run_id} is {run.status!r}", highlight=False)
+        else:
+            _out().print("stopped", highlight=False)
+        _out().print(
+            f"stop took {time.monotonic() - asked:.2f}s after the request", highlight=False
+        )
+
+
+def register_live_commands(app: typer.Typer) -> None:
+    """Add ``paper``, ``live`` and ``stop`` to the ``liveexec`` command."""
+    app.command("paper", help=_PAPER_HELP)(paper_command)
+    app.command("live", help=_LIVE_HELP)(live_command)
+    app.command("stop", help=_STOP_HELP)(stop_command)

@@ -1,0 +1,257 @@
+"""Run a live node (``mode: live``): NautilusTrader's ``TradingNode`` with the venues' own
+adapters (liveexec.live._adapters), recorded as backtests and paper runs are.
+
+Everything that can be refused is refused before anything is written or connected: the mode,
+missing or empty keys (naming the field; a missing ``${VAR}`` names the variable when the file
+is loaded), components that do not import, a venue a strategy names that no adapter connects,
+a database schema not at head, a config the promotion gate has not approved (unless forced, and
+the override is recorded), a trader id another live process runs. Then the lease is taken, the
+run row opened, the node built with the keys in its adapters' environment variables, and run
+until a stop request (``liveexec stop``), Ctrl-C or SIGTERM, which stop it gracefully per the
+config's ``stop`` policy.
+
+There is no internet where liveexec is tested: the tests run this path up to the connection,
+which then fails (the run is closed ``failed``, naming why); they never reach a venue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from nautilus_trader.live.node import TradingNode
+from nautilus_trader.model.data import BarType
+from nautilus_trader.model.identifiers import InstrumentId
+
+from liveexec.config import LiveexecConfig, resolve_database_url
+from liveexec.config._models import LIVE_VENUES
+from liveexec.db import create_db_engine, database_errors, require_current_schema
+from liveexec.errors import ConfigError, ConfigIssue, RunFailedError, RunInterrupted
+from liveexec.live._adapters import (
+    adapter_credentials,
+    add_live_factories,
+    build_live_node_config,
+    credentials_in_environment,
+)
+from liveexec.live._lease import acquire_lease, release_lease, set_lease_run
+from liveexec.live._run import (
+    FLUSH_EVERY_S,
+    _dispose,
+    _Driver,
+    _flush_quietly,
+    _lease_keeper,
+    _release_quietly,
+    _signals_to,
+    _stop_note,
+)
+from liveexec.nodes import check_importable
+from liveexec.recording import RecordBuffer, RecorderActor, interrupts_deferred, interrupts_ignored
+from liveexec.risk import build_risk_gate, needs_risk_gate
+from liveexec.runs import Heartbeat, RunResult, close_run, load_run, open_run, reap_abandoned
+
+__all__ = ["check_live", "live_in_process"]
+
+# Keys in a component's config that name instruments or bar types (their venue must be live).
+_INSTRUMENT_KEYS = ("instrument_id", "instrument_ids")
+_BAR_TYPE_KEYS = ("bar_type", "bar_types")
+
+
+def _named_venues(path: str, key: str, value: object) -> Iterator[tuple[str, str]]:
+    """(location, venue) of every instrument id or bar type a component config names."""
+    if isinstance(value, dict):
+        for child_key, child in value.items():
+            yield from _named_venues(f"{path}.{child_key}", str(child_key), child)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _named_venues(f"{path}[{index}]", key, item)
+    elif isinstance(value, str) and (key in _INSTRUMENT_KEYS or key in _BAR_TYPE_KEYS):
+        try:
+            if key in _BAR_TYPE_KEYS:
+                venue = BarType.from_str(value).instrument_id.venue.value
+            else:
+                venue = InstrumentId.from_str(value).venue.value
+        except ValueError:
+            return  # not an id: the component's own config parsing reports it
+        yield path, venue
+
+
+def check_live(cfg: LiveexecConfig, source: str = "<config>") -> None:
+    """Every check a live run makes before it touches the database or the network."""
+    if cfg.mode != "live":
+        raise ConfigError(
+            source,
+            [
+                ConfigIssue(
+                    "mode",
+                    f"expected 'live', got {cfg.mode!r}",
+                    "set `mode: live` (or --set mode=live) and a `live` section with the "
+                    "venue's adapter; run it first with `liveexec backtest` and "
+                    "`liveexec paper --set mode=paper`",
+                )
+            ],
+        )
+    issues: list[ConfigIssue] = []
+    for name, section in cfg.live.configured().items():
+        for field in ("api_key", "api_secret", "api_passphrase"):
+            secret = getattr(section, field, None)
+            if secret is not None and not secret.get_secret_value().strip():
+                issues.append(
+                    ConfigIssue(
+                        f"live.{name}.{field}",
+                        "is empty",
+                        "export the variable its ${VAR} names with the venue's key",
+                    )
+                )
+    connected = {LIVE_VENUES[name] for name in cfg.live.configured()}
+    components = (
+        ("strategies", cfg.strategies),
+        ("exec_algorithms", cfg.exec_algorithms),
+        ("actors", cfg.actors),
+    )
+    for section_name, specs in components:
+        for index, spec in enumerate(specs):
+            for path, venue in _named_venues(f"{section_name}[{index}].config", "", spec.config):
+                if venue not in connected:
+                    issues.append(
+                        ConfigIssue(
+                            path,
+                            f"venue {venue!r} is not configured for live trading (configured: "
+                            f"{sorted(connected) or 'none'})",
+                            "add its section under `live` (binance -> BINANCE, bybit -> "
+                            "BYBIT, okx -> OKX) or use an instrument of a configured venue",
+                        )
+                    )
+    if issues:
+        raise ConfigError(source, issues)
+    check_importable(cfg, source)
+
+
+def _promotion_gate(engine: Any, cfg: LiveexecConfig, force: bool, reason: str | None) -> None:  # noqa: ANN401
+    """The one call site of the promotion gate: ``require_approved``, or with ``force`` a
+    recorded override."""
+    from liveexec.promotion import record_override, require_approved  # noqa: PLC0415 (cycle)
+
+    if force:
+        record_override(engine, cfg.config_id, reason=reason)
+    else:
+        require_approved(engine, cfg.config_id)
+
+
+def live_in_process(
+    cfg: LiveexecConfig,
+    *,
+    database_url: str | None = None,
+    source: str = "<config>",
+    force: bool = False,
+    force_reason: str | None = None,
+    on_node: Callable[[Any], None] | None = None,
+) -> RunResult:
+    """Run ``cfg`` (mode ``live``) on this thread, which must be the main thread, until it is
+    asked to stop; the result is read from the database. ``on_node`` is called with the built
+    node before it starts (tests)."""
+    check_live(cfg, source)
+    credentials = adapter_credentials(cfg)
+    node_config = build_live_node_config(cfg)
+    url = resolve_database_url(cfg, override=database_url)
+    engine = create_db_engine(url, echo=cfg.database.echo, create=False)
+    try:
+        with database_errors(engine, "opening the run"):
+            require_current_schema(engine)
+            reap_abandoned(engine)
+            _promotion_gate(engine, cfg, force, force_reason)
+            lease = acquire_lease(engine, cfg.trader_id, cfg.mode)
+            try:
+                run_id = open_run(engine, cfg)
+                set_lease_run(engine, lease, run_id)
+            except BaseException:
+                release_lease(engine, lease)
+                raise
+        status, error = "completed", None
+        buffer = RecordBuffer(engine, background=True, flush_interval_s=FLUSH_EVERY_S)
+        recorder: RecorderActor | None = None
+        node: TradingNode | None = None
+        loop: asyncio.AbstractEventLoop | None = None
+        with Heartbeat(engine, run_id), credentials_in_environment(credentials):
+            try:
+                loop = asyncio.new_event_loop()
+                asyncio.set_event_loop(loop)
+                node = TradingNode(config=node_config, loop=loop)
+                add_live_factories(node, node_config)
+                node.build()  # builds the adapters' clients; nothing connects before run()
+                gate = (
+                    build_risk_gate(cfg, run_id=run_id, database=engine)
+                    if needs_risk_gate(cfg)
+                    else None
+                )
+                recorder = RecorderActor(
+                    buffer,
+                    run_id=run_id,
+                    mode=cfg.mode,
+                    risk_approved=gate.approved if gate is not None else None,
+                )
+                node.trader.add_actor(recorder)
+                recorder.attach()
+                if gate is not None:
+                    node.trader.add_actor(gate)
+                    gate.attach(node.kernel.risk_engine)
+                if on_node is not None:
+                    on_node(node)
+                driver = _Driver(
+                    node,
+                    None,
+                    recorder,
+                    None,
+                    stop_policy=cfg.stop,
+                    # Connection, reconciliation and the portfolio come first.
+                    start_timeout_s=cfg.live.timeout_connection_s + 5.0,
+                )
+                keeper = _lease_keeper(engine, lease, loop, driver)
+                with keeper, _signals_to(loop, driver):
+                    driving = loop.create_task(driver.run())
+                    node.run()
+                    del driving
+                if driver.interrupted:
+                    raise KeyboardInterrupt
+                if driver.error is not None:
+                    if "did not start its strategies" in str(driver.error):
+                        raise RuntimeError(
+                            "the venue clients did not connect (or reconcile) within "
+                            f"live.timeout_connection_s ({cfg.live.timeout_connection_s:g}s) "
+                            "+ 5s; nothing was traded (see the node's log for the cause)"
+                        ) from driver.error
+                    raise driver.error
+                recorder.raise_failure()
+                recorder.flush(final=True)
+                error = _stop_note(driver)
+            except KeyboardInterrupt:
+                status, error = "interrupted", "interrupted (Ctrl-C or SIGTERM)"
+                with interrupts_deferred():
+                    _flush_quietly(recorder)
+            except Exception as exc:  # recorded in the runs row, then raised as RunFailedError
+                status, error = "failed", f"{type(exc).__name__}: {exc}"
+                with interrupts_deferred():
+                    _flush_quietly(recorder)
+            finally:
+                with interrupts_deferred():
+                    try:
+                        try:
+                            buffer.close()
+                        except Exception as exc:
+                            status, error = "failed", str(exc)
+                        with database_errors(engine, f"recording the end of run {run_id}"):
+                            close_run(engine, run_id, status, error)
+                    finally:
+                        try:
+                            _dispose(node, loop)
+                        finally:
+                            _release_quietly(engine, lease)
+        if status == "failed":
+            raise RunFailedError(run_id, error or "unknown error")
+        if status == "interrupted":
+            raise RunInterrupted(run_id, status)
+        with database_errors(engine, f"reading run {run_id}"):
+            return load_run(engine, run_id)
+    finally:
+        with interrupts_ignored():
+            engine.dispose()

@@ -1,0 +1,164 @@
+"""A paper run in a child process, for callers that are not a plain script's main thread.
+
+NautilusTrader's ``TradingNode`` installs signal handlers on its event loop (main thread only)
+and ``dispose()`` tears down process-wide state (it killed a Jupyter kernel in a probe). From a
+notebook, or any thread but the main one, the node runs in a fresh (spawned) process; progress
+comes back over a pipe while it runs, errors come back as the same liveexec exceptions, and the
+result is read from the database, where the child recorded everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from liveexec.config import LiveexecConfig, resolve_database_url
+from liveexec.db import create_db_engine, database_errors
+from liveexec.errors import (
+    ConfigError,
+    DatabaseError,
+    DatabaseUnavailableError,
+    DataError,
+    LiveexecError,
+    RunFailedError,
+    RunInterrupted,
+    SchemaOutOfDateError,
+)
+from liveexec.runs import RunResult, load_run
+
+__all__ = ["in_notebook", "paper_in_subprocess", "should_use_subprocess"]
+
+_DATABASE_ERRORS: dict[str, type[DatabaseError]] = {
+    cls.__name__: cls for cls in (DatabaseError, DatabaseUnavailableError, SchemaOutOfDateError)
+}
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter/IPython kernel."""
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    get_ipython = getattr(shell, "get_ipython", None)
+    kernel = get_ipython() if callable(get_ipython) else None
+    return kernel is not None and "IPKernelApp" in getattr(kernel, "config", {})
+
+
+def should_use_subprocess() -> bool:
+    return in_notebook() or threading.current_thread() is not threading.main_thread()
+
+
+def _encode_error(exc: BaseException) -> tuple[Any, ...]:
+    if isinstance(exc, RunInterrupted):
+        return ("interrupted", exc.run_id, exc.status)
+    if isinstance(exc, RunFailedError):
+        return ("failed", exc.run_id, exc.error)
+    if isinstance(exc, ConfigError):
+        return ("config", exc.source, list(exc.issues))
+    if isinstance(exc, DataError):
+        return ("data", exc.file, exc.problem)
+    if isinstance(exc, DatabaseError):
+        return ("database", type(exc).__name__, str(exc))
+    return ("crash", f"{type(exc).__name__}: {exc}")
+
+
+def _decode_error(message: tuple[Any, ...]) -> BaseException:
+    kind = message[0]
+    if kind == "interrupted":
+        return RunInterrupted(message[1], message[2])
+    if kind == "failed":
+        return RunFailedError(message[1], message[2])
+    if kind == "config":
+        return ConfigError(message[1], message[2])
+    if kind == "data":
+        return DataError(message[1], message[2])
+    if kind == "database":
+        return _DATABASE_ERRORS.get(message[1], DatabaseError)(message[2])
+    return LiveexecError(f"the paper node's process failed: {message[1]}")
+
+
+def _child(
+    cfg: LiveexecConfig, database_url: str, source: str, connection: Connection
+) -> None:  # pragma: no cover (runs in the child process; tested through paper_in_subprocess)
+    from liveexec.live._run import paper_in_process  # noqa: PLC0415 (child process only)
+
+    # The parent forwards its own Ctrl-C as SIGINT; the node handles it once it runs.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        result = paper_in_process(
+            cfg,
+            database_url=database_url,
+            source=source,
+            progress=lambda fraction: connection.send(("progress", fraction)),
+        )
+        connection.send(("done", result.run_id))
+    except BaseException as exc:  # every outcome goes back to the parent
+        connection.send(("error", _encode_error(exc)))
+    finally:
+        connection.close()
+
+
+def paper_in_subprocess(
+    cfg: LiveexecConfig,
+    *,
+    database_url: str | None = None,
+    source: str = "<config>",
+    progress: Callable[[float], None] | None = None,
+) -> RunResult:
+    """Run ``cfg`` in a spawned child process; the result is read from the database.
+
+    Ctrl-C (a notebook's interrupt) is forwarded to the child, which stops the node gracefully
+    and closes the run ``interrupted``; this call then raises :class:`RunInterrupted`.
+    """
+    url = resolve_database_url(cfg, override=database_url)
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_child, args=(cfg, url, source, send), name="liveexec-paper", daemon=False
+    )
+    child.start()
+    send.close()
+    outcome: tuple[Any, ...] | None = None
+    try:
+        while outcome is None:
+            try:
+                if not receive.poll(0.1):
+                    if not child.is_alive() and not receive.poll(0):
+                        break
+                    continue
+                message = receive.recv()
+            except EOFError:
+                break
+            except KeyboardInterrupt:
+                if child.pid is not None and child.is_alive():
+                    os.kill(child.pid, signal.SIGINT)
+                continue
+            if message[0] == "progress":
+                if progress is not None:
+                    progress(message[1])
+            else:
+                outcome = message
+    finally:
+        child.join()
+        with contextlib.suppress(OSError):
+            receive.close()
+    if outcome is None:
+        raise LiveexecError(
+            f"the paper node's process ended (exit code {child.exitcode}) without a result; "
+            "its run, if one was opened, is marked 'abandoned' by the next command"
+        )
+    if outcome[0] == "error":
+        raise _decode_error(outcome[1])
+    run_id = outcome[1]
+    engine = create_db_engine(url, echo=cfg.database.echo, create=False)
+    try:
+        with database_errors(engine, f"reading run {run_id}"):
+            return load_run(engine, run_id)
+    finally:
+        engine.dispose()

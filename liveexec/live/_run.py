@@ -1,0 +1,425 @@
+"""Run a paper node: NautilusTrader's ``TradingNode`` on replayed catalog data, recorded.
+
+The node runs on this thread (NautilusTrader wants the main thread: it installs its signal
+handlers on the event loop) with a fresh event loop. A driver task on that loop starts the
+replay once the strategies run, flushes the recorder on a wall-clock timer, and stops the node
+when the data is exhausted or on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from nautilus_trader.live.node import TradingNode
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from liveexec.backtesting import preflight
+from liveexec.config import LiveexecConfig, resolve_database_url
+from liveexec.config._models import StopConfig
+from liveexec.data import open_catalog
+from liveexec.db import create_db_engine, database_errors, require_current_schema
+from liveexec.errors import ConfigError, ConfigIssue, RunFailedError, RunInterrupted
+from liveexec.live._build import _as_backtest, build_paper_node_config
+from liveexec.live._lease import (
+    Lease,
+    LeaseKeeper,
+    acquire_lease,
+    release_lease,
+    set_lease_run,
+)
+from liveexec.live._replay import (
+    REPLAY_CLIENT,
+    ReplayDataClient,
+    load_replay,
+    replay_factory,
+    settle,
+)
+from liveexec.live._sandbox import PaperExecutionClient, paper_exec_factory
+from liveexec.live._stop import StopActions, apply_stop_policy
+from liveexec.nodes._compat import speed_up_backtest_engine
+from liveexec.recording import (
+    RecordBuffer,
+    RecorderActor,
+    RecorderError,
+    interrupts_deferred,
+    interrupts_ignored,
+)
+from liveexec.risk import build_risk_gate, needs_risk_gate
+from liveexec.runs import Heartbeat, RunResult, close_run, load_run, open_run, reap_abandoned
+
+__all__ = ["FLUSH_EVERY_S", "LAST_STATS", "PaperStats", "check_paper", "paper_in_process"]
+
+# The recorder's wall-clock flush: with the writer's own 0.25 s batching, a quiet node's tables
+# lag its events by well under a second.
+FLUSH_EVERY_S = 0.25
+# How often the driver hands the recorder's events to the writer, which commits as soon as it
+# has rows: the event-to-database latency (benchmarks/paper_speed.py).
+RECORDER_FLUSH_S = 0.02
+# The node waits this long for its clients and portfolio before the driver gives up.
+START_TIMEOUT_S = 30.0
+
+
+@dataclass
+class PaperStats:
+    """Timings of the last paper run in this process (for tests and benchmarks)."""
+
+    events: int = 0
+    start_to_first_event_s: float | None = None
+    replay_s: float | None = None
+    stop_s: float | None = None
+
+
+LAST_STATS = PaperStats()
+
+
+def _node_idle(node: TradingNode) -> Callable[[], bool]:
+    kernel = node.kernel
+    data, risk, execution = kernel.data_engine, kernel.risk_engine, kernel.exec_engine
+
+    def idle() -> bool:
+        return not (
+            data.data_qsize()
+            or data.cmd_qsize()
+            or data.req_qsize()
+            or data.res_qsize()
+            or risk.cmd_qsize()
+            or risk.evt_qsize()
+            or execution.cmd_qsize()
+            or execution.evt_qsize()
+        )
+
+    return idle
+
+
+class _Driver:
+    """Runs on the node's loop: replay, periodic recorder flushes, stop."""
+
+    def __init__(
+        self,
+        node: TradingNode,
+        client: ReplayDataClient | None,
+        recorder: RecorderActor,
+        progress: Callable[[float], None] | None,
+        *,
+        stop_policy: StopConfig | None = None,
+        start_timeout_s: float = START_TIMEOUT_S,
+    ) -> None:
+        self.node = node
+        self.client = client  # None: a live node, which runs until it is asked to stop
+        self.recorder = recorder
+        self.progress = progress
+        self.stop_policy = stop_policy
+        self.start_timeout_s = start_timeout_s
+        self.stop_requested = asyncio.Event()
+        self.interrupted = False
+        self.requested_by: str | None = None  # `liveexec stop` (liveexec.live._lease)
+        self.stop_actions: StopActions | None = None
+        self.error: BaseException | None = None
+        self.created = time.perf_counter()
+        self.stopping_at: float | None = None
+        self._stopping = False
+
+    def interrupt(self) -> None:
+        """SIGINT/SIGTERM: stop replaying, then stop the node gracefully (once)."""
+        self.interrupted = True
+        self.stop_requested.set()
+
+    def request_stop(self, by: str) -> None:
+        """A stop request from the database (``liveexec stop``): stop gracefully (once)."""
+        if self.requested_by is None:
+            self.requested_by = by
+        self.stop_requested.set()
+
+    def lose(self, why: str) -> None:
+        """Another process took the lease: stop, the run fails."""
+        if self.error is None:
+            self.error = RuntimeError(why)
+        self.stop_requested.set()
+
+    async def run(self) -> None:
+        flusher: asyncio.Task[None] | None = None
+        try:
+            deadline = time.monotonic() + self.start_timeout_s
+            while not self.node.trader.is_running:
+                if self.stop_requested.is_set():
+                    return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the node did not start its strategies within {self.start_timeout_s:.0f}s"
+                    )
+                await asyncio.sleep(0.002)
+            idle = _node_idle(self.node)
+            await settle(idle)  # the strategies' subscriptions reach the data engine first
+            flusher = asyncio.ensure_future(self._flush_periodically())
+            if self.client is None:
+                await self.stop_requested.wait()
+            else:
+                await self.client.replay(idle, self.stop_requested)
+            await settle(idle)
+            if (self.interrupted or self.requested_by) and self.stop_policy is not None:
+                self.stop_actions = apply_stop_policy(self.node, self.stop_policy)
+                await settle(idle)
+        except Exception as exc:  # reported by the run's owner after the node stopped
+            self.error = exc
+        finally:
+            if flusher is not None:
+                flusher.cancel()
+            self.stopping_at = time.perf_counter()
+            await self.node.stop_async()
+
+    async def _flush_periodically(self) -> None:
+        total = max(self.client.total, 1) if self.client is not None else 1
+        while True:
+            await asyncio.sleep(RECORDER_FLUSH_S)
+            if self.recorder.failure is None:
+                try:
+                    self.recorder.flush()
+                except RecorderError as exc:
+                    self.recorder.failure = exc
+            if self.recorder.failure is not None:
+                # Recording failed for good (database gone past the retry bound, buffer full
+                # too long): stop the node, the run fails loudly, rather than trade unrecorded.
+                self.stop_requested.set()
+            if self.progress is not None and self.client is not None:
+                self.progress(self.client.replayed / total)
+
+
+# While the node runs, the loop thread hands the GIL to the recorder's writer thread (and takes
+# it back) after this long instead of Python's 5 ms: each database round trip of the writer
+# otherwise waits up to 5 ms for the busy loop thread. Measured (benchmarks/paper_speed.py,
+# SQLite): event-to-commit p99 350 ms -> 60-80 ms, node throughput unchanged or better.
+SWITCH_INTERVAL_S = 0.0005
+
+
+@contextlib.contextmanager
+def _short_switch_interval() -> Iterator[None]:
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, SWITCH_INTERVAL_S))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
+
+
+@contextlib.contextmanager
+def _signals_to(loop: asyncio.AbstractEventLoop, driver: _Driver) -> Iterator[None]:
+    """SIGINT and SIGTERM stop the run gracefully while the node runs; the process's own
+    handlers come back afterwards (NautilusTrader's kernel replaces them)."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        loop.add_signal_handler(sig, driver.interrupt)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, handler)
+
+
+def _dispose(node: TradingNode | None, loop: asyncio.AbstractEventLoop | None) -> None:
+    if loop is not None and not loop.is_closed() and not loop.is_running():
+        # Tasks still pending on the stopped loop (NautilusTrader's actor executor workers)
+        # end now, rather than as warnings when the closed loop is collected.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    if node is not None:
+        node.dispose()
+    if loop is not None and not loop.is_closed():
+        loop.close()
+    asyncio.set_event_loop(None)
+
+
+def _lease_keeper(
+    engine: Engine, lease: Lease, loop: asyncio.AbstractEventLoop, driver: _Driver
+) -> LeaseKeeper:
+    """Heartbeats the lease; a stop request or a lost lease reaches the driver on its loop."""
+    return LeaseKeeper(
+        engine,
+        lease,
+        on_stop=lambda by: loop.call_soon_threadsafe(driver.request_stop, by),
+        on_lost=lambda why: loop.call_soon_threadsafe(driver.lose, why),
+    )
+
+
+def _stop_note(driver: _Driver) -> str | None:
+    """The run row's note for a run stopped on request (it is then 'completed')."""
+    if driver.requested_by is None:
+        return None
+    done = driver.stop_actions.describe() if driver.stop_actions is not None else "no policy"
+    return f"stopped on request ({driver.requested_by}): {done}"
+
+
+def _release_quietly(engine: Engine, lease: Lease) -> None:
+    # The lease goes even if the database is unreachable now: a dead owner's lease is taken
+    # over by the next start, and this process is about to stop owning a node.
+    with contextlib.suppress(SQLAlchemyError):
+        release_lease(engine, lease)
+
+
+def _flush_quietly(recorder: RecorderActor | None) -> None:
+    if recorder is not None:
+        with contextlib.suppress(RecorderError):
+            recorder.flush(final=True)
+
+
+def check_paper(cfg: LiveexecConfig, source: str) -> None:
+    if cfg.mode != "paper":
+        hint = "run it with `liveexec paper CONFIG --set mode=paper` or set `mode: paper`"
+        raise ConfigError(
+            source, [ConfigIssue("mode", f"expected 'paper', got {cfg.mode!r}", hint)]
+        )
+
+
+def paper_in_process(
+    cfg: LiveexecConfig,
+    *,
+    database_url: str | None = None,
+    source: str = "<config>",
+    progress: Callable[[float], None] | None = None,
+    on_node: Callable[[Any], None] | None = None,
+) -> RunResult:
+    """Run ``cfg`` (mode ``paper``) on this thread, which must be the main thread.
+
+    The same checks as a backtest run before anything is written; the run row is opened, the
+    node replays the data and stops by itself at its end (or on SIGINT/SIGTERM: the recorder is
+    flushed and the run closed ``interrupted``), and the result is read from the database.
+    ``on_node`` is called with the built node before it starts (tests).
+    """
+    check_paper(cfg, source)
+    checked = preflight(_as_backtest(cfg), source)
+    url = resolve_database_url(cfg, override=database_url)
+    engine = create_db_engine(url, echo=cfg.database.echo, create=False)
+    try:
+        node_config, run_config = build_paper_node_config(cfg)
+        with database_errors(engine, "opening the run"):
+            require_current_schema(engine)
+            reap_abandoned(engine)
+            # One node per trader id and database: refused here, naming the owner.
+            lease = acquire_lease(engine, cfg.trader_id, cfg.mode)
+            try:
+                run_id = open_run(engine, cfg)
+                set_lease_run(engine, lease, run_id)
+            except BaseException:
+                release_lease(engine, lease)
+                raise
+        status, error = "completed", None
+        # The writer thread: a slow database never blocks the node's event loop.
+        buffer = RecordBuffer(engine, background=True, flush_interval_s=FLUSH_EVERY_S)
+        recorder: RecorderActor | None = None
+        node: TradingNode | None = None
+        loop: asyncio.AbstractEventLoop | None = None
+        stats = PaperStats()
+        with Heartbeat(engine, run_id):
+            try:
+                assert cfg.data is not None  # validated: paper mode has data
+                replay = load_replay(
+                    run_config, open_catalog(cfg.data.catalog), checked.instrument_overrides
+                )
+                loop = asyncio.new_event_loop()
+                asyncio.set_event_loop(loop)
+                started = time.perf_counter()
+                node = TradingNode(config=node_config, loop=loop)
+                node.add_data_client_factory(REPLAY_CLIENT, replay_factory(replay))
+                venues: list[PaperExecutionClient] = []
+                for venue in run_config.venues:
+                    node.add_exec_client_factory(venue.name, paper_exec_factory(venues))
+                node.build()
+                # Result-neutral: the portfolio analyzer's per-closed-position pd.concat is
+                # quadratic over a long-running node (liveexec.nodes._compat).
+                speed_up_backtest_engine(node.kernel)
+                replay.venues.update({str(v.venue): v.process_market_data for v in venues})
+                # liveexec's risk gate takes over NautilusTrader's RiskEngine.execute endpoint,
+                # exactly as in liveexec.backtesting._run (the same decisions in both nodes).
+                gate = (
+                    build_risk_gate(cfg, run_id=run_id, database=engine)
+                    if needs_risk_gate(cfg)
+                    else None
+                )
+                recorder = RecorderActor(
+                    buffer,
+                    run_id=run_id,
+                    mode=cfg.mode,
+                    risk_approved=gate.approved if gate is not None else None,
+                )
+                node.trader.add_actor(recorder)
+                recorder.attach()
+                if gate is not None:
+                    node.trader.add_actor(gate)
+                    gate.attach(node.kernel.risk_engine)
+                if on_node is not None:
+                    on_node(node)
+                (client,) = replay.clients
+                driver = _Driver(node, client, recorder, progress, stop_policy=cfg.stop)
+                keeper = _lease_keeper(engine, lease, loop, driver)
+                with keeper, _signals_to(loop, driver), _short_switch_interval():
+                    driving = loop.create_task(driver.run())
+                    node.run()
+                    del driving  # done: it stopped the node
+                stopped = time.perf_counter()
+                stats = PaperStats(
+                    events=client.replayed,
+                    start_to_first_event_s=(
+                        None
+                        if client.first_replayed_at is None
+                        else client.first_replayed_at - started
+                    ),
+                    replay_s=(
+                        None
+                        if client.first_replayed_at is None or driver.stopping_at is None
+                        else driver.stopping_at - client.first_replayed_at
+                    ),
+                    stop_s=None if driver.stopping_at is None else stopped - driver.stopping_at,
+                )
+                if driver.interrupted:
+                    raise KeyboardInterrupt
+                if driver.error is not None:
+                    raise driver.error
+                recorder.raise_failure()
+                recorder.flush(final=True)
+                error = _stop_note(driver)
+            except KeyboardInterrupt:
+                status, error = "interrupted", "interrupted (Ctrl-C or SIGTERM)"
+                with interrupts_deferred():
+                    _flush_quietly(recorder)
+            except Exception as exc:  # recorded in the runs row, then raised as RunFailedError
+                status, error = "failed", f"{type(exc).__name__}: {exc}"
+                with interrupts_deferred():
+                    _flush_quietly(recorder)
+            finally:
+                with interrupts_deferred():
+                    try:
+                        try:
+                            buffer.close()
+                        except RecorderError as exc:
+                            status, error = "failed", str(exc)
+                        with database_errors(engine, f"recording the end of run {run_id}"):
+                            close_run(engine, run_id, status, error)
+                    finally:
+                        try:
+                            _dispose(node, loop)
+                        finally:
+                            _release_quietly(engine, lease)
+        LAST_STATS.__dict__.update(stats.__dict__)
+        if status == "failed":
+            raise RunFailedError(run_id, error or "unknown error")
+        if status == "interrupted":
+            raise RunInterrupted(run_id, status)
+        try:
+            with database_errors(engine, f"reading run {run_id}"):
+                return load_run(engine, run_id)
+        except KeyboardInterrupt:
+            raise RunInterrupted(run_id, status) from None
+    finally:
+        with interrupts_ignored():
+            engine.dispose()
