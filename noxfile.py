@@ -11,7 +11,7 @@ import shutil
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "typecheck", "schemas", "migrations", "tests"]
+nox.options.sessions = ["lint", "typecheck", "schemas", "migrations", "notebooks", "tests"]
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = os.environ.get("CI", "").lower() == "true"
 
@@ -30,7 +30,15 @@ def install(session: nox.Session, extras: str) -> None:
 def tests(session: nox.Session) -> None:
     """The test suite (PostgreSQL tests need LIVEEXEC_TEST_POSTGRES_URL; CI sets it)."""
     install(session, "test")
-    session.run("pytest", "-m", "not migrations", *session.posargs)
+    session.run("pytest", "-m", "not migrations and not notebooks", *session.posargs)
+
+
+@nox.session(python=TOOLS_PYTHON)
+def notebooks(session: nox.Session) -> None:
+    """Execute every notebook with papermill on the bundled data (and the pipeline, `liveexec lab`)
+    on SQLite and PostgreSQL."""
+    install(session, "test,notebook")
+    session.run("pytest", "-m", "notebooks", *session.posargs)
 
 
 @nox.session(python=TOOLS_PYTHON)

@@ -17,19 +17,26 @@ from typing import TYPE_CHECKING, Any
 from liveexec._version import __version__
 
 if TYPE_CHECKING:
-    from liveexec import config, db, runs
+    from liveexec import analysis, config, db, live, pipeline, promotion, risk, runs
     from liveexec.backtesting import backtest
     from liveexec.config import LiveexecConfig, load_config
+    from liveexec.live import paper
     from liveexec.runs import RunResult
 
 __all__ = [
     "LiveexecConfig",
     "RunResult",
     "__version__",
+    "analysis",
     "backtest",
     "config",
     "db",
+    "live",
     "load_config",
+    "paper",
+    "pipeline",
+    "promotion",
+    "risk",
     "runs",
 ]
 
@@ -38,13 +45,19 @@ _LAZY = {
     "RunResult": ("liveexec.runs", "RunResult"),
     "backtest": ("liveexec.backtesting", "backtest"),
     "load_config": ("liveexec.config", "load_config"),
+    "paper": ("liveexec.live", "paper"),
 }
+
+
+_SUBPACKAGES = frozenset(
+    {"analysis", "config", "db", "live", "pipeline", "promotion", "risk", "runs"}
+)
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401 (module attribute protocol)
     if name in _LAZY:
         module, attribute = _LAZY[name]
         return getattr(importlib.import_module(module), attribute)
-    if name in ("config", "db", "runs"):
+    if name in _SUBPACKAGES:
         return importlib.import_module(f"liveexec.{name}")
     raise AttributeError(f"module 'liveexec' has no attribute {name!r}")

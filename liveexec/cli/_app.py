@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from liveexec._version import __version__
 from liveexec.backtesting import backtest, preflight
+from liveexec.cli import _lab, _live, _parity, _pipeline, _promotion, _risk
 from liveexec.config import (
     LiveexecConfig,
     config_json_schema,
@@ -100,6 +101,14 @@ app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(runs_app, name="runs")
 app.add_typer(data_app, name="data")
+app.command("parity")(_parity.parity_command)
+app.command("promote")(_promotion.promote_command)
+app.add_typer(_promotion.promotions_app, name="promotions")
+app.command("pipeline")(_pipeline.pipeline_command)
+app.command("lab")(_lab.lab_command)
+app.command("halt")(_risk.halt_command)
+app.command("resume")(_risk.resume_command)
+_live.register_live_commands(app)
 
 DbOption = Annotated[
     str | None,
