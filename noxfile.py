@@ -28,9 +28,16 @@ def install(session: nox.Session, extras: str) -> None:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The test suite (PostgreSQL tests need LIVEEXEC_TEST_POSTGRES_URL; CI sets it)."""
+    """The test suite (PostgreSQL tests need LIVEEXEC_TEST_POSTGRES_URL; CI sets it).
+
+    The end-to-end tests marked `slow` (real nodes on real data) run on the first interpreter;
+    the others on every one, so CI stays well inside its time budget on 2 cores.
+    """
     install(session, "test")
-    session.run("pytest", "-m", "not migrations and not notebooks", *session.posargs)
+    marks = "not migrations and not notebooks"
+    if session.python != PYTHONS[0]:
+        marks += " and not slow"
+    session.run("pytest", "-m", marks, *session.posargs)
 
 
 @nox.session(python=TOOLS_PYTHON)
