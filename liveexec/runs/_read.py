@@ -20,7 +20,7 @@ import polars as pl
 from sqlalchemy import JSON, BigInteger, Boolean, Engine, Integer, Table, text
 from sqlalchemy.exc import OperationalError
 
-from liveexec.db._engine import mask_url
+from liveexec.db._engine import SQLITE_BUSY_TIMEOUT_MS, mask_url
 from liveexec.db._types import MONEY_PRECISION, MONEY_SCALE, ExactDecimal, UTCDateTime
 from liveexec.errors import DatabaseError, DatabaseUnavailableError
 
@@ -379,6 +379,13 @@ def _read_sqlite_file(path: Path, table: Table, query: str, params: list[Any]) -
     except Exception as exc:
         raise DatabaseUnavailableError(f"cannot open SQLite database {path}: {exc}") from None
     try:
+        # Wait for a writer's lock as liveexec's own connections do (a running node commits
+        # while `liveexec stop` or a notebook reads), instead of failing with "database is locked".
+        cursor = connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        finally:
+            cursor.close()
         return _fetch(connection, query, params)
     except Exception as exc:
         raise DatabaseError(

@@ -126,29 +126,38 @@ import sys, time
 from liveexec.db import create_db_engine
 from liveexec.live._lease import LeaseHeldError, acquire_lease
 engine = create_db_engine(sys.argv[1], create=False)
-go = float(sys.argv[2])
-while time.time() < go:
-    pass
+print("ready", flush=True)
+sys.stdin.readline()  # the start line: every holder is imported by then
 try:
     acquire_lease(engine, "RACE-1", "paper")
     print("won", flush=True)
 except LeaseHeldError as exc:
     print("refused", exc, flush=True)
-time.sleep(float(sys.argv[3]))
+time.sleep(float(sys.argv[2]))
 """
 
 
 def _holders(url: str, count: int, hold_s: float) -> list[subprocess.Popen[str]]:
-    go = time.time() + 4.0  # every process is imported and waiting by then
-    return [
+    """``count`` processes that try to take the lease at the same moment, then hold it (or not)
+    for ``hold_s``. They start together once all are ready, however slow their imports are."""
+    processes = [
         subprocess.Popen(
-            [sys.executable, "-c", _HOLDER, url, str(go), str(hold_s)],
+            [sys.executable, "-c", _HOLDER, url, str(hold_s)],
             cwd=ROOT,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
         for _ in range(count)
     ]
+    for process in processes:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    return processes
 
 
 @pytest.mark.slow
