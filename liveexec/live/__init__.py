@@ -13,7 +13,11 @@ from liveexec.live._adapters import build_live_node_config
 from liveexec.live._build import build_paper_node_config, live_risk_engine_config
 from liveexec.live._lease import LeaseHeldError, NoRunningNodeError, request_stop
 from liveexec.live._live_run import check_live, live_in_process
-from liveexec.live._process import paper_in_subprocess, should_use_subprocess
+from liveexec.live._process import (
+    live_in_subprocess,
+    paper_in_subprocess,
+    should_use_subprocess,
+)
 from liveexec.live._run import check_paper, paper_in_process
 from liveexec.runs import RunResult
 
@@ -59,6 +63,7 @@ def live(
     source: str = "<config>",
     force: bool = False,
     force_reason: str | None = None,
+    subprocess: bool | None = None,
 ) -> RunResult:
     """Trade ``cfg`` (``mode: live``) through NautilusTrader's Binance/Bybit/OKX adapters until
     it is asked to stop (``liveexec.live.stop(trader_id)``, ``liveexec stop TRADER_ID``, Ctrl-C
@@ -67,13 +72,18 @@ def live(
     Refused before anything starts: another mode, an empty key, a venue a strategy names that no
     adapter connects, a schema not at head, a config the promotion gate has not approved
     (``force=True`` overrides and is recorded in ``promotions``), a trader id already running.
-    The node needs the main thread: from a notebook, run ``liveexec live CONFIG`` in a terminal.
+    ``subprocess``: run the node in a child process; by default it does from a notebook kernel
+    or from any thread but the main one, as :func:`paper` does. A notebook's interrupt stops it
+    gracefully there (the run is closed ``interrupted``).
     """
     check_live(cfg, source)
-    if should_use_subprocess():
-        raise RuntimeError(
-            "a live node needs the main thread of its own process: run `liveexec live CONFIG` "
-            "from a terminal (stop it with `liveexec stop TRADER_ID`)"
+    if subprocess if subprocess is not None else should_use_subprocess():
+        return live_in_subprocess(
+            cfg,
+            database_url=database_url,
+            source=source,
+            force=force,
+            force_reason=force_reason,
         )
     return live_in_process(
         cfg, database_url=database_url, source=source, force=force, force_reason=force_reason

@@ -1,4 +1,4 @@
-"""A paper run in a child process, for callers that are not a plain script's main thread.
+"""A paper or live run in a child process, for callers that are not a plain script's main thread.
 
 NautilusTrader's ``TradingNode`` installs signal handlers on its event loop (main thread only)
 and ``dispose()`` tears down process-wide state (it killed a Jupyter kernel in a probe). From a
@@ -16,8 +16,9 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Literal
 
 from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.db import create_db_engine, database_errors
@@ -33,7 +34,7 @@ from liveexec.errors import (
 )
 from liveexec.runs import RunResult, load_run
 
-__all__ = ["in_notebook", "paper_in_subprocess", "should_use_subprocess"]
+__all__ = ["in_notebook", "live_in_subprocess", "paper_in_subprocess", "should_use_subprocess"]
 
 _DATABASE_ERRORS: dict[str, type[DatabaseError]] = {
     cls.__name__: cls for cls in (DatabaseError, DatabaseUnavailableError, SchemaOutOfDateError)
@@ -80,23 +81,46 @@ def _decode_error(message: tuple[Any, ...]) -> BaseException:
         return DataError(message[1], message[2])
     if kind == "database":
         return _DATABASE_ERRORS.get(message[1], DatabaseError)(message[2])
-    return LiveexecError(f"the paper node's process failed: {message[1]}")
+    return LiveexecError(f"the node's process failed: {message[1]}")
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What the child process runs (pickled to it)."""
+
+    kind: Literal["paper", "live"]
+    cfg: LiveexecConfig
+    database_url: str
+    source: str
+    force: bool = False
+    force_reason: str | None = None
 
 
 def _child(
-    cfg: LiveexecConfig, database_url: str, source: str, connection: Connection
-) -> None:  # pragma: no cover (runs in the child process; tested through paper_in_subprocess)
-    from liveexec.live._run import paper_in_process  # noqa: PLC0415 (child process only)
-
+    job: _Job, connection: Connection
+) -> None:  # pragma: no cover (runs in the child process; tested through the callers below)
     # The parent forwards its own Ctrl-C as SIGINT; the node handles it once it runs.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        result = paper_in_process(
-            cfg,
-            database_url=database_url,
-            source=source,
-            progress=lambda fraction: connection.send(("progress", fraction)),
-        )
+        if job.kind == "live":
+            from liveexec.live._live_run import live_in_process  # noqa: PLC0415 (child only)
+
+            result = live_in_process(
+                job.cfg,
+                database_url=job.database_url,
+                source=job.source,
+                force=job.force,
+                force_reason=job.force_reason,
+            )
+        else:
+            from liveexec.live._run import paper_in_process  # noqa: PLC0415 (child only)
+
+            result = paper_in_process(
+                job.cfg,
+                database_url=job.database_url,
+                source=job.source,
+                progress=lambda fraction: connection.send(("progress", fraction)),
+            )
         connection.send(("done", result.run_id))
     except BaseException as exc:  # every outcome goes back to the parent
         connection.send(("error", _encode_error(exc)))
@@ -111,16 +135,39 @@ def paper_in_subprocess(
     source: str = "<config>",
     progress: Callable[[float], None] | None = None,
 ) -> RunResult:
-    """Run ``cfg`` in a spawned child process; the result is read from the database.
+    """Run the paper node of ``cfg`` in a spawned child process; the result is read from the
+    database.
 
     Ctrl-C (a notebook's interrupt) is forwarded to the child, which stops the node gracefully
     and closes the run ``interrupted``; this call then raises :class:`RunInterrupted`.
     """
     url = resolve_database_url(cfg, override=database_url)
+    return _in_subprocess(_Job("paper", cfg, url, source), progress)
+
+
+def live_in_subprocess(
+    cfg: LiveexecConfig,
+    *,
+    database_url: str | None = None,
+    source: str = "<config>",
+    force: bool = False,
+    force_reason: str | None = None,
+) -> RunResult:
+    """Run the live node of ``cfg`` in a spawned child process until it is asked to stop
+    (``liveexec stop TRADER_ID`` from anywhere, or the notebook's interrupt, forwarded to the
+    child as Ctrl-C); the result is read from the database."""
+    url = resolve_database_url(cfg, override=database_url)
+    return _in_subprocess(_Job("live", cfg, url, source, force, force_reason), None)
+
+
+def _in_subprocess(job: _Job, progress: Callable[[float], None] | None) -> RunResult:
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     child = context.Process(
-        target=_child, args=(cfg, url, source, send), name="liveexec-paper", daemon=False
+        target=_child,
+        args=(job, send),
+        name=f"liveexec-{job.kind}",
+        daemon=False,
     )
     child.start()
     send.close()
@@ -150,13 +197,13 @@ def paper_in_subprocess(
             receive.close()
     if outcome is None:
         raise LiveexecError(
-            f"the paper node's process ended (exit code {child.exitcode}) without a result; "
+            f"the {job.kind} node's process ended (exit code {child.exitcode}) without a result; "
             "its run, if one was opened, is marked 'abandoned' by the next command"
         )
     if outcome[0] == "error":
         raise _decode_error(outcome[1])
     run_id = outcome[1]
-    engine = create_db_engine(url, echo=cfg.database.echo, create=False)
+    engine = create_db_engine(job.database_url, echo=job.cfg.database.echo, create=False)
     try:
         with database_errors(engine, f"reading run {run_id}"):
             return load_run(engine, run_id)

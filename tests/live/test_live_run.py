@@ -4,8 +4,10 @@ No test reaches a venue."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from sqlalchemy import text
 
 from liveexec.config import load_config, parse_config
 from liveexec.db import create_db_engine, upgrade
-from liveexec.errors import ConfigError, SchemaOutOfDateError
+from liveexec.errors import ConfigError, RunFailedError, SchemaOutOfDateError
 from liveexec.live import LeaseHeldError, live
 from liveexec.live._lease import acquire_lease, release_lease
 from liveexec.promotion import NotApprovedError
@@ -164,4 +166,43 @@ def test_live_runs_up_to_the_connection_and_records_why_it_failed(
     assert KEY not in str(config)
     assert SECRET not in str(config)
     assert (decision, reason) == ("forced", "test")
+    assert leases == 0
+
+
+@pytest.mark.slow
+def test_live_from_a_notebook_runs_its_node_in_a_child_process(sqlite_url: str) -> None:
+    """``liveexec.live.live`` where a node cannot run in-process (a kernel, a worker thread):
+    the node runs in a spawned child with the keys handed over, and its outcome comes back as
+    the same exception with the run row the child closed."""
+    upgrade(sqlite_url)
+    raw = live_raw(BINANCE, PERP)
+    raw["live"]["timeout_connection_s"] = 1
+    cfg = parse_config(raw, environ=ENV)
+    outcome: list[BaseException] = []
+
+    def from_a_worker_thread() -> None:  # not the main thread: the subprocess by default
+        try:
+            live(cfg, database_url=sqlite_url, force=True, force_reason="notebook test")
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=from_a_worker_thread)
+    worker.start()
+    worker.join(timeout=180)
+    assert not worker.is_alive()
+    assert len(outcome) == 1
+    error = outcome[0]
+    assert isinstance(error, RunFailedError), repr(error)
+    assert "did not connect" in str(error)
+    engine = create_db_engine(sqlite_url, create=False)
+    try:
+        with engine.connect() as connection:
+            run_id, status, pid = connection.execute(
+                text("SELECT run_id, status, owner_pid FROM runs")
+            ).one()
+            leases = connection.execute(text("SELECT count(*) FROM live_leases")).scalar_one()
+    finally:
+        engine.dispose()
+    assert (run_id, status) == (error.run_id, "failed")
+    assert pid != os.getpid()  # the child process owned the run
     assert leases == 0
