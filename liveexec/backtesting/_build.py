@@ -55,6 +55,7 @@ def _venue(venue: VenueConfig) -> BacktestVenueConfig:
         default_leverage=float(venue.default_leverage),
         book_type=venue.book_type,
         bar_execution=venue.bar_execution,
+        support_contingent_orders=venue.support_contingent_orders,
         fill_model=ImportableFillModelConfig(
             fill_model_path="nautilus_trader.backtest.models:FillModel",
             config_path="nautilus_trader.backtest.config:FillModelConfig",

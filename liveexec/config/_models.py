@@ -171,6 +171,13 @@ class VenueConfig(_Frozen):
     )
     book_type: Literal["L1_MBP", "L2_MBP", "L3_MBO"] = "L1_MBP"
     bar_execution: bool = True
+    support_contingent_orders: bool = Field(
+        default=True,
+        description="The simulated venue links contingent orders (OTO/OCO/OUO: brackets). "
+        "Off, each order stands alone: a filled take-profit leaves its stop-loss working. Off "
+        "also makes long NETTING runs linear in time (NautilusTrader re-reads every order of a "
+        "position after each fill to update its contingencies).",
+    )
     fee_model: FeeModelConfig = FeeModelConfig()
     fill_model: FillModelConfig = FillModelConfig()
 

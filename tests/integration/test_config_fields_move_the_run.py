@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 import yaml
 from nautilus_trader.backtest.node import get_fill_model
@@ -49,7 +50,7 @@ class Outcome:
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     root = tmp_path_factory.mktemp("fields")
     catalog = root / "catalog"
-    for name in ("ema_cross_btc_perp_bars.yaml", "simple_quoter_btcusdt_quotes.yaml"):
+    for name in (BARS, QUOTES, FX):
         raw = example(name, catalog)
         prepare_demo_catalog(parse_config(raw))
     url = f"sqlite:///{root / 'runs.db'}"
@@ -121,6 +122,7 @@ def mutated(name: str, catalog: Path, *changes: Callable[[Raw], None]) -> Liveex
 
 BARS = "ema_cross_btc_perp_bars.yaml"
 QUOTES = "simple_quoter_btcusdt_quotes.yaml"
+FX = "ema_cross_usdjpy_fx.yaml"
 
 
 def test_the_base_runs_trade(bars_base: Outcome, quotes_base: Outcome) -> None:
@@ -215,6 +217,58 @@ def test_bar_execution_off_means_bars_fill_nothing(workspace: tuple[Path, str]) 
     catalog, url = workspace
     outcome = run(mutated(BARS, catalog, change("venues", 0, "bar_execution", to=False)), url)
     assert outcome.fill_prices == ()
+
+
+def test_support_contingent_orders_off_unlinks_bracket_orders(workspace: tuple[Path, str]) -> None:
+    """NautilusTrader's bracket strategy on the USD/JPY quotes: with contingent orders supported
+    (the default) the venue holds a bracket's stop-loss and take-profit until the entry fills
+    (OTO) and cancels them when the entry expires; off, each child is matched on its own at
+    once, where as a reduce-only order with no position it is rejected."""
+    catalog, url = workspace
+    bracket = change(
+        "strategies",
+        0,
+        to={
+            "path": "nautilus_trader.examples.strategies.ema_cross_bracket:EMACrossBracket",
+            "config_path": "nautilus_trader.examples.strategies.ema_cross_bracket:"
+            "EMACrossBracketConfig",
+            "config": {
+                "instrument_id": "USD/JPY.SIM",
+                "bar_type": "USD/JPY.SIM-15-MINUTE-BID-INTERNAL",
+                "trade_size": "1000000",
+                "bracket_distance_atr": 1.0,
+            },
+        },
+    )
+
+    def children_by_entry_status(cfg: LiveexecConfig) -> dict[str, Counter[str]]:
+        """Statuses of the bracket children, by the final status of their entry order."""
+        orders = _backtest(cfg, database_url=url).orders
+        entries = dict(
+            orders.filter(pl.col("parent_order_id").is_null())
+            .select("client_order_id", "status")
+            .iter_rows()
+        )
+        children: dict[str, Counter[str]] = {}
+        for parent, status in (
+            orders.filter(pl.col("parent_order_id").is_not_null())
+            .select("parent_order_id", "status")
+            .iter_rows()
+        ):
+            children.setdefault(entries[parent], Counter())[status] += 1
+        return children
+
+    linked = children_by_entry_status(mutated(FX, catalog, bracket))
+    unlinked = children_by_entry_status(
+        mutated(FX, catalog, bracket, change("venues", 0, "support_contingent_orders", to=False))
+    )
+    # Linked: the children of every expired entry were cancelled with it.
+    assert set(linked["EXPIRED"]) == {"CANCELED"}
+    assert linked["EXPIRED"]["CANCELED"] > 0
+    # Unlinked: nothing cancels a child; each was matched alone as soon as it was submitted.
+    assert all("CANCELED" not in statuses for statuses in unlinked.values())
+    assert set(unlinked["EXPIRED"]) == {"REJECTED"}
+    assert unlinked["EXPIRED"]["REJECTED"] == linked["EXPIRED"]["CANCELED"]
 
 
 def test_data_window_moves_the_first_fill(workspace: tuple[Path, str], bars_base: Outcome) -> None:
