@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from liveexec.analysis import ParityReport, parity
 from liveexec.errors import ConfigError, DataError, LiveexecError
+
+if TYPE_CHECKING:
+    from liveexec.analysis import ParityReport
 
 __all__ = ["parity_command"]
 
@@ -31,6 +32,8 @@ def _cell(value: object) -> str:
 
 
 def _orders_table(report: ParityReport, limit: int) -> Table:
+    import polars as pl  # noqa: PLC0415 (only this command needs polars and the analysis)
+
     differing = report.orders.filter(
         ~pl.col("matched")
         | (pl.col("fill_px_diff_ticks").fill_null(0) != 0)
@@ -64,6 +67,8 @@ def parity_command(
     PnL. Reads only the tables, so any two past runs compare (backtest vs paper, two backtests).
     Exit 0 when the report was printed (whatever it says), 2 for an unknown run id, 1 if the
     database cannot be read."""
+    from liveexec.analysis import parity  # noqa: PLC0415 (see _orders_table)
+
     try:
         report = parity(db, run_a, run_b)
     except LiveexecError as exc:

@@ -10,7 +10,6 @@ import typer
 from rich.console import Console
 
 from liveexec.errors import ConfigError, LiveexecError
-from liveexec.pipeline import PipelineFailedError, run
 
 __all__ = ["pipeline_command"]
 
@@ -60,6 +59,9 @@ def pipeline_command(
         seconds = time.monotonic() - started.get(stage, time.monotonic())
         mark = "[green]done[/]" if event == "done" else "[red]failed[/]"
         out_console.print(f"[bold]{stage}[/] {mark} in {seconds:.1f} s", highlight=False)
+
+    # papermill, nbconvert and jupytext take seconds to import: only this command needs them.
+    from liveexec.pipeline import PipelineFailedError, run  # noqa: PLC0415
 
     try:
         result = run(
