@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,48 @@ def test_console_script_help_and_exit_codes(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "mode" in result.stderr
+
+
+# Put on PYTHONPATH as sitecustomize: the import of the command line's module holds until the
+# test has pressed Ctrl-C, so the interrupt lands inside the import every time.
+_HOLD_THE_CLI_IMPORT = """
+import importlib.abc, os, sys, time
+
+class _Hold(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "liveexec.cli._app":
+            open(os.environ["READY_FILE"], "w").close()
+            time.sleep(60)
+        return None
+
+sys.meta_path.insert(0, _Hold())
+"""
+
+
+@pytest.mark.parametrize("how", ["console script", "python -m liveexec"])
+def test_ctrl_c_while_the_command_line_imports_is_an_interrupt_not_a_traceback(
+    tmp_path: Path, how: str
+) -> None:
+    (tmp_path / "sitecustomize.py").write_text(_HOLD_THE_CLI_IMPORT)
+    ready = tmp_path / "ready"
+    exe = Path(sys.executable).with_name("liveexec")
+    command = [str(exe)] if how == "console script" else [sys.executable, "-m", "liveexec"]
+    child = subprocess.Popen(
+        [*command, "runs", "list"],
+        env={**os.environ, "PYTHONPATH": str(tmp_path), "READY_FILE": str(ready)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not ready.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert ready.exists(), "the command line's import was never reached"
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert err.strip() == "interrupted"
+    assert "Traceback" not in out + err
 
 
 def test_config_check_runs_the_backtest_preflight_without_reading_data() -> None:
