@@ -68,6 +68,10 @@ _CLOSED = (OrderCanceled, OrderExpired, OrderRejected, OrderDenied)
 _PRIORITY = 100
 _GROUPED = (ContingencyType.OCO, ContingencyType.OUO)  # at most one member's quantity fills
 _CACHE_SIZE = 65_536  # entries per raw -> Decimal memo before it is cleared
+# Approved orders that closed before the recorder asked about them: the oldest are forgotten
+# beyond this (the recorder asks within one flush: every 512 changed orders or a fraction of a
+# second of wall time).
+_CLOSED_KEPT = 65_536
 
 
 def _decimal(cache: dict[int, Decimal], raw: int) -> Decimal:
@@ -79,6 +83,52 @@ def _decimal(cache: dict[int, Decimal], raw: int) -> Decimal:
             cache.clear()
         value = cache[raw] = Decimal(raw) / FIXED_DECIMAL_SCALE
     return value
+
+
+class Approvals:
+    """The client order ids the gate approved, as the recorder asks for them (``in``) to fill
+    ``unified_orders.risk_decision``; bounded over a long run.
+
+    An id is kept while its order works. Once the order has ended it is kept until the first
+    question about it: the recorder asks when it builds the order's row, which it does after
+    the closing event (the gate sees events before the recorder), and the writer keeps the
+    stored ``approved`` when a later row carries none (``COALESCE``). At most
+    ``_CLOSED_KEPT`` ended ids wait for their question; with no recorder the oldest go.
+    """
+
+    __slots__ = ("_closed", "_open")
+
+    def __init__(self) -> None:
+        self._open: set[str] = set()
+        self._closed: dict[str, None] = {}  # insertion-ordered: the oldest first
+
+    def add(self, client_order_id: str) -> None:
+        self._open.add(client_order_id)
+
+    def close(self, client_order_id: str) -> None:
+        """The order has ended: its id waits for the recorder's question."""
+        if client_order_id in self._open:
+            self._open.remove(client_order_id)
+            closed = self._closed
+            closed[client_order_id] = None
+            if len(closed) > _CLOSED_KEPT:
+                del closed[next(iter(closed))]
+
+    def __contains__(self, client_order_id: object) -> bool:
+        if client_order_id in self._open:
+            return True
+        if isinstance(client_order_id, str) and client_order_id in self._closed:
+            del self._closed[client_order_id]
+            return True
+        return False
+
+    def __len__(self) -> int:
+        return len(self._open) + len(self._closed)
+
+    @property
+    def working(self) -> int:
+        """Approved orders not ended yet."""
+        return len(self._open)
 
 
 class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an untyped Cython class
@@ -123,10 +173,10 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         self._pending: dict[str, tuple[str, int, bool]] = {}
         self._pending_total: dict[str, int] = {}
         self._funding: dict[InstrumentId, tuple[Any, Any]] = {}  # (Instrument, Account)
-        # The gate's decision for each order it saw: client order id -> reason (None: approved).
-        self.decisions: dict[str, str | None] = {}
-        self.approved: set[str] = set()
+        # Approved orders, for the recorder (bounded: see Approvals); counts of decisions.
+        self.approved = Approvals()
         self.checks = 0
+        self.denials = 0
         self.state_write_error: str | None = None
 
     # -- wiring ------------------------------------------------------------------------------
@@ -245,7 +295,10 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             client_order_id = event.client_order_id.value
             if self._pending:
                 self._release(client_order_id)
-            self.model.on_fill(client_order_id, _decimal(self._quantities, event.last_qty.raw))
+            model = self.model
+            model.on_fill(client_order_id, _decimal(self._quantities, event.last_qty.raw))
+            if not model.is_working(client_order_id):
+                self.approved.close(client_order_id)
         elif kind is OrderAccepted:
             if self._pending:
                 self._release(event.client_order_id.value, accepted=True)
@@ -254,6 +307,7 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             if self._pending:
                 self._release(client_order_id)
             self.model.on_order_closed(client_order_id)
+            self.approved.close(client_order_id)
         elif kind is OrderUpdated:
             order = self.cache.order(event.client_order_id)
             if order is not None:
@@ -282,6 +336,11 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             realized_pnl=realized,
             ts_ns=event.ts_event,
         )
+        if event.side == PositionSide.FLAT:
+            # Closed: NautilusTrader reopens a NETTING position under the same id with its
+            # realized PnL from zero (a HEDGING one is never reopened), so the model banks
+            # this one's realized PnL and forgets it.
+            self.model.forget_position(event.position_id.value)
         if self.model.changes:
             self._write_changes()
 
@@ -436,13 +495,13 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         now = self._prepare()
         order = command.order
         reason = self._decide(order, now)
-        self.decisions[order.client_order_id.value] = reason
         if self.model.changes:
             self._write_changes()
         if reason is None:
             self.approved.add(order.client_order_id.value)
             self._forward(command)
         else:
+            self.denials += 1
             self._deny(order, reason)
 
     def _submit_list(self, command: SubmitOrderList) -> None:
@@ -457,15 +516,14 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             approved.append(order.client_order_id.value)
         if reason is None:
             for client_order_id in approved:
-                self.decisions[client_order_id] = None
                 self.approved.add(client_order_id)
             self._forward(command)
             return
         for client_order_id in approved:
             self.model.on_order_closed(client_order_id)
             self._release(client_order_id)
+        self.denials += len(command.order_list.orders)
         for order in command.order_list.orders:
-            self.decisions[order.client_order_id.value] = reason
             if not order.is_closed:
                 self._deny(order, reason)
 

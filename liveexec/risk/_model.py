@@ -394,6 +394,18 @@ class RiskModel:
         if self._needs_losses:
             self.evaluate_losses(ts_ns)
 
+    def forget_position(self, position_id: str) -> None:
+        """A closed position will get no more events under this id (or starts afresh, its
+        realized PnL from zero, as NautilusTrader reopens a NETTING position): its realized
+        PnL stays in the total, the entry goes (positions kept: the open ones)."""
+        position = self._positions.get(position_id)
+        if position is not None and position.signed_qty == _ZERO:
+            del self._positions[position_id]
+
+    def is_working(self, client_order_id: str) -> bool:
+        """Whether an order this model approved can still fill."""
+        return client_order_id in self._working
+
     def set_halt(self, state: TradingState, reason: str, ts_ns: int) -> None:
         """The kill switch's state (ACTIVE when no halt is in force)."""
         if state != self._halt_state or reason != self._halt_reason:
@@ -435,6 +447,22 @@ class RiskModel:
     @property
     def open_orders(self) -> int:
         return len(self._working)
+
+    @property
+    def realized_pnl(self) -> Decimal:
+        """Realized PnL of every position seen (open, closed and forgotten ones)."""
+        return self._realized
+
+    def tracked(self) -> dict[str, int]:
+        """How many entries the per-order and per-position state holds (bounded by what
+        works and what is open, not by the length of the run)."""
+        return {
+            "working_orders": len(self._working),
+            "groups": len(self._groups),
+            "positions": len(self._positions),
+            "recent_orders": sum(len(times) for times in self._recent_minute.values())
+            + sum(len(times) for times in self._recent_second.values()),
+        }
 
     def position(self, strategy_id: str, instrument_id: str) -> Decimal:
         book = self._books.get((strategy_id, instrument_id))
