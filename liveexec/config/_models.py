@@ -30,6 +30,7 @@ __all__ = [
     "DataConfig",
     "DataStreamConfig",
     "DatabaseConfig",
+    "DatabaseExposureConfig",
     "DefinedInstrumentSpec",
     "EquitySpec",
     "ExecAlgorithmSpec",
@@ -449,6 +450,44 @@ class StrategyRiskLimits(_Frozen):
     max_orders_per_minute: Annotated[int, Field(ge=1)] | None = None
 
 
+class DatabaseExposureConfig(_Frozen):
+    """Gross and net exposure of every trader sharing the database, in
+    ``risk.reporting_currency``: this trader's own (the gate's state) plus the working orders
+    and open positions other traders' running paper/live runs have in ``unified_orders`` and
+    ``unified_positions`` (backtests never count). The other traders' figures are a snapshot
+    read on a thread of its own every ``refresh_interval_s``; an order is denied when no read
+    has succeeded for ``max_staleness_s`` (fail closed), and an order that only reduces is
+    never denied by this check."""
+
+    max_gross: PositiveDecimal | None = Field(
+        default=None,
+        description="Sum over instruments of |worst-case position| values, all traders' "
+        "positions and working orders in each instrument netted together.",
+    )
+    max_net: PositiveDecimal | None = Field(
+        default=None, description="|Sum of signed worst-case position values|, all traders."
+    )
+    modes: tuple[Literal["paper", "live"], ...] = Field(
+        default=("paper", "live"),
+        min_length=1,
+        description="Which other traders' running runs count: 'paper', 'live' or both "
+        "(backtests never count).",
+    )
+    refresh_interval_s: Annotated[float, Field(ge=0.05, le=5.0)] = Field(
+        default=0.25, description="Seconds of wall time between two reads of the other traders."
+    )
+    max_staleness_s: Annotated[float, Field(gt=0, le=60.0)] = Field(
+        default=2.0,
+        description="Orders are denied while the last successful read is older than this "
+        "(at least twice refresh_interval_s).",
+    )
+    in_backtest: bool = Field(
+        default=False,
+        description="Backtests are governed by the check too (off by default: a research run "
+        "should not depend on what live traders hold now).",
+    )
+
+
 class RiskConfig(_Frozen):
     """Pre-trade limits.
 
@@ -517,6 +556,10 @@ class RiskConfig(_Frozen):
         "accepted need. Orders that only reduce a position are not checked.",
     )
     kill_switch: KillSwitchConfig = KillSwitchConfig()
+    database_exposure: DatabaseExposureConfig | None = Field(
+        default=None,
+        description="Exposure limits across every trader sharing the database (opt-in).",
+    )
 
     def gate_checks(self) -> bool:
         """Whether any in-memory check of liveexec's risk gate is configured."""
@@ -906,6 +949,13 @@ def _risk_issues(cfg: LiveexecConfig, known: set[str]) -> list[tuple[str, str]]:
             )
     in_reporting = ("max_gross_exposure", "max_net_exposure", "max_daily_loss", "max_drawdown")
     needing = [name for name in in_reporting if getattr(risk, name) is not None]
+    issues.extend(_database_exposure_issues(risk))
+    if risk.database_exposure is not None:
+        needing.extend(
+            f"database_exposure.{name}"
+            for name in ("max_gross", "max_net")
+            if getattr(risk.database_exposure, name) is not None
+        )
     if needing and risk.reporting_currency is None:
         issues.extend(
             (f"risk.{name}", "needs risk.reporting_currency (the currency of the limit)")
@@ -928,6 +978,51 @@ def _risk_issues(cfg: LiveexecConfig, known: set[str]) -> list[tuple[str, str]]:
                         f"{', '.join('risk.' + name for name in needing)}",
                     )
                 )
+    return issues
+
+
+def _database_exposure_issues(risk: RiskConfig) -> list[tuple[str, str]]:
+    limits = risk.database_exposure
+    if limits is None:
+        return []
+    where = "risk.database_exposure"
+    issues: list[tuple[str, str]] = []
+    if limits.max_gross is None and limits.max_net is None:
+        issues.append((where, "set max_gross, max_net or both (or drop the section)"))
+    for name, trader_name in (("max_gross", "max_gross_exposure"), ("max_net", "max_net_exposure")):
+        shared, own = getattr(limits, name), getattr(risk, trader_name)
+        if shared is not None and own is not None and shared < own:
+            issues.append(
+                (
+                    f"{where}.{name}",
+                    f"{shared} is below this trader's own limit risk.{trader_name} ({own}), "
+                    "which then could never bind: the database-wide limit covers this trader "
+                    "and the others",
+                )
+            )
+    if (
+        limits.max_gross is not None
+        and limits.max_net is not None
+        and limits.max_net > limits.max_gross
+    ):
+        issues.append(
+            (
+                f"{where}.max_net",
+                f"{limits.max_net} is above max_gross ({limits.max_gross}): net exposure never "
+                "exceeds gross, so it could never bind",
+            )
+        )
+    if len(set(limits.modes)) != len(limits.modes):
+        issues.append((f"{where}.modes", f"{list(limits.modes)} names a mode twice"))
+    if limits.max_staleness_s < 2 * limits.refresh_interval_s:
+        issues.append(
+            (
+                f"{where}.max_staleness_s",
+                f"{limits.max_staleness_s:g} s is less than two reads "
+                f"(refresh_interval_s {limits.refresh_interval_s:g} s): one slow read would "
+                "deny every order",
+            )
+        )
     return issues
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -34,6 +35,7 @@ __all__ = [
     "RISK_DECISIONS",
     "RUN_STATUSES",
     "TRADING_STATES",
+    "WORKING_STATUSES",
     "AccountBalance",
     "LiveLease",
     "OrderEvent",
@@ -77,6 +79,19 @@ ORDER_STATUSES = (
     "PENDING_CANCEL",
     "PARTIALLY_FILLED",
     "FILLED",
+)
+
+# The statuses of an order that may still fill (the database-wide exposure check counts them).
+WORKING_STATUSES = (
+    "INITIALIZED",
+    "EMULATED",
+    "RELEASED",
+    "SUBMITTED",
+    "ACCEPTED",
+    "TRIGGERED",
+    "PENDING_UPDATE",
+    "PENDING_CANCEL",
+    "PARTIALLY_FILLED",
 )
 
 
@@ -127,6 +142,15 @@ class Run(SQLModel, table=True):
         # Indexes: see migrations/versions/0002_query_indexes.py for the query each one serves.
         Index("ix_runs_config_started", "config_id", "started_at"),
         Index("ix_runs_started", "started_at"),
+        # The database-wide exposure check's runs (0007): the running ones, partial.
+        Index(
+            "ix_runs_running",
+            "trader_id",
+            "mode",
+            "run_id",
+            postgresql_where=text("status = 'running'"),
+            sqlite_where=text("status = 'running'"),
+        ),
     )
 
     run_id: str = _id(36, primary_key=True)
@@ -165,6 +189,15 @@ class UnifiedOrder(SQLModel, table=True):
         Index("ix_unified_orders_venue_order", "venue", "venue_order_id"),
         Index("ix_unified_orders_exec_spawn", "exec_spawn_id"),
         Index("ix_unified_orders_run_created", "run_id", "created_at"),
+        # The database-wide exposure check (0007): the working orders of a run, covering the
+        # summed columns on PostgreSQL (index-only scan), partial on both databases.
+        Index(
+            "ix_unified_orders_working_exposure",
+            "run_id",
+            postgresql_include=["instrument_id", "side", "quantity", "filled_qty"],
+            postgresql_where=text(_in("status", WORKING_STATUSES)),
+            sqlite_where=text(_in("status", WORKING_STATUSES)),
+        ),
     )
 
     operation_id: str = _id(36, primary_key=True)
@@ -238,6 +271,14 @@ class UnifiedPosition(SQLModel, table=True):
         CheckConstraint("status IN ('OPEN', 'CLOSED')", name="status"),
         Index("ix_unified_positions_trader_status", "trader_id", "status"),
         Index("ix_unified_positions_instrument_status", "instrument_id", "status"),
+        # The database-wide exposure check (0007): the open positions of a run.
+        Index(
+            "ix_unified_positions_open_exposure",
+            "run_id",
+            postgresql_include=["instrument_id", "net_qty"],
+            postgresql_where=text("status = 'OPEN'"),
+            sqlite_where=text("status = 'OPEN'"),
+        ),
     )
 
     id: int | None = Field(

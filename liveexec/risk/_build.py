@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from liveexec.config import LiveexecConfig, RiskConfig
+from liveexec.risk._exposure import DatabaseExposureCheck, DatabaseExposureLimits
 from liveexec.risk._gate import RiskGate
 from liveexec.risk._model import InstrumentLimits, RiskLimits, StrategyLimits, TradingState
 
-__all__ = ["build_risk_gate", "limits_from_config", "needs_risk_gate"]
+__all__ = ["build_risk_gate", "database_exposure_check", "limits_from_config", "needs_risk_gate"]
 
 
 def limits_from_config(risk: RiskConfig) -> RiskLimits:
@@ -36,10 +37,36 @@ def _kill_switch_on(cfg: LiveexecConfig) -> bool:
     return switch.enabled and (cfg.mode != "backtest" or switch.in_backtest)
 
 
+def _database_exposure_on(cfg: LiveexecConfig) -> bool:
+    limits = cfg.risk.database_exposure
+    return limits is not None and (cfg.mode != "backtest" or limits.in_backtest)
+
+
 def needs_risk_gate(cfg: LiveexecConfig) -> bool:
-    """Whether a node of ``cfg`` runs liveexec's risk gate: any in-memory limit, or the kill
-    switch (paper and live; backtests only with ``kill_switch.in_backtest``)."""
-    return cfg.risk.gate_checks() or _kill_switch_on(cfg)
+    """Whether a node of ``cfg`` runs liveexec's risk gate: any in-memory limit, the kill
+    switch (paper and live; backtests only with ``kill_switch.in_backtest``) or the
+    database-wide exposure limit (the same, with ``database_exposure.in_backtest``)."""
+    return cfg.risk.gate_checks() or _kill_switch_on(cfg) or _database_exposure_on(cfg)
+
+
+def database_exposure_check(
+    cfg: LiveexecConfig, database: Engine | None
+) -> DatabaseExposureCheck | None:
+    """The database-wide exposure check of ``cfg``'s node, or None when it does not apply."""
+    limits = cfg.risk.database_exposure
+    if limits is None or not _database_exposure_on(cfg):
+        return None
+    return DatabaseExposureCheck(
+        DatabaseExposureLimits(
+            max_gross=limits.max_gross,
+            max_net=limits.max_net,
+            modes=tuple(limits.modes),
+            refresh_interval_s=limits.refresh_interval_s,
+            max_staleness_s=limits.max_staleness_s,
+        ),
+        database,
+        cfg.trader_id,
+    )
 
 
 def build_risk_gate(
@@ -57,4 +84,5 @@ def build_risk_gate(
         kill_switch=_kill_switch_on(cfg),
         poll_interval_s=cfg.risk.kill_switch.poll_interval_s,
         check_funds=cfg.risk.check_available_balance,
+        database_exposure=database_exposure_check(cfg, database),
     )

@@ -185,3 +185,22 @@ def test_query_uses_its_index(loaded_postgres: str, query: str, index: str) -> N
         cur.execute(f"EXPLAIN {query}")
         plan = "\n".join(row[0] for row in cur.fetchall())
     assert index in plan, f"{index} not used by:\n{query}\n{plan}"
+
+
+def test_database_exposure_statement_uses_the_partial_indexes(loaded_postgres: str) -> None:
+    """The database-wide exposure check's statement (migration 0007): running runs from
+    ix_runs_running, then each run's working orders and open positions from the covering
+    partial indexes, never a scan of the tables."""
+    from liveexec.risk._exposure import exposure_statement  # noqa: PLC0415 (this test only)
+
+    statement = str(exposure_statement("postgresql", ("paper", "live"))).replace(":me", "%(me)s")
+    with psycopg.connect(loaded_postgres) as conn, conn.cursor() as cur:
+        cur.execute(f"EXPLAIN {statement}", {"me": "TRADER-7"})
+        plan = "\n".join(row[0] for row in cur.fetchall())
+    for index in (
+        "ix_runs_running",
+        "ix_unified_orders_working_exposure",
+        "ix_unified_positions_open_exposure",
+    ):
+        assert index in plan, f"{index} not used:\n{plan}"
+    assert "Seq Scan" not in plan, plan

@@ -1,0 +1,295 @@
+"""The database-wide exposure check (``risk.database_exposure``): gross and net exposure of
+every trader sharing the database, in the reporting currency.
+
+Other traders' part: the working orders (leaves quantity, per side) and open positions (net
+quantity) of their *running* paper/live runs, summed per instrument by one statement over
+``runs``, ``unified_orders`` and ``unified_positions`` (partial indexes of migration 0007;
+backtests never count, nor this trader's own rows). :class:`ExposureWatcher` runs it at start
+and then every ``refresh_interval_s`` of wall time on a thread of its own, so no database call
+sits in the order path; an order is denied while the last successful read is older than
+``max_staleness_s`` (fail closed, as :class:`~liveexec.risk.HaltWatcher`).
+
+This trader's part: the gate's in-memory books (:class:`~liveexec.risk.RiskModel`), current to
+the order. Per instrument, everyone's position and working buys/sells are netted together and
+the worst case is taken as the model does for one trader (long: position + working buys,
+short: position - working sells); each instrument is valued at the gate's last price (an
+instrument only others hold and this gate has no price for denies the order: fail closed).
+An order is denied only when the figure after it is above the limit and above the figure
+before it, so an order that reduces exposure never is.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Engine, text
+from sqlalchemy.sql.elements import TextClause
+
+from liveexec.db._models import WORKING_STATUSES
+from liveexec.risk._model import OrderIntent, RiskModel
+
+__all__ = [
+    "DatabaseExposureCheck",
+    "DatabaseExposureLimits",
+    "ExposureWatcher",
+    "OtherBooks",
+    "combined_exposure_reason",
+    "exposure_statement",
+    "read_other_exposure",
+]
+
+_ZERO = Decimal(0)
+_MODES = ("paper", "live")
+# instrument id -> (net position, working buys, working sells) of the other traders
+OtherBooks = Mapping[str, tuple[Decimal, Decimal, Decimal]]
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseExposureLimits:
+    max_gross: Decimal | None
+    max_net: Decimal | None
+    modes: tuple[str, ...] = _MODES
+    refresh_interval_s: float = 0.25
+    max_staleness_s: float = 2.0
+
+
+def _quoted(values: Iterable[str]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+def exposure_statement(dialect: str, modes: tuple[str, ...]) -> TextClause:
+    """The one statement (one snapshot of the database) reading the other traders' working
+    orders and open positions. Statuses and modes are literals, as in the partial indexes'
+    predicates, so the planner can match them whatever plan it caches; only the trader id is
+    a parameter. PostgreSQL sums exactly (``numeric``); SQLite keeps the money columns as text
+    (its ``sum`` would be a float), so there the rows come back and Python sums them."""
+    unknown = set(modes) - set(_MODES)
+    if unknown:  # the config allows only these: a programming error
+        raise ValueError(f"modes {sorted(unknown)} cannot count (only {_MODES})")
+    runs = (
+        "FROM runs r JOIN {table} {alias} ON {alias}.run_id = r.run_id "
+        f"WHERE r.status = 'running' AND r.mode IN ({_quoted(modes)}) AND r.trader_id <> :me "
+    )
+    orders = runs.format(table="unified_orders", alias="o") + (
+        f"AND o.status IN ({_quoted(WORKING_STATUSES)})"
+    )
+    positions = runs.format(table="unified_positions", alias="p") + "AND p.status = 'OPEN'"
+    if dialect == "postgresql":
+        return text(
+            "SELECT o.instrument_id, o.side, sum(o.quantity - o.filled_qty) "
+            f"{orders} GROUP BY o.instrument_id, o.side "
+            "UNION ALL "
+            f"SELECT p.instrument_id, 'POSITION', sum(p.net_qty) {positions} "
+            "GROUP BY p.instrument_id"
+        )
+    return text(
+        f"SELECT o.instrument_id, o.side, o.quantity, o.filled_qty {orders} "
+        "UNION ALL "
+        f"SELECT p.instrument_id, 'POSITION', p.net_qty, '0' {positions}"
+    )
+
+
+def _plain(value: Decimal) -> Decimal:
+    """Without the trailing zeros of the columns' 18 decimals (1.500... -> 1.5)."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
+
+
+def read_other_exposure(
+    engine: Engine, trader_id: str, modes: tuple[str, ...] = _MODES
+) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
+    """Per instrument: (net position, working buys, working sells) of every trader but
+    ``trader_id`` in its running runs of ``modes``."""
+    statement = exposure_statement(engine.dialect.name, modes)
+    with engine.connect() as connection:
+        rows = connection.execute(statement, {"me": trader_id}).all()
+    sums: dict[tuple[str, str], Decimal] = {}
+    for row in rows:
+        quantity = Decimal(row[2]) if len(row) == 3 else Decimal(row[2]) - Decimal(row[3])
+        key = (str(row[0]), str(row[1]))
+        sums[key] = sums.get(key, _ZERO) + quantity
+    books: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
+    for iid in {iid for iid, _ in sums}:
+        books[iid] = (
+            _plain(sums.get((iid, "POSITION"), _ZERO)),
+            _plain(sums.get((iid, "BUY"), _ZERO)),
+            _plain(sums.get((iid, "SELL"), _ZERO)),
+        )
+    return books
+
+
+class ExposureWatcher:
+    """Reads the other traders' exposure every ``interval_s`` seconds on a daemon thread.
+
+    :meth:`current` never touches the database: it returns the last read's books and their
+    age in seconds, or why there are none to use (not read yet, or no read succeeded for
+    ``max_staleness_s``: fail closed).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        trader_id: str,
+        *,
+        modes: tuple[str, ...] = _MODES,
+        interval_s: float = 0.25,
+        max_staleness_s: float = 2.0,
+    ) -> None:
+        self._engine = engine
+        self._trader_id = trader_id
+        self._modes = modes
+        self._interval = interval_s
+        self._max_staleness = max_staleness_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        # (books, monotonic time of the read): replaced whole, read whole (no lock needed)
+        self._snapshot: tuple[OtherBooks, float] | None = None
+        self._error = "not read yet"
+        self.reads = 0
+
+    def poll_once(self) -> None:
+        try:
+            books = read_other_exposure(self._engine, self._trader_id, self._modes)
+        except Exception as exc:  # any driver failure: fail closed, say why, keep polling
+            self._error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            return
+        self._snapshot = (books, time.monotonic())
+        self.reads += 1
+
+    def current(self) -> tuple[OtherBooks, float] | str:
+        snapshot = self._snapshot
+        if snapshot is None:
+            return f"other traders' exposure not read yet ({self._error}; fail closed)"
+        age = time.monotonic() - snapshot[1]
+        if age > self._max_staleness:
+            return (
+                f"other traders' exposure last read {age:.2f} s ago, over max_staleness_s "
+                f"{self._max_staleness:g} ({self._error}; fail closed)"
+            )
+        return snapshot[0], age
+
+    def start(self) -> None:
+        self.poll_once()  # the others' exposure at start, before any order
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, name=f"liveexec-exposure-{self._trader_id}", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.poll_once()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+
+def combined_exposure_reason(
+    limits: DatabaseExposureLimits,
+    model: RiskModel,
+    order: OrderIntent,
+    others: OtherBooks,
+    *,
+    snapshot_age_s: float = 0.0,
+) -> str | None:
+    """Why ``order`` breaks a database-wide limit, or None: everyone's books per instrument
+    (the model's own plus ``others``), the order added on its side, valued at the model's last
+    prices; denied only if the figure after the order is above the limit and above the one
+    before it. Call after ``model.check`` approved the order (the model's clock is the
+    order's)."""
+    target = order.instrument_id
+    add = model._added(order)  # a one-cancels-other member adds only its excess
+    is_buy = order.is_buy
+    ids = {*model.instruments, *others, target}
+    gross_after = gross_before = net_after = net_before = _ZERO
+    for iid in sorted(ids):
+        position, buys, sells = model.instrument_book(iid)
+        other = others.get(iid)
+        if other is not None:
+            position, buys, sells = position + other[0], buys + other[1], sells + other[2]
+        long_q, short_q = position + buys, position - sells
+        long_a, short_a = long_q, short_q
+        if iid == target:
+            if is_buy:
+                long_a += add
+            else:
+                short_a -= add
+        if long_a == _ZERO and short_a == _ZERO and long_q == _ZERO and short_q == _ZERO:
+            continue
+        unit = model._unit(iid)  # the model's valuation in the reporting currency
+        if isinstance(unit, str):
+            return f"database_exposure: {unit}"
+        gross_after += max(abs(long_a), abs(short_a)) * unit
+        gross_before += max(abs(long_q), abs(short_q)) * unit
+        net_after += (long_a if is_buy else short_a) * unit
+        net_before += (long_q if is_buy else short_q) * unit
+    currency = model.reporting_currency or ""
+    scope = (
+        f"(this trader and the other traders' running {'/'.join(limits.modes)} runs, read "
+        f"{snapshot_age_s:.2f} s ago)"
+    )
+    if (
+        limits.max_gross is not None
+        and gross_after > limits.max_gross
+        and gross_after > gross_before
+    ):
+        return (
+            f"database_exposure.max_gross {limits.max_gross} {currency} {scope}: worst-case "
+            f"gross exposure {gross_after} {currency}"
+        )
+    if (
+        limits.max_net is not None
+        and abs(net_after) > limits.max_net
+        and abs(net_after) > abs(net_before)
+    ):
+        return (
+            f"database_exposure.max_net {limits.max_net} {currency} {scope}: worst-case net "
+            f"exposure {net_after} {currency}"
+        )
+    return None
+
+
+class DatabaseExposureCheck:
+    """What the gate calls: :meth:`start` / :meth:`stop` with the node, :meth:`reason` for an
+    order that passed the gate's own checks and does not only reduce."""
+
+    def __init__(
+        self, limits: DatabaseExposureLimits, engine: Engine | None, trader_id: str
+    ) -> None:
+        self.limits = limits
+        self.watcher = (
+            ExposureWatcher(
+                engine,
+                trader_id,
+                modes=limits.modes,
+                interval_s=limits.refresh_interval_s,
+                max_staleness_s=limits.max_staleness_s,
+            )
+            if engine is not None
+            else None
+        )
+
+    def start(self) -> None:
+        if self.watcher is not None:
+            self.watcher.start()
+
+    def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+
+    def reason(self, model: RiskModel, order: OrderIntent) -> str | None:
+        if self.watcher is None:
+            return "database_exposure: the run has no database to read (fail closed)"
+        current = self.watcher.current()
+        if isinstance(current, str):
+            return f"database_exposure: {current}"
+        others, age = current
+        return combined_exposure_reason(self.limits, model, order, others, snapshot_age_s=age)

@@ -1,0 +1,195 @@
+"""Two traders on one database: rows of a running live trader (as its recorder writes them),
+and a real backtest of the unmodified EMACross on BTC perpetual bars governed by
+``risk.database_exposure``. Every decision is predicted here from the other trader's rows,
+the run's own fills and the bar closes read from the catalog, not from the check's output."""
+
+from __future__ import annotations
+
+import bisect
+import copy
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+from liveexec.backtesting._run import _backtest
+from liveexec.config import parse_config
+from liveexec.db import create_db_engine, upgrade
+from liveexec.demo import prepare_demo_catalog
+from liveexec.examples import EXAMPLES_DIR
+from tests.risk._exposure_rows import add_order, add_position, add_run
+
+pytestmark = pytest.mark.slow
+
+IID = "BTCUSDT-PERP.SIM"
+BAR_TYPE = "BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL"
+TRADE = Decimal("0.1")  # EMACross trade_size in the example
+OTHERS_LONG = Decimal(1)  # the other trader: position 0.6 + working buy leaves 0.4
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    catalog = tmp_path_factory.mktemp("exposure") / "catalog"
+    raw: dict[str, Any] = yaml.safe_load(
+        (EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml").read_text()
+    )
+    raw["data"]["catalog"]["path"] = str(catalog)
+    raw["data"]["start"] = "2022-01-03T00:00:00Z"
+    raw["data"]["end"] = "2022-01-04T00:00:00Z"
+    raw["logging"] = {"level": "ERROR"}
+    prepare_demo_catalog(parse_config(raw))
+    return raw
+
+
+def closes(raw: dict[str, Any]) -> tuple[list[datetime], list[Decimal]]:
+    """The bars' closes by ts_init, read from the catalog with NautilusTrader alone."""
+    bars = ParquetDataCatalog(raw["data"]["catalog"]["path"]).bars(
+        bar_types=[BAR_TYPE], start=raw["data"]["start"], end=raw["data"]["end"]
+    )
+    bars.sort(key=lambda bar: bar.ts_init)
+    times = [datetime.fromtimestamp(bar.ts_init / 1e9, tz=UTC) for bar in bars]
+    return times, [bar.close.as_decimal() for bar in bars]
+
+
+def limit_between(prices: list[Decimal]) -> Decimal:
+    """A gross limit that the other trader's 1 BTC alone never breaks and 1.1 BTC always does
+    (at every close of the day)."""
+    low, high = min(prices), max(prices)
+    assert high < low * (OTHERS_LONG + TRADE), (low, high)  # the day allows such a limit
+    return ((high + low * (OTHERS_LONG + TRADE)) / 2).quantize(Decimal(1))
+
+
+def other_traders(url: str) -> None:
+    """DESK-002 live and running: 1 BTC long at worst. And rows that must not count: a
+    running backtest, a completed live run, and this trader's own earlier live run."""
+    engine = create_db_engine(url)
+    try:
+        live = add_run(engine, "DESK-002", "live")
+        add_position(engine, live, "DESK-002", IID, "0.6")
+        add_order(
+            engine, live, "DESK-002", IID, "BUY", "0.5", filled="0.1", status="PARTIALLY_FILLED"
+        )
+        add_order(engine, live, "DESK-002", IID, "BUY", "7", status="FILLED")  # ended
+        backtest = add_run(engine, "DESK-003", "backtest")
+        add_position(engine, backtest, "DESK-003", IID, "5")
+        done = add_run(engine, "DESK-004", "live", status="completed")
+        add_position(engine, done, "DESK-004", IID, "5")
+        own = add_run(engine, "TRADER-001", "live")
+        add_position(engine, own, "TRADER-001", IID, "5")
+    finally:
+        engine.dispose()
+
+
+def backtest(base: dict[str, Any], url: str, risk: dict[str, Any]) -> list[dict[str, Any]]:
+    raw = copy.deepcopy(base)
+    raw["risk"] = risk
+    result = _backtest(parse_config(raw), database_url=url)
+    return result.orders.sort("created_at", "client_order_id").to_dicts()
+
+
+def predicted(
+    orders: list[dict[str, Any]], times: list[datetime], prices: list[Decimal], limit: Decimal
+) -> list[str | None]:
+    """What the check must decide for each order, from the run's own fills: an order that only
+    reduces the strategy's position passes; an entry's worst case adds to the other trader's
+    1 BTC long (the strategy is flat when it enters: EMACross closes first), so a buy of 0.1
+    makes 1.1 BTC at the bar's close, above the limit, and a sell leaves the gross at most
+    where it was."""
+    position = Decimal(0)
+    expected: list[str | None] = []
+    for order in orders:
+        qty = Decimal(order["quantity"])
+        buy = order["side"] == "BUY"
+        reducing = (position < 0 and buy and qty <= -position) or (
+            position > 0 and not buy and qty <= position
+        )
+        if buy and not reducing:
+            price = prices[bisect.bisect_right(times, order["created_at"]) - 1]
+            gross = (OTHERS_LONG + qty) * price
+            assert gross > limit
+            expected.append(f"worst-case gross exposure {gross} USDT")
+        else:
+            expected.append(None)
+        filled = Decimal(order["filled_qty"])
+        position += filled if buy else -filled
+    return expected
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_entries_that_would_lift_everyone_above_the_limit_are_denied(
+    base: dict[str, Any], db: str, request: pytest.FixtureRequest
+) -> None:
+    url: str = request.getfixturevalue("sqlite_url" if db == "sqlite" else "postgres_url")
+    upgrade(url)
+    other_traders(url)
+    times, prices = closes(base)
+    limit = limit_between(prices)
+    free = backtest(base, url, {})
+    assert free and all(o["risk_decision"] is None for o in free)
+    orders = backtest(
+        base,
+        url,
+        {
+            "reporting_currency": "USDT",
+            "database_exposure": {"max_gross": str(limit), "in_backtest": True},
+        },
+    )
+    expected = predicted(orders, times, prices, limit)
+    assert sum(reason is not None for reason in expected) >= 10
+    assert sum(reason is None for reason in expected) >= 10
+    for order, reason in zip(orders, expected, strict=True):
+        if reason is None:
+            assert (order["status"], order["risk_decision"]) == ("FILLED", "approved"), order
+        else:
+            assert order["status"] == "DENIED", order
+            assert order["risk_reason"].startswith(f"database_exposure.max_gross {limit} USDT")
+            assert Decimal(order["risk_reason"].split()[-2]) == Decimal(reason.split()[-2])
+
+
+def test_each_field_changes_the_run(base: dict[str, Any], sqlite_url: str) -> None:
+    """Not in a backtest unless in_backtest; only the modes listed count; max_net denies the
+    same entries (the other trader is long, the buys add to it)."""
+    upgrade(sqlite_url)
+    other_traders(sqlite_url)
+    _, prices = closes(base)
+    limit = limit_between(prices)
+
+    def denials(section: dict[str, Any]) -> list[str]:
+        risk = {"reporting_currency": "USDT", "database_exposure": section}
+        return [
+            o["risk_reason"] for o in backtest(base, sqlite_url, risk) if o["status"] == "DENIED"
+        ]
+
+    assert denials({"max_gross": str(limit)}) == []  # in_backtest: false
+    assert denials({"max_gross": str(limit), "in_backtest": True, "modes": ["paper"]}) == []
+    by_net = denials({"max_net": str(limit), "in_backtest": True, "modes": ["live"]})
+    assert len(by_net) >= 10
+    assert all(reason.startswith(f"database_exposure.max_net {limit} USDT") for reason in by_net)
+    assert all(Decimal(r.split()[-2]) > limit for r in by_net)
+
+
+def test_a_run_marked_paper_counts_only_while_running(base: dict[str, Any], tmp_path: Path) -> None:
+    """The same rows under a paper run that has ended no longer count."""
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    upgrade(url)
+    engine = create_db_engine(url)
+    try:
+        paper = add_run(engine, "DESK-005", "paper", status="interrupted")
+        add_position(engine, paper, "DESK-005", IID, "1")
+    finally:
+        engine.dispose()
+    _, prices = closes(base)
+    limit = limit_between(prices)
+    orders = backtest(
+        base,
+        url,
+        {
+            "reporting_currency": "USDT",
+            "database_exposure": {"max_gross": str(limit), "in_backtest": True},
+        },
+    )
+    assert orders and all(o["status"] == "FILLED" for o in orders)
