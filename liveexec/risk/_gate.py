@@ -41,10 +41,9 @@ from nautilus_trader.model.events import (
     PositionEvent,
 )
 from nautilus_trader.model.identifiers import InstrumentId, StrategyId
-from nautilus_trader.model.objects import FIXED_DECIMAL_SCALE
+from nautilus_trader.model.objects import FIXED_DECIMAL_SCALE, Quantity
 from sqlalchemy import Engine
 
-from liveexec.risk._exposure import DatabaseExposureCheck
 from liveexec.risk._model import (
     InstrumentInfo,
     OrderIntent,
@@ -145,7 +144,6 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         kill_switch: bool = False,
         poll_interval_s: float = 0.5,
         check_funds: bool = False,
-        database_exposure: DatabaseExposureCheck | None = None,
     ) -> None:
         super().__init__(ActorConfig(component_id="LiveexecRiskGate"))
         self.model = RiskModel(limits, reporting_currency)
@@ -167,7 +165,6 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         self._quantities: dict[int, Decimal] = {}  # raw -> Decimal
         self._price_values: dict[int, Decimal] = {}
         self._check_funds = check_funds
-        self.database_exposure = database_exposure  # risk.database_exposure (_exposure.py)
         self._mark_writer: LossMarkWriter | None = None  # paper and live, with loss limits
         # Funds an approved order needs until the account shows it (its OrderAccepted, or its
         # end): client order id -> (currency code, raw amount); totals per currency.
@@ -232,8 +229,6 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         if self._watcher is not None:
             self._watcher.start()
             self.model.set_halt(*self._watcher.current(), now)
-        if self.database_exposure is not None:
-            self.database_exposure.start()
         self._write_changes()
 
     def _restore_loss_mark(self, database: Engine) -> None:
@@ -263,8 +258,6 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
     def on_stop(self) -> None:
         if self._watcher is not None:
             self._watcher.stop()
-        if self.database_exposure is not None:
-            self.database_exposure.stop()
         if self._mark_writer is not None:
             self._mark_writer.stop()
             self._mark_writer = None
@@ -431,20 +424,20 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             return intent
         model = self.model
         reason = model.check(intent, now)
-        if reason is None and self.database_exposure is not None and not model.reduces(intent):
-            reason = self.database_exposure.reason(model, intent)
         if reason is None and self._check_funds and not model.reduces(intent):
-            reason = self._funds(order)
+            reason = self._funds(order, model.reducible(intent))
         if reason is None:
             model.accept(intent, now)
         return reason
 
-    def _funds(self, order: Any) -> str | None:  # noqa: ANN401 (a NautilusTrader Order)
+    def _funds(self, order: Any, reducible: Decimal) -> str | None:  # noqa: ANN401 (an Order)
         """Deny an order the account cannot pay for, as NautilusTrader's accounting computes
         it: initial margin (``MarginAccount.calculate_margin_init``) or the cash it locks
         (``CashAccount.calculate_balance_locked``: the notional for a buy, the base quantity
         for a sell) against the account's free balance in that currency, less what approved
-        orders the account does not show yet need."""
+        orders the account does not show yet need. On a margin account an order that flips
+        the position needs margin only for what opens the new one (``reducible``, the part
+        that closes the old one, frees margin rather than taking it)."""
         funding = self._funding.get(order.instrument_id)
         if funding is None:
             instrument = self.cache.instrument(order.instrument_id)
@@ -468,9 +461,16 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
                 price = trade.price if trade is not None else bar
             if price is None:
                 return f"available balance: no price for {order.instrument_id} (fail closed)"
+        flip = ""
         if account.is_margin_account:
             what = "initial margin"
-            needed = account.calculate_margin_init(instrument, order.quantity, price)
+            quantity = order.quantity
+            if reducible:  # a flip: the part that opens the new position
+                quantity = Quantity.from_raw(
+                    quantity.raw - int(reducible * FIXED_DECIMAL_SCALE), quantity.precision
+                )
+                flip = f" ({quantity} of it opens a position)"
+            needed = account.calculate_margin_init(instrument, quantity, price)
         else:
             what = "cash to lock"
             needed = account.calculate_balance_locked(instrument, order.side, order.quantity, price)
@@ -487,7 +487,7 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             )
             return (
                 f"available balance: {what} {needed.as_decimal()} {code} for "
-                f"{order.quantity} @ {price} > free {_decimal({}, free_raw)} {code}{waiting}"
+                f"{order.quantity}{flip} @ {price} > free {_decimal({}, free_raw)} {code}{waiting}"
             )
         self._pending[order.client_order_id.value] = (code, needed.raw, is_market)
         self._pending_total[code] = pending + needed.raw
@@ -561,8 +561,6 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         )
         self.checks += 1
         reason = self.model.check_increase(increase, now)
-        if reason is None and self.database_exposure is not None:
-            reason = self.database_exposure.reason(self.model, increase)
         if reason is None:
             self._forward(command)
             return

@@ -541,6 +541,16 @@ class RiskModel:
         book = self._books.get((order.strategy_id, order.instrument_id)) or _EMPTY
         return self._reduces(book, order)
 
+    def reducible(self, order: OrderIntent) -> Decimal:
+        """How much of the order can only close its strategy's position (on the other side,
+        less the working orders already closing it): the rest opens a new one on a flip."""
+        book = self._books.get((order.strategy_id, order.instrument_id)) or _EMPTY
+        if order.is_buy:
+            room = -book.position - book.working_buy
+        else:
+            room = book.position - book.working_sell
+        return room if room > _ZERO else _ZERO
+
     def check_increase(self, order: OrderIntent, now_ns: int) -> str | None:
         """Check a modification that adds ``order.quantity`` to a working order (the order's
         new price in ``order.price``/``order.trigger``), without counting it as a new order."""
