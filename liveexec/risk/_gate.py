@@ -44,6 +44,7 @@ from nautilus_trader.model.identifiers import InstrumentId, StrategyId
 from nautilus_trader.model.objects import FIXED_DECIMAL_SCALE, Quantity
 from sqlalchemy import Engine
 
+from liveexec.risk._exposure import DatabaseExposureCheck
 from liveexec.risk._model import (
     InstrumentInfo,
     OrderIntent,
@@ -144,6 +145,7 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         kill_switch: bool = False,
         poll_interval_s: float = 0.5,
         check_funds: bool = False,
+        database_exposure: DatabaseExposureCheck | None = None,
     ) -> None:
         super().__init__(ActorConfig(component_id="LiveexecRiskGate"))
         self.model = RiskModel(limits, reporting_currency)
@@ -165,6 +167,7 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         self._quantities: dict[int, Decimal] = {}  # raw -> Decimal
         self._price_values: dict[int, Decimal] = {}
         self._check_funds = check_funds
+        self.database_exposure = database_exposure  # risk.database_exposure (_exposure.py)
         self._mark_writer: LossMarkWriter | None = None  # paper and live, with loss limits
         # Funds an approved order needs until the account shows it (its OrderAccepted, or its
         # end): client order id -> (currency code, raw amount); totals per currency.
@@ -229,6 +232,8 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         if self._watcher is not None:
             self._watcher.start()
             self.model.set_halt(*self._watcher.current(), now)
+        if self.database_exposure is not None:
+            self.database_exposure.start()
         self._write_changes()
 
     def _restore_loss_mark(self, database: Engine) -> None:
@@ -258,6 +263,8 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
     def on_stop(self) -> None:
         if self._watcher is not None:
             self._watcher.stop()
+        if self.database_exposure is not None:
+            self.database_exposure.stop()
         if self._mark_writer is not None:
             self._mark_writer.stop()
             self._mark_writer = None
@@ -424,6 +431,8 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             return intent
         model = self.model
         reason = model.check(intent, now)
+        if reason is None and self.database_exposure is not None and not model.reduces(intent):
+            reason = self.database_exposure.reason(model, intent)
         if reason is None and self._check_funds and not model.reduces(intent):
             reason = self._funds(order, model.reducible(intent))
         if reason is None:
@@ -561,6 +570,8 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         )
         self.checks += 1
         reason = self.model.check_increase(increase, now)
+        if reason is None and self.database_exposure is not None:
+            reason = self.database_exposure.reason(self.model, increase)
         if reason is None:
             self._forward(command)
             return
