@@ -39,6 +39,14 @@ def paper_command(
         ),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Start a new run even if this trader id's last paper run died (by default "
+            "that run is resumed from its committed state).",
+        ),
+    ] = False,
 ) -> None:
     # The CLI's helpers live in _app, which registers this command: imported when it runs.
     from rich.progress import (  # noqa: PLC0415
@@ -80,9 +88,10 @@ def paper_command(
                     source=str(file),
                     progress=lambda fraction: bar.update(task, completed=fraction),
                     subprocess=False,
+                    fresh=fresh,
                 )
         else:
-            result = paper(cfg, database_url=url, source=str(file), subprocess=False)
+            result = paper(cfg, database_url=url, source=str(file), subprocess=False, fresh=fresh)
     except LiveexecError as exc:
         raise _fail(exc) from None
     except RunInterrupted as exc:

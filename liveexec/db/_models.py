@@ -169,6 +169,13 @@ class Run(SQLModel, table=True):
     owner_pid: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     owner_start: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     heartbeat_at: datetime | None = _time(nullable=True)
+    # Paper runs: how many replayed events (and the data time of the last) have their
+    # consequences committed; written in the same transaction as the recorder's rows, so a run
+    # resumed after a crash replays from exactly there (liveexec.live._resume).
+    replay_position: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    replay_ts_ns: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # How many times the run was resumed after its process died.
+    resumes: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
 
 
 class UnifiedOrder(SQLModel, table=True):

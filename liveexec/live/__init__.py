@@ -40,6 +40,7 @@ def paper(
     source: str = "<config>",
     progress: Callable[[float], None] | None = None,
     subprocess: bool | None = None,
+    fresh: bool = False,
 ) -> RunResult:
     """Run ``cfg`` (``mode: paper``) on a ``TradingNode`` replaying its catalog data; every
     order, fill and position lands in the database, and the result is read back from it.
@@ -48,12 +49,17 @@ def paper(
     run is closed ``interrupted`` and :class:`liveexec.errors.RunInterrupted` raised).
     ``subprocess``: run the node in a child process; by default it does from a notebook kernel
     or from any thread but the main one (NautilusTrader's node needs the main thread and tears
-    process-wide state down when it ends).
+    process-wide state down when it ends). If the trader id's last paper run died (SIGKILL), it
+    is resumed from its committed state; ``fresh=True`` starts a new run instead.
     """
     check_paper(cfg, source)
     if subprocess if subprocess is not None else should_use_subprocess():
-        return paper_in_subprocess(cfg, database_url=database_url, source=source, progress=progress)
-    return paper_in_process(cfg, database_url=database_url, source=source, progress=progress)
+        return paper_in_subprocess(
+            cfg, database_url=database_url, source=source, progress=progress, fresh=fresh
+        )
+    return paper_in_process(
+        cfg, database_url=database_url, source=source, progress=progress, fresh=fresh
+    )
 
 
 def live(

@@ -94,6 +94,7 @@ class _Job:
     source: str
     force: bool = False
     force_reason: str | None = None
+    fresh: bool = False  # paper: a new run even if the last one died (no resume)
 
 
 def _child(
@@ -120,6 +121,7 @@ def _child(
                 database_url=job.database_url,
                 source=job.source,
                 progress=lambda fraction: connection.send(("progress", fraction)),
+                fresh=job.fresh,
             )
         connection.send(("done", result.run_id))
     except BaseException as exc:  # every outcome goes back to the parent
@@ -134,6 +136,7 @@ def paper_in_subprocess(
     database_url: str | None = None,
     source: str = "<config>",
     progress: Callable[[float], None] | None = None,
+    fresh: bool = False,
 ) -> RunResult:
     """Run the paper node of ``cfg`` in a spawned child process; the result is read from the
     database.
@@ -142,7 +145,7 @@ def paper_in_subprocess(
     and closes the run ``interrupted``; this call then raises :class:`RunInterrupted`.
     """
     url = resolve_database_url(cfg, override=database_url)
-    return _in_subprocess(_Job("paper", cfg, url, source), progress)
+    return _in_subprocess(_Job("paper", cfg, url, source, fresh=fresh), progress)
 
 
 def live_in_subprocess(

@@ -22,6 +22,7 @@ from nautilus_trader.config import LiveDataClientConfig, RoutingConfig
 from nautilus_trader.core.data import Data
 from nautilus_trader.live.data_client import LiveMarketDataClient
 from nautilus_trader.live.factories import LiveDataClientFactory
+from nautilus_trader.model.data import Bar
 from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
@@ -36,6 +37,7 @@ __all__ = [
     "load_replay",
     "replay_factory",
     "settle",
+    "venue_of",
 ]
 
 REPLAY_CLIENT = "REPLAY"
@@ -58,6 +60,9 @@ class ReplaySource:
     clients: list[ReplayDataClient] = field(default_factory=list)
     # venue name -> what matches its orders against an event (the paper venues)
     venues: dict[str, Callable[[Data], None]] = field(default_factory=dict)
+    # A resumed run: the events before this index were replayed by the run's earlier process
+    # (their consequences committed); the replay starts here, history requests end here.
+    start: int = 0
 
 
 def load_replay(
@@ -92,7 +97,7 @@ async def settle(node_idle: Callable[[], bool]) -> None:
         quiet = quiet + 1 if node_idle() else 0
 
 
-def _venue_of(item: Data) -> str:
+def venue_of(item: Data) -> str:
     bar_type = getattr(item, "bar_type", None)
     instrument_id = bar_type.instrument_id if bar_type is not None else item.instrument_id
     return str(instrument_id.venue)
@@ -135,10 +140,20 @@ class ReplayDataClient(LiveMarketDataClient):
         self.replayed = 0
         self.first_replayed_at: float | None = None  # time.perf_counter()
         self.finished = False
+        self.position = source.start  # the next event to replay
+        # Called between two events, when the node has handled everything the earlier ones
+        # caused, at most every `checkpoint_every_s`: the recorder commits there with the
+        # position (liveexec.live._run), so a resumed run continues from a consistent point.
+        self.checkpoint: Callable[[int], None] | None = None
+        self.checkpoint_every_s = 0.02
 
     @property
     def total(self) -> int:
         return len(self._source.data)
+
+    def ts_before(self, position: int) -> int:
+        """The data time of the last event before ``position`` (0 before the first)."""
+        return self._source.data[position - 1].ts_init if position else 0
 
     async def _connect(self) -> None:
         # Into the cache before the client reports connected: the node starts the strategies
@@ -157,18 +172,25 @@ class ReplayDataClient(LiveMarketDataClient):
         pacing applies and the node may lag behind.
         """
         data = self._source.data
-        if not data:
+        if self.position >= len(data):
             self.finished = True
             return
-        first_ts = data[0].ts_init
+        first_ts = data[self.position].ts_init
         venues = self._source.venues
         started = time.perf_counter()
         last_emit = 0.0
-        for item in data:
+        next_checkpoint = 0.0
+        for position in range(self.position, len(data)):
+            item = data[position]
             if stop.is_set():
                 return
             if self._wait_for_node:
                 await settle(node_idle)
+            if self.checkpoint is not None and time.perf_counter() >= next_checkpoint:
+                if not self._wait_for_node:
+                    await settle(node_idle)
+                self.checkpoint(position)
+                next_checkpoint = time.perf_counter() + self.checkpoint_every_s
             due = last_emit + self._min_gap_s
             if self._speed is not None:
                 due = max(due, started + (item.ts_init - first_ts) / 1e9 / self._speed)
@@ -182,13 +204,14 @@ class ReplayDataClient(LiveMarketDataClient):
                 self.first_replayed_at = last_emit
             # As the backtest loop: the venue matches the event first, the node handles what
             # that caused (fills reach the strategies), then the strategies get the event.
-            match = venues.get(_venue_of(item))
+            match = venues.get(venue_of(item))
             if match is not None:
                 match(item)
                 if self._wait_for_node:
                     await settle(node_idle)
             self._handle_data(item)
             self.replayed += 1
+            self.position = position + 1
         self.finished = True
 
     # Subscriptions and requests: nothing to do (see the class docstring).
@@ -267,8 +290,20 @@ class ReplayDataClient(LiveMarketDataClient):
     async def _request_trade_ticks(self, request: Any) -> None:  # noqa: ANN401
         return None
 
-    async def _request_bars(self, request: Any) -> None:  # noqa: ANN401
-        return None
+    async def _request_bars(self, request: Any) -> None:  # noqa: ANN401 (RequestBars)
+        """History: the bars of the type replayed before the replay's start (none in a new run,
+        the bars before the checkpoint in a resumed one, so indicators resume warm); the
+        request's times are the node's wall clock, not the data's, so they are not applied."""
+        bars = [
+            item
+            for item in self._source.data[: self._source.start]
+            if isinstance(item, Bar) and item.bar_type == request.bar_type
+        ]
+        if request.limit:
+            bars = bars[-request.limit :]
+        self._handle_bars(
+            request.bar_type, bars, request.id, request.start, request.end, request.params
+        )
 
 
 def replay_factory(source: ReplaySource) -> type[LiveDataClientFactory]:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from nautilus_trader.backtest.node import get_oms_type
 from nautilus_trader.live.node import TradingNode
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,11 +39,21 @@ from liveexec.live._lease import (
 from liveexec.live._replay import (
     REPLAY_CLIENT,
     ReplayDataClient,
+    ReplaySource,
     load_replay,
     replay_factory,
     settle,
+    venue_of,
 )
-from liveexec.live._sandbox import PaperExecutionClient, paper_exec_factory
+from liveexec.live._resume import (
+    ResumeState,
+    find_resumable,
+    last_before,
+    load_state,
+    reopen_run,
+    restore_cache,
+)
+from liveexec.live._sandbox import PaperExecutionClient, VenueResume, paper_exec_factory
 from liveexec.live._stop import StopActions, apply_stop_policy
 from liveexec.nodes._compat import speed_up_backtest_engine
 from liveexec.recording import (
@@ -164,6 +175,8 @@ class _Driver:
             else:
                 await self.client.replay(idle, self.stop_requested)
             await settle(idle)
+            if self.client is not None and self.client.finished:
+                self.checkpoint(self.client.position)
             if (self.interrupted or self.requested_by) and self.stop_policy is not None:
                 self.stop_actions = apply_stop_policy(self.node, self.stop_policy)
                 await settle(idle)
@@ -175,11 +188,25 @@ class _Driver:
             self.stopping_at = time.perf_counter()
             await self.node.stop_async()
 
+    def checkpoint(self, position: int) -> None:
+        """Between two replayed events, the node idle: commit what the first ``position``
+        events caused, with that position (a resumed run replays from there)."""
+        if self.recorder.failure is not None or self.client is None:
+            return
+        ts_ns = self.client.ts_before(position)
+        try:
+            self.recorder.flush(checkpoint=(position, ts_ns))
+        except RecorderError as exc:
+            self.recorder.failure = exc
+
     async def _flush_periodically(self) -> None:
         total = max(self.client.total, 1) if self.client is not None else 1
         while True:
             await asyncio.sleep(RECORDER_FLUSH_S)
-            if self.recorder.failure is None:
+            # While the data is replayed the replay's checkpoints flush (between two events);
+            # a flush here could split what one event caused.
+            replaying = self.client is not None and not self.client.finished
+            if self.recorder.failure is None and not replaying:
                 try:
                     self.recorder.flush()
                 except RecorderError as exc:
@@ -189,7 +216,7 @@ class _Driver:
                 # too long): stop the node, the run fails loudly, rather than trade unrecorded.
                 self.stop_requested.set()
             if self.progress is not None and self.client is not None:
-                self.progress(self.client.replayed / total)
+                self.progress(self.client.position / total)
 
 
 # While the node runs, the loop thread hands the GIL to the recorder's writer thread (and takes
@@ -273,6 +300,25 @@ def _flush_quietly(recorder: RecorderActor | None) -> None:
             recorder.flush(final=True)
 
 
+def _venue_resumes(state: ResumeState, replay: ReplaySource) -> dict[str, VenueResume]:
+    """Per venue: what its paper venue restores (balances, primed books, resting orders)."""
+    start = replay.start
+    prime = last_before(replay.data, start)
+    now_ns = replay.data[start - 1].ts_init if start else 0
+    venues = {order.instrument_id.venue.value for order in state.orders} | set(state.balances)
+    venues |= {venue_of(item) for item in prime}
+    return {
+        venue: VenueResume(
+            balances=state.balances.get(venue, []),
+            instruments=[i for i in replay.instruments if i.id.venue.value == venue],
+            prime=[item for item in prime if venue_of(item) == venue],
+            open_orders=state.open_orders(venue),
+            now_ns=now_ns,
+        )
+        for venue in venues
+    }
+
+
 def check_paper(cfg: LiveexecConfig, source: str) -> None:
     if cfg.mode != "paper":
         hint = "run it with `liveexec paper CONFIG --set mode=paper` or set `mode: paper`"
@@ -288,8 +334,12 @@ def paper_in_process(
     source: str = "<config>",
     progress: Callable[[float], None] | None = None,
     on_node: Callable[[Any], None] | None = None,
+    fresh: bool = False,
 ) -> RunResult:
     """Run ``cfg`` (mode ``paper``) on this thread, which must be the main thread.
+
+    If the trader id's latest paper run in the database died (``abandoned``), it is resumed
+    from its committed state (see :mod:`liveexec.live._resume`) unless ``fresh``.
 
     The same checks as a backtest run before anything is written; the run row is opened, the
     node replays the data and stops by itself at its end (or on SIGINT/SIGTERM: the recorder is
@@ -305,10 +355,15 @@ def paper_in_process(
         with database_errors(engine, "opening the run"):
             require_current_schema(engine)
             reap_abandoned(engine)
+            resumed = None if fresh else find_resumable(engine, cfg, source)
             # One node per trader id and database: refused here, naming the owner.
             lease = acquire_lease(engine, cfg.trader_id, cfg.mode)
             try:
-                run_id = open_run(engine, cfg)
+                if resumed is not None:
+                    reopen_run(engine, resumed)
+                    run_id = resumed
+                else:
+                    run_id = open_run(engine, cfg)
                 set_lease_run(engine, lease, run_id)
             except BaseException:
                 release_lease(engine, lease)
@@ -326,15 +381,26 @@ def paper_in_process(
                 replay = load_replay(
                     run_config, open_catalog(cfg.data.catalog), checked.instrument_overrides
                 )
+                state = None
+                if resumed is not None:
+                    state = load_state(engine, run_id, {i.id: i for i in replay.instruments})
+                    replay.start = state.replay_position
                 loop = asyncio.new_event_loop()
                 asyncio.set_event_loop(loop)
                 started = time.perf_counter()
                 node = TradingNode(config=node_config, loop=loop)
                 node.add_data_client_factory(REPLAY_CLIENT, replay_factory(replay))
                 venues: list[PaperExecutionClient] = []
+                restored = _venue_resumes(state, replay) if state is not None else None
                 for venue in run_config.venues:
-                    node.add_exec_client_factory(venue.name, paper_exec_factory(venues))
+                    node.add_exec_client_factory(venue.name, paper_exec_factory(venues, restored))
                 node.build()
+                if state is not None:
+                    restore_cache(
+                        node.kernel.cache,
+                        state,
+                        {v.name: get_oms_type(v) for v in run_config.venues},
+                    )
                 # Result-neutral: the portfolio analyzer's per-closed-position pd.concat is
                 # quadratic over a long-running node (liveexec.nodes._compat).
                 speed_up_backtest_engine(node.kernel)
@@ -351,6 +417,7 @@ def paper_in_process(
                     run_id=run_id,
                     mode=cfg.mode,
                     risk_approved=gate.approved if gate is not None else None,
+                    first_seq=state.last_seq if state is not None else 0,
                 )
                 node.trader.add_actor(recorder)
                 recorder.attach()
@@ -361,6 +428,7 @@ def paper_in_process(
                     on_node(node)
                 (client,) = replay.clients
                 driver = _Driver(node, client, recorder, progress, stop_policy=cfg.stop)
+                client.checkpoint = driver.checkpoint
                 keeper = _lease_keeper(engine, lease, loop, driver)
                 with keeper, _signals_to(loop, driver), _short_switch_interval():
                     driving = loop.create_task(driver.run())

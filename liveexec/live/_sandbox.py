@@ -13,6 +13,7 @@ data engine gets it, as the backtest loop feeds its venues (see ``liveexec.live.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -44,8 +45,25 @@ from nautilus_trader.live.execution_client import LiveExecutionClient
 from nautilus_trader.model.data import Bar, QuoteTick, TradeTick
 from nautilus_trader.model.identifiers import AccountId, ClientId, Venue
 from nautilus_trader.model.instruments import Instrument
+from nautilus_trader.model.objects import AccountBalance
+from nautilus_trader.model.orders import Order
 
-__all__ = ["PaperExecClientConfig", "PaperExecutionClient", "paper_exec_factory"]
+from liveexec.live._resume import RESTORABLE_OPEN
+
+__all__ = ["PaperExecClientConfig", "PaperExecutionClient", "VenueResume", "paper_exec_factory"]
+
+
+@dataclass
+class VenueResume:
+    """A resumed run's state at this venue (liveexec.live._resume): the balances it reports
+    instead of its starting balances, the events its books are primed with, then the orders put
+    back on them."""
+
+    balances: list[AccountBalance]
+    instruments: list[Instrument]
+    prime: list[Data]
+    open_orders: list[Order]
+    now_ns: int
 
 
 class PaperExecClientConfig(LiveExecClientConfig, frozen=True, kw_only=True):
@@ -64,6 +82,7 @@ class PaperExecutionClient(SandboxExecutionClient):
         cache: Any,  # noqa: ANN401 (Cache)
         clock: Any,  # noqa: ANN401 (LiveClock)
         config: PaperExecClientConfig,
+        resume: VenueResume | None = None,
     ) -> None:
         # Not SandboxExecutionClient.__init__: it would build an exchange with default models.
         venue_config = config.venue
@@ -136,13 +155,42 @@ class PaperExecutionClient(SandboxExecutionClient):
             allow_cash_borrowing=venue_config.allow_cash_borrowing,
         )
         self.exchange.register_client(self._client)
-        self.exchange.initialize_account()
+        self._resume = resume
+        if resume is not None:
+            self.test_clock.set_time(resume.now_ns)
+        self.exchange.initialize_account()  # leverages and margin model, starting balances
+        if resume is not None and resume.balances:
+            # ... which the committed balances replace (applied after them, in order).
+            self._client.generate_account_state(
+                balances=resume.balances,
+                margins=[],
+                reported=True,
+                ts_event=self.test_clock.timestamp_ns(),
+            )
 
     def connect(self) -> None:
         for instrument in self.exchange.cache.instruments(venue=self.venue):
             self.exchange.add_instrument(instrument)
+        if self._resume is not None:
+            self._restore_book(self._resume)
         self._client._set_connected(True)  # as NautilusTrader's own sandbox client does
         self._set_connected(True)
+
+    def _restore_book(self, resume: VenueResume) -> None:
+        # The books first (no order rests yet, so nothing matches), then the orders back on
+        # them: accept_order with an ACCEPTED order adds it to the matching core, no new event.
+        # The matching engines first (the replay's instruments reach the cache after this).
+        for instrument in resume.instruments:
+            self.exchange.update_instrument(instrument)
+        for item in resume.prime:
+            self.process_market_data(item)
+        for order in resume.open_orders:
+            if order.status not in RESTORABLE_OPEN:
+                raise RuntimeError(
+                    f"cannot put {order.client_order_id} back on the paper venue: status "
+                    f"{order.status_string()} (only accepted orders rest between two events)"
+                )
+            self.exchange.get_matching_engine(order.instrument_id).accept_order(order)
 
     def disconnect(self) -> None:
         self._set_connected(False)
@@ -193,9 +241,10 @@ class PaperExecutionClient(SandboxExecutionClient):
 
 def paper_exec_factory(
     clients: list[PaperExecutionClient],
+    resume: dict[str, VenueResume] | None = None,
 ) -> type[SandboxLiveExecClientFactory]:
     """A factory of paper venues that keeps each client it creates in ``clients`` (the replay
-    client feeds them)."""
+    client feeds them); ``resume``: by venue name, the state a resumed run restores."""
 
     class PaperExecClientFactory(SandboxLiveExecClientFactory):
         @staticmethod
@@ -217,6 +266,7 @@ def paper_exec_factory(
                 cache=cache,
                 clock=clock,
                 config=config,
+                resume=(resume or {}).get(config.venue.name),
             )
             clients.append(client)
             return client

@@ -48,7 +48,9 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         mode: str,
         order_flush_every: int = 512,
         risk_approved: Container[str] | None = None,
+        first_seq: int = 0,
     ) -> None:
+        """``first_seq``: the run's highest recorded sequence (a resumed run continues it)."""
         super().__init__(ActorConfig(component_id="LiveexecRecorder"))
         self._buffer = buffer
         self._run_id = run_id
@@ -58,7 +60,7 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         self._dirty: dict[ClientOrderId, tuple[int, int]] = {}
         # Every order, position and account event of the run, numbered as it arrives: with the
         # event time, the order in which states are newest (replays cannot reorder it).
-        self._seq = 0
+        self._seq = first_seq
         self._flush_every = order_flush_every
         # Client order ids liveexec's risk gate approved (None: no gate in this node).
         self._risk_approved = risk_approved
@@ -95,17 +97,19 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         self.msgbus.unsubscribe(topic=POSITION_TOPIC, handler=self._on_position_event)
         self.msgbus.unsubscribe(topic=ACCOUNT_TOPIC, handler=self._on_account_state)
 
-    def flush(self, *, final: bool = False) -> None:
+    def flush(self, *, final: bool = False, checkpoint: tuple[int, int] | None = None) -> None:
         """Commit the events since the last flush together with the state they led to: each
         changed order's row and each account's balances (one group: never split by a commit).
 
         Call on the engine's thread (in a backtest, after the run: the engine is idle then);
-        ``final`` at the end of the run, when nothing waits for a later group.
+        ``final`` at the end of the run, when nothing waits for a later group. ``checkpoint``
+        (replayed events, data time of the last): every consequence of those events is in this
+        group or an earlier one; it is committed with the group (paper runs resume from it).
         """
         with interrupts_deferred():  # a group goes to the buffer whole, or not at all
-            self._flush(final=final)
+            self._flush(final=final, checkpoint=checkpoint)
 
-    def _flush(self, *, final: bool) -> None:
+    def _flush(self, *, final: bool, checkpoint: tuple[int, int] | None = None) -> None:
         events, self._events = self._events, []
         group, self._group = self._group, []
         dirty, self._dirty = self._dirty, {}
@@ -168,6 +172,14 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         for state, seq in accounts.values():
             group.extend(
                 ("balance", row) for row in balance_rows(state, run_id=self._run_id, seq=seq)
+            )
+        if checkpoint is not None and not self._events:  # nothing of them waits for later
+            position, ts_ns = checkpoint
+            group.append(
+                (
+                    "checkpoint",
+                    {"run_id": self._run_id, "replay_position": position, "replay_ts_ns": ts_ns},
+                )
             )
         self._buffer.submit_group(group)
 

@@ -27,7 +27,7 @@ from liveexec.recording._writer import Batch, write_batch
 
 __all__ = ["RecordBuffer", "RecorderError", "RecorderStats", "is_transient"]
 
-Kind = Literal["event", "order", "position", "balance"]
+Kind = Literal["event", "order", "position", "balance", "checkpoint"]
 _STOP = object()
 
 
@@ -78,6 +78,8 @@ def _add(batch: Batch, kind: Kind, row: Mapping[str, Any]) -> None:
         batch.add_order(row)
     elif kind == "balance":
         batch.add_balance(row)
+    elif kind == "checkpoint":
+        batch.add_checkpoint(row)
     else:
         batch.add_position(row)
 

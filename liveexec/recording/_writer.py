@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 import psycopg
-from sqlalchemy import JSON, Connection, Engine, Table
+from sqlalchemy import JSON, Connection, Engine, Table, text
 
 from liveexec.db import AccountBalance, OrderEvent, UnifiedOrder, UnifiedPosition
 from liveexec.db._types import (
@@ -93,13 +93,15 @@ def _keep_newest(states: dict[Any, Row], key: Any, row: Row) -> None:  # noqa: A
 class Batch:
     """Rows collected between two flushes; orders and positions keep only their newest state."""
 
-    __slots__ = ("balances", "events", "orders", "positions")
+    __slots__ = ("balances", "checkpoints", "events", "orders", "positions")
 
     def __init__(self) -> None:
         self.events: list[Row] = []
         self.orders: dict[str, Row] = {}
         self.positions: dict[tuple[str, str, str], Row] = {}
         self.balances: dict[tuple[str, str, str], Row] = {}
+        # run id -> the furthest replay checkpoint in the batch (paper runs, see add_checkpoint)
+        self.checkpoints: dict[str, Row] = {}
 
     def add_event(self, row: Row) -> None:
         self.events.append(row)
@@ -113,8 +115,27 @@ class Batch:
     def add_balance(self, row: Row) -> None:
         _keep_newest(self.balances, tuple(row[c] for c in _BALANCE_KEY), row)
 
+    def add_checkpoint(self, row: Row) -> None:
+        """``run_id``, ``replay_position``, ``replay_ts_ns``: the replayed events whose
+        consequences are in this group or an earlier one (committed with them)."""
+        current = self.checkpoints.get(row["run_id"])
+        if current is None or current["replay_position"] <= row["replay_position"]:
+            self.checkpoints[row["run_id"]] = row
+
     def __len__(self) -> int:
-        return len(self.events) + len(self.orders) + len(self.positions) + len(self.balances)
+        return (
+            len(self.events)
+            + len(self.orders)
+            + len(self.positions)
+            + len(self.balances)
+            + len(self.checkpoints)
+        )
+
+
+_CHECKPOINT = text(
+    "UPDATE runs SET replay_position = :replay_position, replay_ts_ns = :replay_ts_ns "
+    "WHERE run_id = :run_id"
+)
 
 
 def write_batch(engine: Engine, batch: Batch) -> None:
@@ -133,6 +154,8 @@ def write_batch(engine: Engine, batch: Batch) -> None:
                 else:
                     _write_sqlite(connection, batch)
                     created = set()
+                if batch.checkpoints:  # in the same transaction as the rows
+                    connection.execute(_CHECKPOINT, list(batch.checkpoints.values()))
             # Committed: the temporary tables made in this transaction stay with the connection.
             _temp_tables(connection).update(created)
         except (psycopg.OperationalError, psycopg.InterfaceError):

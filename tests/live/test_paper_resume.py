@@ -1,0 +1,312 @@
+"""Restart-resume: a paper node SIGKILLed at several points of its run, then started again with
+the same config, continues the same run from what the recorder committed -- and the killed and
+resumed run equals a run that was never interrupted, order by order and fill by fill.
+
+The nodes are real ``liveexec paper`` processes on a day of real BTC bars; the kills are real
+SIGKILLs. The reference is an uninterrupted paper run of the same config in another database.
+The strategies are NautilusTrader's ``EMACross`` (its history request answered from the bars
+before the checkpoint: warm indicators) and ``Ladder`` (tests/live/ladder_strategy.py: limit
+orders that rest across the kill, decisions from the cache only), which also writes what the
+resumed node sees at start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import Engine, text
+from typer.testing import CliRunner
+
+from liveexec.cli import app
+from liveexec.config import load_config
+from liveexec.db import create_db_engine, upgrade
+from liveexec.demo import prepare_demo_catalog
+from liveexec.examples import EXAMPLES_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+LIVEEXEC = str(Path(sys.executable).with_name("liveexec"))
+TRADER = "RESUMER-001"
+BARS = 1441  # 2022-01-05, one day of 1-minute bars (both ends included)
+
+
+def _config_file(tmp_path: Path, *, trader: str = TRADER, name: str = "resume") -> Path:
+    raw: dict[str, Any] = yaml.safe_load(
+        (EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml").read_text()
+    )
+    raw["trader_id"] = trader
+    raw["mode"] = "paper"
+    ema = raw["strategies"][0]
+    ema["config"]["request_bars"] = True  # answered from the catalog before the checkpoint
+    raw["strategies"].append(
+        {
+            "path": "tests.live.ladder_strategy:Ladder",
+            "config_path": "tests.live.ladder_strategy:LadderConfig",
+            "config": {
+                "instrument_id": "BTCUSDT-PERP.SIM",
+                "bar_type": "BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL",
+                "trade_size": "0.050",
+                "order_id_tag": "002",
+                "seen_path": str(tmp_path / f"{name}_seen.jsonl"),
+            },
+        }
+    )
+    raw["data"]["start"] = "2022-01-05T00:00:00Z"
+    raw["data"]["end"] = "2022-01-06T00:00:00Z"
+    raw["paper"] = {"min_gap_ms": 2, "wait_for_node": True}
+    # The rate limits count wall time: at 2 ms a bar Ladder's orders would be throttled (a
+    # wall-clock effect that makes even two uninterrupted runs differ).
+    raw["risk"] = {"max_order_submit_rate": "100000/00:00:01"}
+    raw["logging"] = {"level": "ERROR"}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    prepare_demo_catalog(load_config(path))
+    return path
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def _paper(config: Path, url: str, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [LIVEEXEC, "paper", str(config), "--db", url, "--no-progress", *extra],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _finish(node: subprocess.Popen[str]) -> None:
+    out, err = node.communicate(timeout=300)
+    assert node.returncode == 0, (out, err)
+
+
+def _checkpoint(engine: Engine, trader: str) -> int | None:
+    with engine.connect() as connection:
+        return connection.execute(
+            text(
+                "SELECT replay_position FROM runs WHERE trader_id = :t AND mode = 'paper' "
+                "ORDER BY started_at DESC LIMIT 1"
+            ),
+            {"t": trader},
+        ).scalar()
+
+
+def _kill_at(engine: Engine, node: subprocess.Popen[str], position: int) -> int:
+    """SIGKILL the node once its committed checkpoint passed ``position``; the checkpoint then."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        assert node.poll() is None, node.communicate()
+        reached = _checkpoint(engine, TRADER)
+        if reached is not None and reached >= position:
+            node.send_signal(signal.SIGKILL)
+            node.wait()
+            return reached
+        time.sleep(0.005)
+    raise AssertionError(f"the node did not reach event {position} in time")
+
+
+def _fills(engine: Engine, run_id: str) -> list[tuple[Any, ...]]:
+    """Every fill of the run by data time: strategy, side, quantity, price, commission."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT strategy_id, payload FROM order_events "
+                "WHERE run_id = :r AND event_type = 'OrderFilled'"
+            ),
+            {"r": run_id},
+        ).all()
+    fills = []
+    for strategy_id, payload in rows:
+        data = payload if isinstance(payload, dict) else json.loads(payload)
+        fills.append(
+            (
+                int(data["ts_event"]),
+                strategy_id,
+                data["order_side"],
+                data["last_qty"],
+                data["last_px"],
+                data["commission"],
+            )
+        )
+    return sorted(fills)
+
+
+def _norm(value: object) -> str:
+    """A column value as text, numbers without their scale (SQLite and PostgreSQL alike)."""
+    try:
+        return format(Decimal(str(value)).normalize(), "f")
+    except ArithmeticError:
+        return str(value)
+
+
+def _orders(engine: Engine, run_id: str) -> Counter[tuple[Any, ...]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT strategy_id, side, order_type, quantity, price, status, filled_qty "
+                "FROM unified_orders WHERE run_id = :r"
+            ),
+            {"r": run_id},
+        ).all()
+    return Counter(tuple(_norm(v) for v in row) for row in rows)
+
+
+def _positions(engine: Engine, run_id: str) -> list[tuple[str, ...]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT strategy_id, status, net_qty, realized_pnl FROM unified_positions "
+                "WHERE run_id = :r ORDER BY strategy_id, opened_at"
+            ),
+            {"r": run_id},
+        ).all()
+    return [tuple(_norm(v) for v in row) for row in rows]
+
+
+def _balances(engine: Engine, run_id: str) -> list[tuple[str, ...]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT currency, total, locked, free FROM account_balances "
+                "WHERE run_id = :r ORDER BY currency"
+            ),
+            {"r": run_id},
+        ).all()
+    return [tuple(_norm(v) for v in row) for row in rows]
+
+
+def _run_id(engine: Engine, trader: str) -> str:
+    with engine.connect() as connection:
+        (run_id,) = connection.execute(
+            text("SELECT run_id FROM runs WHERE trader_id = :t"), {"t": trader}
+        ).one()  # one row: the resumed run is the killed one, reopened
+    return str(run_id)
+
+
+def _consistent(engine: Engine, run_id: str) -> None:
+    """No event twice, every order's filled quantity equal to its fills, positions to fills."""
+    with engine.connect() as connection:
+        duplicated = connection.execute(
+            text(
+                "SELECT client_order_id, event_type, COUNT(*) FROM order_events "
+                "WHERE run_id = :r AND event_type IN ('OrderInitialized', 'OrderAccepted', "
+                "'OrderFilled', 'OrderCanceled') "
+                "GROUP BY client_order_id, event_type HAVING COUNT(*) > 1"
+            ),
+            {"r": run_id},
+        ).all()
+        assert duplicated == []
+        orders = connection.execute(
+            text("SELECT client_order_id, filled_qty, fills FROM unified_orders WHERE run_id = :r"),
+            {"r": run_id},
+        ).all()
+        events = connection.execute(
+            text(
+                "SELECT client_order_id, payload FROM order_events "
+                "WHERE run_id = :r AND event_type = 'OrderFilled'"
+            ),
+            {"r": run_id},
+        ).all()
+    filled: Counter[str] = Counter()
+    per_order: dict[str, Decimal] = {}
+    for client_order_id, payload in events:
+        data = payload if isinstance(payload, dict) else json.loads(payload)
+        filled[data["trade_id"]] += 1
+        per_order[client_order_id] = per_order.get(client_order_id, Decimal(0)) + Decimal(
+            data["last_qty"]
+        )
+    assert all(count == 1 for count in filled.values()), "a trade id filled twice"
+    for client_order_id, filled_qty, raw_fills in orders:
+        fills = raw_fills if isinstance(raw_fills, list) else json.loads(raw_fills)
+        assert Decimal(str(filled_qty)) == per_order.get(client_order_id, Decimal(0))
+        assert len(fills) == sum(1 for c, _ in events if c == client_order_id)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The uninterrupted paper run of the same config (its own SQLite database)."""
+    tmp_path = tmp_path_factory.mktemp("reference")
+    url = f"sqlite:///{tmp_path / 'reference.db'}"
+    upgrade(url)
+    config = _config_file(tmp_path, name="reference")
+    _finish(_paper(config, url))
+    engine = create_db_engine(url, create=False)
+    try:
+        run_id = _run_id(engine, TRADER)
+        return {
+            "fills": _fills(engine, run_id),
+            "orders": _orders(engine, run_id),
+            "positions": _positions(engine, run_id),
+            "balances": _balances(engine, run_id),
+        }
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kills", [(5,), (400, 1100)], ids=["early", "twice"])
+def test_killed_and_resumed_run_equals_the_uninterrupted_run(
+    tmp_path: Path, db_url: str, reference: dict[str, Any], kills: tuple[int, ...]
+) -> None:
+    upgrade(db_url)
+    config = _config_file(tmp_path)
+    engine = create_db_engine(db_url, create=False)
+    try:
+        reached = []
+        for position in kills:
+            node = _paper(config, db_url)
+            reached.append(_kill_at(engine, node, position))
+        _finish(_paper(config, db_url))
+        run_id = _run_id(engine, TRADER)
+        with engine.connect() as connection:
+            status, resumes, final = connection.execute(
+                text("SELECT status, resumes, replay_position FROM runs WHERE run_id = :r"),
+                {"r": run_id},
+            ).one()
+        assert (status, resumes, final) == ("completed", len(kills), BARS)
+        _consistent(engine, run_id)
+        assert _fills(engine, run_id) == reference["fills"]
+        assert _orders(engine, run_id) == reference["orders"]
+        assert _positions(engine, run_id) == reference["positions"]
+        assert _balances(engine, run_id) == reference["balances"]
+        seen = [
+            json.loads(line) for line in (tmp_path / "resume_seen.jsonl").read_text().splitlines()
+        ]
+        assert len(seen) == len(kills) + 1
+        assert seen[0] == {"open_orders": [], "positions": [], "balances": ["100000.00000000 USDT"]}
+        print(reached, seen)
+    finally:
+        engine.dispose()
+
+
+def test_resume_with_another_config_is_refused(tmp_path: Path, sqlite_url: str) -> None:
+    upgrade(sqlite_url)
+    config = _config_file(tmp_path)
+    engine = create_db_engine(sqlite_url, create=False)
+    try:
+        _kill_at(engine, _paper(config, sqlite_url), 1)
+    finally:
+        engine.dispose()
+    changed = tmp_path / "changed.yaml"
+    raw = yaml.safe_load(config.read_text())
+    raw["strategies"][1]["config"]["offset_bps"] = 6
+    changed.write_text(yaml.safe_dump(raw))
+    result = CliRunner().invoke(
+        app, ["paper", str(changed), "--db", sqlite_url, "--no-progress"], env=_env()
+    )
+    assert result.exit_code == 2, result.output
+    assert "config_id" in result.output and "--fresh" in result.output
