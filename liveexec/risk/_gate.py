@@ -175,7 +175,11 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         # no price.)
         self._pending: dict[str, tuple[str, int, bool]] = {}
         self._pending_total: dict[str, int] = {}
-        self._funding: dict[InstrumentId, tuple[Any, Any]] = {}  # (Instrument, Account)
+        # instrument id -> (Instrument, Account, is a margin account); the currency (and its
+        # code) the account charges for an order side in the instrument, once known (a cash
+        # account locks the quote currency for a buy, the base currency for a sell)
+        self._funding: dict[InstrumentId, tuple[Any, Any, bool]] = {}
+        self._charged: dict[tuple[InstrumentId, Any], tuple[Any, str]] = {}
         # Approved orders, for the recorder (bounded: see Approvals); counts of decisions.
         self.approved = Approvals()
         self.checks = 0
@@ -456,8 +460,9 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
                 missing = "instrument" if instrument is None else f"account for {venue}"
                 return f"available balance: no {missing} in the cache (fail closed)"
             # the cache keeps one Account object per venue and applies each state to it
-            funding = self._funding[order.instrument_id] = (instrument, account)
-        instrument, account = funding
+            funding = (instrument, account, account.is_margin_account)
+            self._funding[order.instrument_id] = funding
+        instrument, account, is_margin = funding
         price = getattr(order, "price", None) or getattr(order, "trigger_price", None)
         is_market = price is None
         if price is None:  # a market order: the price it would take now
@@ -471,7 +476,7 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             if price is None:
                 return f"available balance: no price for {order.instrument_id} (fail closed)"
         flip = ""
-        if account.is_margin_account:
+        if is_margin:
             what = "initial margin"
             quantity = order.quantity
             if reducible:  # a flip: the part that opens the new position
@@ -483,9 +488,13 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         else:
             what = "cash to lock"
             needed = account.calculate_balance_locked(instrument, order.side, order.quantity, price)
-        currency = needed.currency
+        key = (order.instrument_id, order.side)
+        charged = self._charged.get(key)
+        if charged is None:  # always the same currency for a side of an instrument
+            currency = needed.currency
+            charged = self._charged[key] = (currency, currency.code)
+        currency, code = charged
         free = account.balance_free(currency)
-        code = currency.code
         pending = self._pending_total.get(code, 0)
         free_raw = free.raw if free is not None else 0
         if needed.raw + pending > free_raw:

@@ -192,6 +192,27 @@ class _Position:
     realized_pnl: Decimal
 
 
+@dataclass(slots=True)
+class _Plan:
+    """The limits that apply to one (instrument, strategy), resolved once per limits and
+    instrument (the order path reads them without looking them up again)."""
+
+    info: InstrumentInfo
+    strategy: StrategyLimits | None
+    instrument: InstrumentLimits | None
+    max_order_qty: Decimal | None
+    band: bool  # a price band (bps or ticks) applies
+    band_bps: Decimal | None
+    band_ticks: Decimal | None  # price_band_ticks * tick
+    instrument_notional: Decimal | None
+    strategy_notional: Decimal | None
+    strategy_open: int | None
+    # position limits: ((max_position_qty, max_position_notional), of the strategy's book)
+    positions: tuple[tuple[tuple[Decimal | None, Decimal | None], bool], ...]
+    velocity: bool
+    bps_memo: tuple[Decimal, Decimal] | None = None  # (price, price_band_bps * price)
+
+
 def _notional_reason(
     cap: Decimal, notional: Decimal | None, price: Decimal | str, scope: str
 ) -> str | None:
@@ -290,15 +311,15 @@ class RiskModel:
         self._needs_exposure = (
             limits.max_gross_exposure is not None or limits.max_net_exposure is not None
         )
-        self._band_ticks: dict[str, Decimal] = {}  # iid -> price_band_ticks * tick
-        self._band_bps: dict[str, tuple[Decimal, Decimal]] = {}  # iid -> (price, bps * price)
+        self._max_age = limits.max_price_age_ns
+        self._plans: dict[str, dict[str, _Plan]] = {}  # iid -> sid -> plan
 
     # -- inputs ------------------------------------------------------------------------------
 
     def set_instrument(self, instrument_id: str, info: InstrumentInfo) -> None:
         self.instruments[instrument_id] = info
         self._units.pop(instrument_id, None)
-        self._band_ticks.pop(instrument_id, None)
+        self._plans.pop(instrument_id, None)
         self._pnl_cache = None
 
     def set_price(self, instrument_id: str, price: Decimal, ts_ns: int) -> None:
@@ -511,7 +532,7 @@ class RiskModel:
         price it used has aged past ``max_price_age_s`` (the same value, computed once)."""
         cached = self._pnl_cache
         if cached is not None:
-            max_age = self.limits.max_price_age_ns
+            max_age = self._max_age
             if max_age is None or cached[1] is None or self._now_ns - cached[1] <= max_age:
                 return cached[0]
         pnl, oldest = self._total_pnl()
@@ -556,8 +577,41 @@ class RiskModel:
         new price in ``order.price``/``order.trigger``), without counting it as a new order."""
         return self._check(order, now_ns, new_order=False)
 
+    def _plan(self, iid: str, sid: str) -> _Plan | None:
+        """The plan of (iid, sid), built on first use (None: the instrument is unknown)."""
+        info = self.instruments.get(iid)
+        if info is None:
+            return None
+        limits = self._limits
+        strategy = limits.strategies.get(sid)
+        instrument = limits.instruments.get(iid)
+        positions: list[tuple[tuple[Decimal | None, Decimal | None], bool]] = []
+        for caps, in_strategy in ((strategy, True), (instrument, False)):
+            if caps is not None and (
+                caps.max_position_qty is not None or caps.max_position_notional is not None
+            ):
+                positions.append(((caps.max_position_qty, caps.max_position_notional), in_strategy))
+        ticks = instrument.price_band_ticks if instrument is not None else None
+        plan = _Plan(
+            info=info,
+            strategy=strategy,
+            instrument=instrument,
+            max_order_qty=instrument.max_order_qty if instrument is not None else None,
+            band=instrument is not None
+            and (instrument.price_band_bps is not None or ticks is not None),
+            band_bps=instrument.price_band_bps if instrument is not None else None,
+            band_ticks=ticks * info.tick if ticks is not None else None,
+            instrument_notional=instrument.max_order_notional if instrument is not None else None,
+            strategy_notional=strategy.max_order_notional if strategy is not None else None,
+            strategy_open=strategy.max_open_orders if strategy is not None else None,
+            positions=tuple(positions),
+            velocity=strategy is not None and self._needs_velocity,
+        )
+        self._plans.setdefault(iid, {})[sid] = plan
+        return plan
+
     def _check(self, order: OrderIntent, now_ns: int, *, new_order: bool = True) -> str | None:
-        limits = self.limits
+        limits = self._limits
         iid = order.instrument_id
         sid = order.strategy_id
         self._now_ns = now_ns
@@ -569,9 +623,9 @@ class RiskModel:
                 and self._restore is None
                 and now_ns // _DAY_NS == self._day
                 and (
-                    limits.max_price_age_ns is None
+                    self._max_age is None
                     or cached[1] is None
-                    or now_ns - cached[1] <= limits.max_price_age_ns
+                    or now_ns - cached[1] <= self._max_age
                 )
             ):
                 # what evaluate_losses does for the PnL it evaluated last, on the same day
@@ -580,13 +634,15 @@ class RiskModel:
                 self.evaluate_losses(now_ns)
         if self.state == TradingState.HALTED:
             return f"trading state HALTED: {self.state_reason}"
-        info = self.instruments.get(iid)
-        if info is None:
-            return f"instrument {iid}: not known to the risk gate (no valuation, fail closed)"
+        plans = self._plans.get(iid)
+        plan = plans.get(sid) if plans is not None else None
+        if plan is None:
+            plan = self._plan(iid, sid)
+            if plan is None:
+                return f"instrument {iid}: not known to the risk gate (no valuation, fail closed)"
+        info = plan.info
         price = self._price(iid)
         qty = order.quantity
-        strategy = limits.strategies.get(sid)
-        instrument = limits.instruments.get(iid)
         book = self._books.get((sid, iid)) or _EMPTY
         ibook = self._instrument_books.get(iid) or _EMPTY
         reduces = self._reduces(book, order)
@@ -602,48 +658,46 @@ class RiskModel:
         order_px = order.price if order.price is not None else order.trigger
         if order_px is None and not isinstance(price, str):
             order_px = price
-        if instrument is not None:
-            if instrument.max_order_qty is not None and qty > instrument.max_order_qty:
-                return f"max_order_qty {instrument.max_order_qty} ({iid}): order quantity {qty}"
+        cap = plan.max_order_qty
+        if cap is not None and qty > cap:
+            return f"max_order_qty {cap} ({iid}): order quantity {qty}"
+        if plan.band:
             band_px = order.price if order.price is not None else order.trigger
-            if band_px is not None and (
-                instrument.price_band_bps is not None or instrument.price_band_ticks is not None
-            ):
+            if band_px is not None:
                 if isinstance(price, str):
                     return f"price band ({iid}): {price}"
                 distance = abs(band_px - price)
-                bps_cap: Decimal | None = None  # price_band_bps * price, memoised per price
-                if instrument.price_band_bps is not None:
-                    band = self._band_bps.get(iid)
+                bps = plan.band_bps
+                if bps is not None:
+                    band = plan.bps_memo  # price_band_bps * price, memoised per price
                     if band is None or band[0] is not price:
-                        band = self._band_bps[iid] = (price, instrument.price_band_bps * price)
-                    bps_cap = band[1]
-                if bps_cap is not None and distance * _BPS > bps_cap:
-                    return (
-                        f"price_band_bps {instrument.price_band_bps} ({iid}): price {band_px} is "
-                        f"{(distance * _BPS / price):.2f} bps from last price {price}"
-                    )
-                ticks = self._band_ticks.get(iid)
-                if ticks is None and instrument.price_band_ticks is not None:
-                    ticks = self._band_ticks[iid] = instrument.price_band_ticks * info.tick
+                        band = plan.bps_memo = (price, bps * price)
+                    if distance * _BPS > band[1]:
+                        return (
+                            f"price_band_bps {bps} ({iid}): price {band_px} is "
+                            f"{(distance * _BPS / price):.2f} bps from last price {price}"
+                        )
+                ticks = plan.band_ticks
                 if ticks is not None and distance > ticks:
+                    assert plan.instrument is not None
                     return (
-                        f"price_band_ticks {instrument.price_band_ticks} ({iid}): price "
+                        f"price_band_ticks {plan.instrument.price_band_ticks} ({iid}): price "
                         f"{band_px} is {distance / info.tick:f} ticks from last price {price}"
                     )
         notional = qty * order_px * info.multiplier if order_px is not None else None
-        cap = instrument.max_order_notional if instrument is not None else None
+        cap = plan.instrument_notional
         if cap is not None and (notional is None or notional > cap):
             return _notional_reason(cap, notional, price, f"instrument {iid}")
-        cap = strategy.max_order_notional if strategy is not None else None
+        cap = plan.strategy_notional
         if cap is not None and (notional is None or notional > cap):
             return _notional_reason(cap, notional, price, f"strategy {sid}")
         if new_order:  # reducing orders too: nothing exempts an order from this count
-            if strategy is not None and strategy.max_open_orders is not None:
+            open_cap = plan.strategy_open
+            if open_cap is not None:
                 open_orders = self._open_by_strategy.get(sid, 0)
-                if open_orders + 1 > strategy.max_open_orders:
+                if open_orders + 1 > open_cap:
                     return (
-                        f"max_open_orders {strategy.max_open_orders} (strategy {sid}): "
+                        f"max_open_orders {open_cap} (strategy {sid}): "
                         f"{open_orders} working + this order"
                     )
             if (
@@ -657,14 +711,9 @@ class RiskModel:
         # what the order adds to the worst case on its side (an OCO member: maybe nothing)
         add = self._added(order) if order.group is not None else qty
         value_px = order_px if isinstance(price, str) else price  # a position's valuation
-        for caps, the_book, in_strategy in (
-            (strategy, book, True),
-            (instrument, ibook, False),
-        ):
-            if caps is None:
-                continue
-            position_caps = (caps.max_position_qty, caps.max_position_notional)
-            if position_caps != (None, None) and _position_breaks(
+        for position_caps, in_strategy in plan.positions:
+            the_book = book if in_strategy else ibook
+            if _position_breaks(
                 the_book, order.is_buy, add, position_caps, value_px, multiplier=info.multiplier
             ):
                 return self._position_reason(
@@ -680,7 +729,8 @@ class RiskModel:
             exposure = self._exposure_reason(order, add)
             if exposure is not None:
                 return exposure
-        if new_order and strategy is not None and self._needs_velocity:
+        strategy = plan.strategy
+        if new_order and plan.velocity and strategy is not None:
             minute = self._recent_minute.get(sid)
             if minute is not None:
                 cutoff = now_ns - _MINUTE_NS
@@ -759,12 +809,13 @@ class RiskModel:
         over the instruments; the figures before it only when an after-figure is above its
         limit (the same sums, term by term and in the same order, as two calls of
         :meth:`_exposures`)."""
-        limits = self.limits
+        limits = self._limits
         books = self._instrument_books
         target = order.instrument_id
         is_buy = order.is_buy
         gross1 = net1 = _ZERO
         ids: Iterable[str] = books if target in books else (*books, target)
+        units, prices, max_age, now = self._units, self._prices, self._max_age, self._now_ns
         for iid in ids:
             book = books.get(iid) or _EMPTY
             long_q = book.position + book.working_buy
@@ -776,7 +827,9 @@ class RiskModel:
                     short_q -= qty
             if long_q == _ZERO and short_q == _ZERO:
                 continue
-            unit = self._unit(iid)
+            unit = units.get(iid)  # :meth:`_unit` when memoised and its price is not too old
+            if unit is None or (max_age is not None and now - prices[iid][1] > max_age):
+                unit = self._unit(iid)
             if isinstance(unit, str):
                 return f"exposure: {unit}"
             gross1 += max(abs(long_q), abs(short_q)) * unit
@@ -890,7 +943,7 @@ class RiskModel:
         if entry is None:
             return f"no price for {instrument_id} yet (fail closed)"
         price, ts = entry
-        max_age = self.limits.max_price_age_ns
+        max_age = self._max_age
         if max_age is not None and self._now_ns - ts > max_age:
             return (
                 f"last price of {instrument_id} is {(self._now_ns - ts) / 1e9:.3f} s old "
@@ -933,7 +986,7 @@ class RiskModel:
         ibook = self._instrument_books.get(iid)
         if ibook is None:
             ibook = self._instrument_books[iid] = _Book()
-        group_key = self._group_key(order)
+        group_key = self._group_key(order) if order.group is not None else None
         self._open_by_strategy[sid] = self._open_by_strategy.get(sid, 0) + 1
         if group_key is None:
             if order.is_buy:
