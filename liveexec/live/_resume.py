@@ -88,11 +88,20 @@ class ResumeState:
     balances: dict[str, list[AccountBalance]] = field(default_factory=dict)  # by venue name
 
     def open_orders(self, venue: str) -> list[Order]:
-        return [
+        """The venue's open orders; raises if one is in a state the venue cannot take back."""
+        orders = [
             order
             for order in self.orders
             if order.instrument_id.venue.value == venue and order.is_open
         ]
+        for order in orders:
+            if order.status not in RESTORABLE_OPEN:
+                raise RuntimeError(
+                    f"cannot resume run {self.run_id}: order {order.client_order_id} is "
+                    f"{order.status_string()} at the checkpoint (only accepted orders can be put "
+                    "back on the paper venue; emulated or in-flight orders are not supported)"
+                )
+        return orders
 
 
 def find_resumable(engine: Engine, cfg: LiveexecConfig, source: str) -> str | None:
@@ -109,6 +118,21 @@ def find_resumable(engine: Engine, cfg: LiveexecConfig, source: str) -> str | No
         row = connection.execute(query).first()
     if row is None or row.status != "abandoned":
         return None
+    for index, venue in enumerate(cfg.venues):
+        if venue.oms_type == "HEDGING":
+            # The paper venue numbers its position ids from 1 again after a restart: a new
+            # HEDGING position would take the id of a restored one.
+            raise ConfigError(
+                source,
+                [
+                    ConfigIssue(
+                        f"venues[{index}].oms_type",
+                        f"the last paper run of trader id {cfg.trader_id!r} ({row.run_id}) died; "
+                        "resuming is supported for NETTING venues only",
+                        "start a new run with `liveexec paper CONFIG --fresh`",
+                    )
+                ],
+            )
     if row.config_id != cfg.config_id:
         raise ConfigError(
             source,

@@ -372,3 +372,29 @@ def test_kill_mid_batch_loses_and_duplicates_nothing(
         _same_as_reference(engine, run_id, reference)
     finally:
         engine.dispose()
+
+
+def test_fresh_starts_a_new_run_and_hedging_is_refused(tmp_path: Path, sqlite_url: str) -> None:
+    upgrade(sqlite_url)
+    config = _config_file(tmp_path)
+    engine = create_db_engine(sqlite_url, create=False)
+    try:
+        _kill_at(engine, _paper(config, sqlite_url), 1)
+        hedging = tmp_path / "hedging.yaml"
+        raw = yaml.safe_load(config.read_text())
+        raw["venues"][0]["oms_type"] = "HEDGING"
+        hedging.write_text(yaml.safe_dump(raw))
+        refused = CliRunner().invoke(
+            app, ["paper", str(hedging), "--db", sqlite_url, "--no-progress"], env=_env()
+        )
+        assert refused.exit_code == 2, refused.output
+        assert "venues[0].oms_type" in refused.output and "NETTING" in refused.output
+        _finish(_paper(config, sqlite_url, "--fresh"))
+        with engine.connect() as connection:
+            runs = connection.execute(
+                text("SELECT status, resumes, replay_position FROM runs ORDER BY started_at")
+            ).all()
+        assert [tuple(row)[:2] for row in runs] == [("abandoned", None), ("completed", None)]
+        assert runs[1][2] == BARS
+    finally:
+        engine.dispose()
