@@ -18,12 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import psycopg
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from liveexec.errors import LiveexecError
-from liveexec.recording._writer import Batch, write_batch
+from liveexec.recording._writer import Batch, is_connection_error, write_batch
 
 __all__ = ["RecordBuffer", "RecorderError", "RecorderStats", "is_transient"]
 
@@ -63,7 +62,7 @@ def is_transient(exc: BaseException) -> bool:
         exc = exc.orig if exc.orig is not None else exc
     if isinstance(exc, DisconnectionError):
         return True
-    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+    if is_connection_error(exc):
         return True
     if isinstance(exc, sqlite3.OperationalError):
         message = str(exc).lower()

@@ -29,7 +29,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]
     root = tmp_path_factory.mktemp("notebooks")
     raw = yaml.safe_load((EXAMPLES_DIR / "simple_quoter_btcusdt_quotes.yaml").read_text())
     raw["data"]["catalog"]["path"] = str(root / "catalog")
-    raw["logging"] = {"level": "WARNING", "directory": str(root / "logs")}
+    # INFO in the file (the default is WARNING): the log tests below read the strategy's lines.
+    raw["logging"] = {"level": "WARNING", "file_level": "INFO", "directory": str(root / "logs")}
     prepare_demo_catalog(parse_config(raw))
     config = root / "quoter.yaml"
     config.write_text(yaml.safe_dump(raw))
