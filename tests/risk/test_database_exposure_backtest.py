@@ -21,6 +21,7 @@ from liveexec.config import parse_config
 from liveexec.db import create_db_engine, upgrade
 from liveexec.demo import prepare_demo_catalog
 from liveexec.examples import EXAMPLES_DIR
+from liveexec.live import paper
 from tests.risk._exposure_rows import add_order, add_position, add_run
 
 pytestmark = pytest.mark.slow
@@ -84,10 +85,18 @@ def other_traders(url: str) -> None:
         engine.dispose()
 
 
-def backtest(base: dict[str, Any], url: str, risk: dict[str, Any]) -> list[dict[str, Any]]:
+def backtest(
+    base: dict[str, Any], url: str, risk: dict[str, Any], *, mode: str = "backtest"
+) -> list[dict[str, Any]]:
     raw = copy.deepcopy(base)
     raw["risk"] = risk
-    result = _backtest(parse_config(raw), database_url=url)
+    raw["mode"] = mode
+    cfg = parse_config(raw)
+    result = (
+        _backtest(cfg, database_url=url)
+        if mode == "backtest"
+        else paper(cfg, database_url=url, subprocess=False)
+    )
     return result.orders.sort("created_at", "client_order_id").to_dicts()
 
 
@@ -119,6 +128,21 @@ def predicted(
     return expected
 
 
+def sequence(orders: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Each order at its place in the strategy's own sequence (the ids' counter): side,
+    status, decision, and the figure of the reason (its snapshot age left out)."""
+    return sorted(
+        (
+            int(o["client_order_id"].rsplit("-", 1)[1]),
+            o["side"],
+            o["status"],
+            o["risk_decision"],
+            o["risk_reason"] and Decimal(o["risk_reason"].split()[-2]),
+        )
+        for o in orders
+    )
+
+
 @pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_entries_that_would_lift_everyone_above_the_limit_are_denied(
     base: dict[str, Any], db: str, request: pytest.FixtureRequest
@@ -130,14 +154,11 @@ def test_entries_that_would_lift_everyone_above_the_limit_are_denied(
     limit = limit_between(prices)
     free = backtest(base, url, {})
     assert free and all(o["risk_decision"] is None for o in free)
-    orders = backtest(
-        base,
-        url,
-        {
-            "reporting_currency": "USDT",
-            "database_exposure": {"max_gross": str(limit), "in_backtest": True},
-        },
-    )
+    risk = {
+        "reporting_currency": "USDT",
+        "database_exposure": {"max_gross": str(limit), "in_backtest": True},
+    }
+    orders = backtest(base, url, risk)
     expected = predicted(orders, times, prices, limit)
     assert sum(reason is not None for reason in expected) >= 10
     assert sum(reason is None for reason in expected) >= 10
@@ -148,6 +169,10 @@ def test_entries_that_would_lift_everyone_above_the_limit_are_denied(
             assert order["status"] == "DENIED", order
             assert order["risk_reason"].startswith(f"database_exposure.max_gross {limit} USDT")
             assert Decimal(order["risk_reason"].split()[-2]) == Decimal(reason.split()[-2])
+    if db == "sqlite":
+        # A paper node (TradingNode, wall clock, the snapshot thread running while it trades)
+        # decides the same at the same points of the strategy's sequence.
+        assert sequence(backtest(base, url, risk, mode="paper")) == sequence(orders)
 
 
 def test_each_field_changes_the_run(base: dict[str, Any], sqlite_url: str) -> None:
