@@ -238,6 +238,8 @@ def main() -> None:
         assert watcher.reads == args.calls + 1, "a read failed"
         with psycopg.connect(dsn) as conn:  # the statement alone: server, network, rows
             server = timed(lambda: conn.execute(explain, {"me": ME}).fetchall(), args.calls)
+            # the floor on this machine: a round trip that reads nothing
+            floor = timed(lambda: conn.execute("SELECT 1").fetchall(), args.calls)
 
         seq_engine = create_db_engine(dsn.replace("postgresql://", "postgresql+psycopg://", 1))
 
@@ -274,6 +276,10 @@ def main() -> None:
     print(
         f"the statement alone (psycopg, no SQLAlchemy, no Decimals summed): "
         f"p50 {pct(server, 0.5) * 1e3:.2f} ms, p99 {pct(server, 0.99) * 1e3:.2f} ms"
+    )
+    print(
+        f"floor, SELECT 1 on the same connection: p50 {pct(floor, 0.5) * 1e3:.2f} ms, "
+        f"p99 {pct(floor, 0.99) * 1e3:.2f} ms"
     )
     print(
         f"ExposureWatcher.poll_once, sequential scans (baseline): {len(sequential)} calls, "

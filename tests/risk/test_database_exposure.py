@@ -20,6 +20,7 @@ from liveexec.db import create_db_engine, upgrade
 from liveexec.errors import ConfigError
 from liveexec.examples import EXAMPLES_DIR
 from liveexec.risk import InstrumentInfo, OrderIntent, RiskLimits, RiskModel
+from liveexec.risk._build import database_exposure_check
 from liveexec.risk._exposure import (
     DatabaseExposureCheck,
     DatabaseExposureLimits,
@@ -333,3 +334,43 @@ def test_a_database_limit_below_the_trader_limit_is_refused() -> None:
     assert "below this trader's own limit risk.max_gross_exposure (5000)" in issue.message
     raw["risk"]["database_exposure"]["max_gross"] = "5000"
     assert parse_config(raw).risk.database_exposure is not None
+
+
+def test_refresh_interval_and_staleness_from_the_config_drive_the_reads(sqlite_url: str) -> None:
+    """``refresh_interval_s`` sets how often the thread reads; ``max_staleness_s`` how old a
+    snapshot may be before orders are denied (config -> the check a node builds)."""
+    upgrade(sqlite_url)
+    engine = create_db_engine(sqlite_url)
+    raw = yaml.safe_load((EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml").read_text())
+    raw["data"]["catalog"]["path"] = "/nonexistent"
+    raw["mode"] = "backtest"
+    reads = {}
+    try:
+        for interval in (0.05, 0.5):
+            raw["risk"] = {
+                "reporting_currency": "USDT",
+                "database_exposure": {
+                    "max_gross": "1000",
+                    "in_backtest": True,
+                    "refresh_interval_s": interval,
+                    "max_staleness_s": 1.0,
+                },
+            }
+            check = database_exposure_check(parse_config(raw), engine)
+            assert check is not None and check.watcher is not None
+            check.start()
+            time.sleep(1.0)
+            check.stop()
+            reads[interval] = check.watcher.reads
+            # stopped: no more reads; past max_staleness_s every order is denied
+            time.sleep(1.05)
+            model = _model({"AAA.SIM": Decimal(1)})
+            order = _order("O-1", "AAA.SIM", True, "1")
+            assert model.check(order, 0) is None
+            reason = check.reason(model, order)
+            assert reason is not None and "over max_staleness_s 1 " in reason
+        raw["risk"]["database_exposure"]["in_backtest"] = False
+        assert database_exposure_check(parse_config(raw), engine) is None
+    finally:
+        engine.dispose()
+    assert reads[0.05] >= 8 and reads[0.5] <= 4, reads
