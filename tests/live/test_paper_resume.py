@@ -30,6 +30,7 @@ import yaml
 from sqlalchemy import Engine, make_url, text
 from typer.testing import CliRunner
 
+from liveexec import backtest
 from liveexec.cli import app
 from liveexec.config import load_config
 from liveexec.db import create_db_engine, upgrade
@@ -200,7 +201,8 @@ def _balances(engine: Engine, run_id: str) -> list[tuple[str, ...]]:
 def _run_id(engine: Engine, trader: str) -> str:
     with engine.connect() as connection:
         (run_id,) = connection.execute(
-            text("SELECT run_id FROM runs WHERE trader_id = :t"), {"t": trader}
+            text("SELECT run_id FROM runs WHERE trader_id = :t AND mode = 'paper'"),
+            {"t": trader},
         ).one()  # one row: the resumed run is the killed one, reopened
     return str(run_id)
 
@@ -287,6 +289,13 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     engine = create_db_engine(url, create=False)
     try:
         run_id = _run_id(engine, TRADER)
+        # The independent anchor: the uninterrupted paper run equals NautilusTrader's backtest
+        # of the same config (BacktestNode), fill by fill and order by order.
+        backtested = backtest(
+            load_config(config, overrides=["mode=backtest"]), database_url=url
+        ).run_id
+        assert _fills(engine, run_id) == _fills(engine, backtested)
+        assert _orders(engine, run_id) == _orders(engine, backtested)
         return {
             "fills": _fills(engine, run_id),
             "orders": _orders(engine, run_id),
