@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["plot_equity", "plot_parity", "plot_prices", "plot_trades", "png", "save", "show"]
 
@@ -17,6 +19,11 @@ _SIZE = (10.0, 4.5)
 
 
 def _figure(rows: int = 1, height_ratios: list[float] | None = None) -> tuple[Figure, list]:  # type: ignore[type-arg]
+    # matplotlib loads with the first chart, not with liveexec.analysis: `liveexec backtest`
+    # imports the analysis through the promotion gate and draws nothing (~0.5 s of imports).
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
     figure = Figure(figsize=(_SIZE[0], _SIZE[1] * (1 + 0.35 * (rows - 1))), layout="constrained")
     FigureCanvasAgg(figure)  # no pyplot: no global state, no GUI backend
     axes = figure.subplots(rows, 1, sharex=True, height_ratios=height_ratios, squeeze=False)
