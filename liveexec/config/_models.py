@@ -522,7 +522,9 @@ class RiskConfig(_Frozen):
     )
     reporting_currency: CurrencyCode | None = Field(
         default=None,
-        description="Currency of exposure and loss limits; each instrument must settle in it.",
+        description="Currency of exposure and loss limits; an instrument that settles in another "
+        "currency is converted at the node's exchange rate (quotes of the currency pairs at its "
+        "venue); no rate: orders denied.",
     )
     max_gross_exposure: PositiveDecimal | None = Field(
         default=None, description="Sum of |position| values, counting working orders."
@@ -963,24 +965,70 @@ def _risk_issues(cfg: LiveexecConfig, known: set[str]) -> list[tuple[str, str]]:
             (f"risk.{name}", "needs risk.reporting_currency (the currency of the limit)")
             for name in needing
         )
-    elif needing:
-        for index, spec in enumerate(cfg.instruments):
-            if isinstance(spec, ProvidedInstrumentsSpec):
-                continue  # checked by the gate when it starts: no conversion, no orders
-            currency = _settlement_currency(spec)
-            if currency != risk.reporting_currency:
-                issues.append(
-                    (
-                        "risk.reporting_currency",
-                        f"instruments[{index}] ({spec.id}) is valued in "
-                        f"{currency or 'its base currency (inverse)'}, and liveexec has no "
-                        f"conversion to {risk.reporting_currency}; use {
-                            currency or 'a linear instrument'
-                        } or drop "
-                        f"{', '.join('risk.' + name for name in needing)}",
-                    )
-                )
+    elif needing and risk.reporting_currency is not None:
+        issues.extend(_reporting_currency_issues(cfg, risk.reporting_currency, needing))
     return issues
+
+
+def _reporting_currency_issues(
+    cfg: LiveexecConfig, reporting: str, needing: list[str]
+) -> list[tuple[str, str]]:
+    """Instruments the gate cannot value in the reporting currency. It converts at
+    NautilusTrader's exchange rate (``Cache.get_xrate``), built from the quotes of the currency
+    pairs and perpetuals at the instrument's venue: one of them must lead from the instrument's
+    currency to ``reporting`` (a venue whose instruments come from a provider is checked when
+    the gate runs: no rate, no orders). An inverse instrument is valued in its base currency,
+    which the gate does not convert."""
+    drop = ", ".join("risk." + name for name in needing)
+    pairs: dict[str, list[tuple[str, str]]] = {}
+    provided: set[str] = set()
+    for spec in cfg.instruments:
+        if isinstance(spec, ProvidedInstrumentsSpec):
+            provided.update(iid.rsplit(".", 1)[1] for iid in spec.ids)
+        elif isinstance(spec, CurrencyPairSpec | CryptoPerpetualSpec):
+            pairs.setdefault(spec.venue, []).append((spec.base_currency, spec.quote_currency))
+    issues: list[tuple[str, str]] = []
+    for index, spec in enumerate(cfg.instruments):
+        if isinstance(spec, ProvidedInstrumentsSpec):
+            continue
+        currency = _settlement_currency(spec)
+        if currency is None:
+            issues.append(
+                (
+                    "risk.reporting_currency",
+                    f"instruments[{index}] ({spec.id}) is inverse: valued in its base currency, "
+                    f"which the risk gate does not convert to {reporting}; use a linear "
+                    f"instrument or drop {drop}",
+                )
+            )
+        elif (
+            currency != reporting
+            and spec.venue not in provided
+            and not _converts(pairs.get(spec.venue, []), currency, reporting)
+        ):
+            issues.append(
+                (
+                    "risk.reporting_currency",
+                    f"instruments[{index}] ({spec.id}) is valued in {currency}, and no currency "
+                    f"pair at venue {spec.venue} leads from {currency} to {reporting} (the risk "
+                    "gate converts at NautilusTrader's exchange rate from their quotes); add one, "
+                    f"e.g. {reporting}/{currency} with its quotes, or drop {drop}",
+                )
+            )
+    return issues
+
+
+def _converts(pairs: list[tuple[str, str]], source: str, target: str) -> bool:
+    """Whether the currency pairs (base, quote) connect ``source`` to ``target``."""
+    reached, frontier = {source}, [source]
+    while frontier:
+        currency = frontier.pop()
+        for base, quote in pairs:
+            for here, there in ((base, quote), (quote, base)):
+                if here == currency and there not in reached:
+                    reached.add(there)
+                    frontier.append(there)
+    return target in reached
 
 
 def _database_exposure_issues(risk: RiskConfig) -> list[tuple[str, str]]:

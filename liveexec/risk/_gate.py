@@ -28,7 +28,13 @@ from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.execution.messages import ModifyOrder, SubmitOrder, SubmitOrderList
 from nautilus_trader.model.data import Bar, QuoteTick, TradeTick
-from nautilus_trader.model.enums import ContingencyType, OrderSide, OrderStatus, PositionSide
+from nautilus_trader.model.enums import (
+    ContingencyType,
+    OrderSide,
+    OrderStatus,
+    PositionSide,
+    PriceType,
+)
 from nautilus_trader.model.events import (
     OrderAccepted,
     OrderCanceled,
@@ -41,7 +47,7 @@ from nautilus_trader.model.events import (
     PositionEvent,
 )
 from nautilus_trader.model.identifiers import InstrumentId, StrategyId
-from nautilus_trader.model.objects import FIXED_DECIMAL_SCALE, Quantity
+from nautilus_trader.model.objects import FIXED_DECIMAL_SCALE, Currency, Quantity
 from sqlalchemy import Engine
 
 from liveexec.risk._exposure import DatabaseExposureCheck
@@ -149,6 +155,9 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
     ) -> None:
         super().__init__(ActorConfig(component_id="LiveexecRiskGate"))
         self.model = RiskModel(limits, reporting_currency)
+        self._reporting = Currency.from_str(reporting_currency) if reporting_currency else None
+        # instruments valued in another currency: id text -> (venue, their currency)
+        self._fx: dict[str, tuple[Any, Any]] = {}
         self._trader_id = trader_id
         self._mode = mode
         self._run_id = run_id
@@ -299,6 +308,16 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             else:
                 value = _decimal(cache, price.raw)
             model.set_price(self._instrument_key(instrument_id), value, ts)
+        if self._fx:
+            self._sync_rates()
+
+    def _sync_rates(self) -> None:
+        """The node's current exchange rates for the instruments valued in another currency
+        than the reporting one: NautilusTrader's own (``Cache.get_xrate``, the mid of the
+        latest quotes, or bid/ask bars, of the currency pairs at the instrument's venue)."""
+        for key, (venue, currency) in self._fx.items():
+            rate = self.cache.get_xrate(venue, currency, self._reporting, PriceType.MID)
+            self.model.set_rate(key, Decimal(repr(rate)) if rate else None)
 
     def _on_order_event(self, event: Any) -> None:  # noqa: ANN401 (any OrderEvent)
         kind = type(event)
@@ -397,6 +416,9 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
                     currency=currency.code,
                 ),
             )
+            if self._reporting is not None and currency != self._reporting:
+                self._fx[key] = (instrument_id.venue, currency)
+                self._sync_rates()
         else:  # unknown (asked again next time) or inverse: no valuation, its orders denied
             del self._instrument_keys[instrument_id]
         return key

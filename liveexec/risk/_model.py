@@ -275,6 +275,13 @@ class RiskModel:
         self._groups: dict[str, _Group] = {}  # one-cancels-other groups with working members
         self._positions: dict[str, _Position] = {}
         self._realized = _ZERO
+        # Instruments valued in another currency than the reporting one: the value of one unit
+        # of their currency in the reporting currency (set by the gate from the node's
+        # exchange rates), and realized PnL that came while no rate was known (in their own
+        # currency, converted when valued).
+        self._rates: dict[str, Decimal] = {}
+        self._realized_fx: dict[str, Decimal] = {}
+        self._missing_rate: str | None = None  # why the last PnL valuation had no rate
         self._peak_pnl: Decimal | None = None
         self._last_pnl: Decimal | None = None
         self._last_pnl_ns = 0
@@ -407,13 +414,53 @@ class RiskModel:
     ) -> None:
         """A position's newest state (for PnL; quantities are tracked from fills)."""
         old = self._positions.get(position_id)
-        self._realized += realized_pnl - (old.realized_pnl if old is not None else _ZERO)
+        delta = realized_pnl - (old.realized_pnl if old is not None else _ZERO)
+        if self._foreign(instrument_id):
+            # converted at the rate when it is realized (as NautilusTrader's account converts
+            # a fill's PnL); without a rate now, at the first valuation that has one
+            rate = self._rates.get(instrument_id)
+            if rate is not None:
+                self._realized += delta * rate
+            else:
+                self._realized_fx[instrument_id] = (
+                    self._realized_fx.get(instrument_id, _ZERO) + delta
+                )
+        else:
+            self._realized += delta
         self._positions[position_id] = _Position(
             instrument_id, signed_qty, avg_px_open, realized_pnl
         )
         self._pnl_cache = None
         if self._needs_losses:
             self.evaluate_losses(ts_ns)
+
+    def set_rate(self, instrument_id: str, rate: Decimal | None) -> None:
+        """The value of one unit of ``instrument_id``'s currency in the reporting currency
+        (None: no rate now; its exposure and PnL cannot be valued, fail closed)."""
+        if self._rates.get(instrument_id) == rate:
+            return
+        if rate is None:
+            del self._rates[instrument_id]
+        else:
+            self._rates[instrument_id] = rate
+        self._units.pop(instrument_id, None)
+        self._pnl_cache = None
+
+    def _foreign(self, instrument_id: str) -> bool:
+        """Whether the instrument is valued in another currency than the reporting one."""
+        info = self.instruments.get(instrument_id)
+        return (
+            info is not None
+            and self.reporting_currency is not None
+            and info.currency != self.reporting_currency
+        )
+
+    def _no_rate(self, instrument_id: str) -> str:
+        info = self.instruments[instrument_id]
+        return (
+            f"{instrument_id} is valued in {info.currency}: no conversion to "
+            f"{self.reporting_currency} (fail closed)"
+        )
 
     def forget_position(self, position_id: str) -> None:
         """A closed position will get no more events under this id (or starts afresh, its
@@ -513,6 +560,14 @@ class RiskModel:
         """:meth:`total_pnl` and the time of the oldest price it used (None: none used)."""
         total = self._realized
         oldest: int | None = None
+        self._missing_rate = None
+        for iid, amount in self._realized_fx.items():
+            if amount:
+                rate = self._rates.get(iid)
+                if rate is None:
+                    self._missing_rate = reason = self._no_rate(iid)
+                    return reason, oldest
+                total += amount * rate
         for position in self._positions.values():
             if position.signed_qty == _ZERO:
                 continue
@@ -524,7 +579,14 @@ class RiskModel:
             info = self.instruments.get(position.instrument_id)
             if info is None:
                 return f"instrument {position.instrument_id} unknown", oldest
-            total += position.signed_qty * (price - position.avg_px_open) * info.multiplier
+            pnl = position.signed_qty * (price - position.avg_px_open) * info.multiplier
+            if self.reporting_currency is not None and info.currency != self.reporting_currency:
+                rate = self._rates.get(position.instrument_id)
+                if rate is None:
+                    self._missing_rate = reason = self._no_rate(position.instrument_id)
+                    return reason, oldest
+                pnl *= rate
+            total += pnl
         return total, oldest
 
     def _pnl_now(self) -> Decimal | str:
@@ -646,6 +708,13 @@ class RiskModel:
         book = self._books.get((sid, iid)) or _EMPTY
         ibook = self._instrument_books.get(iid) or _EMPTY
         reduces = self._reduces(book, order)
+        if (
+            self._missing_rate is not None
+            and self._needs_losses
+            and self._pnl_cache is None
+            and not reduces
+        ):  # the loss limits cannot be valued for lack of an exchange rate
+            return f"loss limits: {self._missing_rate}"
         if self.state == TradingState.REDUCING and not reduces:
             return (
                 f"trading state REDUCING ({self.state_reason}): {'BUY' if order.is_buy else 'SELL'}"
@@ -896,10 +965,10 @@ class RiskModel:
         if info is None:
             return f"instrument {iid} unknown"
         if self.reporting_currency is not None and info.currency != self.reporting_currency:
-            return (
-                f"{iid} is valued in {info.currency}: no conversion to "
-                f"{self.reporting_currency} (fail closed)"
-            )
+            rate = self._rates.get(iid)
+            if rate is None:
+                return self._no_rate(iid)
+            return price * info.multiplier * rate
         return price * info.multiplier
 
     def _exposures(
