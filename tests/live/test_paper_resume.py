@@ -434,3 +434,88 @@ def test_fresh_starts_a_new_run_and_hedging_is_refused(tmp_path: Path, sqlite_ur
         assert runs[1][2] == BARS
     finally:
         engine.dispose()
+
+
+@pytest.mark.slow
+def test_stop_after_resume_closes_the_restored_position_and_cancels_the_restored_order(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The restored state is the node's own: right after a resume, with a second per event,
+    `liveexec stop` stops the node; NautilusTrader's EMACross closes its restored position (in
+    its own ``on_stop``, or on a cross first), and Ladder's restored resting order ends filled by
+    the paper venue or cancelled by the stop policy, never left resting."""
+    upgrade(db_url)
+    config = _config_file(tmp_path)
+    engine = create_db_engine(db_url, create=False)
+    try:
+        # Killed (and resumed, and killed again) until a kill leaves a resting order behind.
+        at = 300
+        for _ in range(10):
+            at = _kill_at(engine, _paper(config, db_url), at + 10)
+            resting = _committed_view(engine)["open_orders"]
+            if resting:
+                break
+        assert len(resting) == 1
+        run_id = _run_id(engine, TRADER)
+        with engine.connect() as connection:
+            (ema_position,) = connection.execute(
+                text(
+                    "SELECT position_id, opening_order_id FROM unified_positions "
+                    "WHERE run_id = :r AND strategy_id = 'EMACross-000' AND status = 'OPEN'"
+                ),
+                {"r": run_id},
+            ).all()
+        # The same config (paper pacing is not part of config_id), a second per event: the stop
+        # arrives before the restored order or position can change by themselves.
+        slow = tmp_path / "slow.yaml"
+        raw = yaml.safe_load(config.read_text())
+        raw["paper"]["min_gap_ms"] = 1000
+        slow.write_text(yaml.safe_dump(raw))
+        node = _paper(slow, db_url)
+        deadline = time.monotonic() + 120
+        while (_checkpoint(engine, TRADER) or 0) <= at or _lease_run(engine) != run_id:
+            assert node.poll() is None and time.monotonic() < deadline, node.communicate()
+            time.sleep(0.05)
+        stopped = subprocess.run(
+            [LIVEEXEC, "stop", TRADER, "--db", db_url, "--timeout", "30"],
+            cwd=ROOT,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert stopped.returncode == 0, stopped.stderr
+        _finish(node)
+        with engine.connect() as connection:
+            closed = connection.execute(
+                text(
+                    "SELECT status, closing_order_id FROM unified_positions WHERE run_id = :r "
+                    "AND position_id = :p AND opening_order_id = :o"
+                ),
+                {"r": run_id, "p": ema_position[0], "o": ema_position[1]},
+            ).one()
+            order_status = connection.execute(
+                text(
+                    "SELECT status FROM unified_orders WHERE run_id = :r AND client_order_id = :c"
+                ),
+                {"r": run_id, "c": resting[0]},
+            ).scalar()
+            (status,) = connection.execute(
+                text("SELECT status FROM runs WHERE run_id = :r"), {"r": run_id}
+            ).one()
+        assert closed[0] == "CLOSED" and closed[1] is not None
+        # Cancelled by the stop policy, or filled by the venue on the bar before the stop
+        # arrived: either way the resumed node's venue held it (never left ACCEPTED).
+        assert order_status in ("CANCELED", "FILLED")
+        assert status == "completed"
+        _consistent(engine, run_id)
+    finally:
+        engine.dispose()
+
+
+def _lease_run(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return connection.execute(
+            text("SELECT run_id FROM live_leases WHERE trader_id = :t"), {"t": TRADER}
+        ).scalar()
