@@ -218,3 +218,50 @@ def test_a_run_marked_paper_counts_only_while_running(base: dict[str, Any], tmp_
         },
     )
     assert orders and all(o["status"] == "FILLED" for o in orders)
+
+
+def test_a_modify_that_raises_the_quantity_past_the_limit_is_rejected(
+    base: dict[str, Any], sqlite_url: str
+) -> None:
+    """1 BTC held by the other trader + a resting 0.1 buy passes; raising it to 0.5 would
+    make 1.5 BTC: NautilusTrader's OrderModifyRejected with the check's reason, the order
+    keeps its quantity (read back from the table)."""
+    upgrade(sqlite_url)
+    other_traders(sqlite_url)
+    _, prices = closes(base)
+    low, high = min(prices), max(prices)
+    assert high * (OTHERS_LONG + TRADE) < low * (OTHERS_LONG + 5 * TRADE)
+    limit = ((high * (OTHERS_LONG + TRADE) + low * (OTHERS_LONG + 5 * TRADE)) / 2).quantize(
+        Decimal(1)
+    )
+    raw = copy.deepcopy(base)
+    raw["strategies"] = [
+        {
+            "path": "tests.risk.modify_strategy:RaiseQuantity",
+            "config_path": "tests.risk.modify_strategy:RaiseQuantityConfig",
+            "config": {
+                "instrument_id": IID,
+                "bar_type": BAR_TYPE,
+                "trade_size": str(TRADE),
+                "raised_size": str(5 * TRADE),
+            },
+        }
+    ]
+    raw["risk"] = {
+        "reporting_currency": "USDT",
+        "database_exposure": {"max_gross": str(limit), "in_backtest": True},
+    }
+    rejections: list[str] = []
+
+    def inspect(engine: Any) -> None:
+        for strategy in engine.trader.strategies():
+            rejections.extend(strategy.rejections)
+
+    result = _backtest(parse_config(raw), database_url=sqlite_url, inspect=inspect)
+    (order,) = result.orders.to_dicts()
+    assert (order["status"], order["risk_decision"]) == ("ACCEPTED", "approved")
+    assert Decimal(order["quantity"]) == TRADE
+    (reason,) = rejections
+    assert reason.startswith(f"database_exposure.max_gross {limit} USDT")
+    # the second bar's close: the gate's last price when the modify came
+    assert Decimal(reason.split()[-2]) == (OTHERS_LONG + 5 * TRADE) * prices[1]
