@@ -187,8 +187,8 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         # instrument id -> (Instrument, Account, is a margin account); the currency (and its
         # code) the account charges for an order side in the instrument, once known (a cash
         # account locks the quote currency for a buy, the base currency for a sell)
-        self._funding: dict[InstrumentId, tuple[Any, Any, bool]] = {}
-        self._charged: dict[tuple[InstrumentId, Any], tuple[Any, str]] = {}
+        self._funding: dict[str, tuple[Any, Any, bool]] = {}
+        self._charged: dict[tuple[str, bool], tuple[Any, str]] = {}
         # Approved orders, for the recorder (bounded: see Approvals); counts of decisions.
         self.approved = Approvals()
         self.checks = 0
@@ -457,15 +457,22 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             return intent
         model = self.model
         reason = model.check(intent, now)
-        if reason is None and self.database_exposure is not None and not model.reduces(intent):
-            reason = self.database_exposure.reason(model, intent)
-        if reason is None and self._check_funds and not model.reduces(intent):
-            reason = self._funds(order, model.reducible(intent))
+        if reason is None and (self.database_exposure is not None or self._check_funds):
+            reduces = model.reduces(intent)  # reducing orders pass both checks below
+            if not reduces and self.database_exposure is not None:
+                reason = self.database_exposure.reason(model, intent)
+            if reason is None and not reduces and self._check_funds:
+                reason = self._funds(order, intent, model.reducible(intent))
         if reason is None:
             model.accept(intent, now)
         return reason
 
-    def _funds(self, order: Any, reducible: Decimal) -> str | None:  # noqa: ANN401 (an Order)
+    def _funds(
+        self,
+        order: Any,  # noqa: ANN401 (a NautilusTrader Order)
+        intent: OrderIntent,
+        reducible: Decimal,
+    ) -> str | None:
         """Deny an order the account cannot pay for, as NautilusTrader's accounting computes
         it: initial margin (``MarginAccount.calculate_margin_init``) or the cash it locks
         (``CashAccount.calculate_balance_locked``: the notional for a buy, the base quantity
@@ -473,7 +480,7 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         orders the account does not show yet need. On a margin account an order that flips
         the position needs margin only for what opens the new one (``reducible``, the part
         that closes the old one, frees margin rather than taking it)."""
-        funding = self._funding.get(order.instrument_id)
+        funding = self._funding.get(intent.instrument_id)
         if funding is None:
             instrument = self.cache.instrument(order.instrument_id)
             account = self.cache.account_for_venue(order.instrument_id.venue)
@@ -483,7 +490,7 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
                 return f"available balance: no {missing} in the cache (fail closed)"
             # the cache keeps one Account object per venue and applies each state to it
             funding = (instrument, account, account.is_margin_account)
-            self._funding[order.instrument_id] = funding
+            self._funding[intent.instrument_id] = funding
         instrument, account, is_margin = funding
         price = getattr(order, "price", None) or getattr(order, "trigger_price", None)
         is_market = price is None
@@ -510,7 +517,7 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         else:
             what = "cash to lock"
             needed = account.calculate_balance_locked(instrument, order.side, order.quantity, price)
-        key = (order.instrument_id, order.side)
+        key = (intent.instrument_id, intent.is_buy)
         charged = self._charged.get(key)
         if charged is None:  # always the same currency for a side of an instrument
             currency = needed.currency
@@ -529,7 +536,7 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
                 f"available balance: {what} {needed.as_decimal()} {code} for "
                 f"{order.quantity}{flip} @ {price} > free {_decimal({}, free_raw)} {code}{waiting}"
             )
-        self._pending[order.client_order_id.value] = (code, needed.raw, is_market)
+        self._pending[intent.client_order_id] = (code, needed.raw, is_market)
         self._pending_total[code] = pending + needed.raw
         return None
 
