@@ -31,6 +31,7 @@ history), while the recorded events give back the very order objects.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -152,8 +153,6 @@ def find_resumable(engine: Engine, cfg: LiveexecConfig, source: str) -> str | No
 
 def reopen_run(engine: Engine, run_id: str) -> None:
     """The abandoned run is running again, owned by this process."""
-    import os  # noqa: PLC0415
-
     now = datetime.now(UTC)
     with engine.begin() as connection:
         done = connection.execute(

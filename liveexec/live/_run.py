@@ -74,6 +74,8 @@ FLUSH_EVERY_S = 0.25
 # How often the driver hands the recorder's events to the writer, which commits as soon as it
 # has rows: the event-to-database latency (benchmarks/paper_speed.py).
 RECORDER_FLUSH_S = 0.02
+# No count-triggered recorder group in a paper node (see where it is used).
+UNBOUNDED_GROUP = sys.maxsize
 # The node waits this long for its clients and portfolio before the driver gives up.
 START_TIMEOUT_S = 30.0
 
@@ -418,6 +420,10 @@ def paper_in_process(
                     mode=cfg.mode,
                     risk_approved=gate.approved if gate is not None else None,
                     first_seq=state.last_seq if state is not None else 0,
+                    # Groups only at the driver's flushes (the replay's checkpoints): a group
+                    # cut by a count could commit part of what one event caused, ahead of the
+                    # checkpoint, and a resume would replay that event again.
+                    order_flush_every=UNBOUNDED_GROUP,
                 )
                 node.trader.add_actor(recorder)
                 recorder.attach()
