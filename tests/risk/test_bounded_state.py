@@ -21,6 +21,7 @@ from liveexec.db import upgrade
 from liveexec.demo import prepare_demo_catalog
 from liveexec.examples import EXAMPLES_DIR
 from liveexec.risk import RiskGate
+from liveexec.risk._gate import _CLOSED_KEPT, Approvals
 
 pytestmark = pytest.mark.slow
 
@@ -82,3 +83,18 @@ def test_a_month_of_orders_leaves_the_gate_bounded(
     start = Decimal(cfg.venues[0].starting_balances[0].split()[0])
     assert seen["realized"] == seen["balance"] - start
     assert seen["realized"] != 0
+
+
+def test_approvals_answer_once_after_the_end_and_keep_a_bounded_backlog() -> None:
+    approvals = Approvals()
+    approvals.add("O-1")
+    assert "O-1" in approvals and "O-1" in approvals  # working: asked as often as needed
+    approvals.close("O-1")
+    assert "O-1" in approvals  # the recorder's question after the closing event
+    assert "O-1" not in approvals and len(approvals) == 0
+    assert "O-2" not in approvals  # never approved
+    for n in range(_CLOSED_KEPT + 10):  # ended orders nobody asks about (no recorder)
+        approvals.add(f"C-{n}")
+        approvals.close(f"C-{n}")
+    assert len(approvals) == _CLOSED_KEPT and approvals.working == 0
+    assert "C-0" not in approvals and f"C-{_CLOSED_KEPT + 9}" in approvals  # the oldest went
