@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -519,3 +520,32 @@ def _lease_run(engine: Engine) -> str | None:
         return connection.execute(
             text("SELECT run_id FROM live_leases WHERE trader_id = :t"), {"t": TRADER}
         ).scalar()
+
+
+@pytest.mark.slow
+def test_killed_at_random_points_equals_the_uninterrupted_run(
+    tmp_path: Path, db_url: str, reference: dict[str, Any]
+) -> None:
+    """``LIVEEXEC_RESUME_KILLS`` SIGKILLs (default 3) at random points of one run, each followed
+    by a resume (``LIVEEXEC_RESUME_SEED`` repeats a draw); the run still equals the reference."""
+    kills = int(os.environ.get("LIVEEXEC_RESUME_KILLS", "3"))
+    seed = int(os.environ.get("LIVEEXEC_RESUME_SEED", str(random.randrange(1 << 30))))
+    points = sorted(random.Random(seed).sample(range(1, BARS - 60), kills))
+    upgrade(db_url)
+    config = _config_file(tmp_path)
+    engine = create_db_engine(db_url, create=False)
+    try:
+        reached = 0
+        for point in points:
+            # A point the previous kill already passed: kill again a little further on.
+            reached = _kill_at(engine, _paper(config, db_url), max(point, reached + 1))
+        _finish(_paper(config, db_url))
+        run_id = _run_id(engine, TRADER)
+        with engine.connect() as connection:
+            resumes = connection.execute(
+                text("SELECT resumes FROM runs WHERE run_id = :r"), {"r": run_id}
+            ).scalar()
+        assert resumes == kills, f"seed {seed}"
+        _same_as_reference(engine, run_id, reference)
+    finally:
+        engine.dispose()
