@@ -228,7 +228,7 @@ def combined_exposure_reason(
     before it. Call after ``model.check`` approved the order (the model's clock is the
     order's)."""
     target = order.instrument_id
-    add = model._added(order)  # a one-cancels-other member adds only its excess
+    add = model.added(order)  # a one-cancels-other member adds only its excess
     is_buy = order.is_buy
     gross_before = net_before = _ZERO
     target_terms = (_ZERO, _ZERO, _ZERO, _ZERO)  # the target's gross and net, before / after
@@ -244,7 +244,7 @@ def combined_exposure_reason(
                 continue
         elif long_q == _ZERO and short_q == _ZERO:
             continue
-        unit = model._unit(iid)  # the model's valuation in the reporting currency
+        unit = model.unit_value(iid)  # the model's valuation in the reporting currency
         if isinstance(unit, str):
             return f"database_exposure: {unit}"
         gross = max(abs(long_q), abs(short_q)) * unit

@@ -634,6 +634,16 @@ class RiskModel:
             room = book.position - book.working_sell
         return room if room > _ZERO else _ZERO
 
+    def added(self, order: OrderIntent) -> Decimal:
+        """What ``order`` adds to the worst case on its side: its quantity, or for a member of
+        a one-cancels-other group only its excess over the group's largest member."""
+        return self._added(order)
+
+    def unit_value(self, instrument_id: str) -> Decimal | str:
+        """The value of one unit of the instrument in the reporting currency at its last
+        price (and exchange rate), or why there is none (fail closed)."""
+        return self._unit(instrument_id)
+
     def check_increase(self, order: OrderIntent, now_ns: int) -> str | None:
         """Check a modification that adds ``order.quantity`` to a working order (the order's
         new price in ``order.price``/``order.trigger``), without counting it as a new order."""
