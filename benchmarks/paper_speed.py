@@ -98,8 +98,8 @@ def _sequence(result: Any) -> tuple[list[Any], list[Any]]:  # noqa: ANN401 (RunR
 def parity_and_throughput(catalog: Path, url: str) -> None:
     from liveexec.backtesting import backtest  # noqa: PLC0415
     from liveexec.config import parse_config  # noqa: PLC0415
-    from liveexec.live import paper  # noqa: PLC0415
-    from liveexec.live._run import LAST_STATS  # noqa: PLC0415
+    from liveexec.trading import paper  # noqa: PLC0415
+    from liveexec.trading._run import LAST_STATS  # noqa: PLC0415
 
     raw = _raw(catalog, "2022-01-05T00:00:00Z", "2022-01-06T00:00:00Z")
     began = time.perf_counter()
@@ -150,8 +150,8 @@ def latency(catalog: Path, url: str, seconds: float, label: str) -> None:
     import liveexec.recording._buffer as buffer_module  # noqa: PLC0415
     from liveexec.config import parse_config  # noqa: PLC0415
     from liveexec.db import upgrade  # noqa: PLC0415
-    from liveexec.live import paper  # noqa: PLC0415
-    from liveexec.live._run import LAST_STATS  # noqa: PLC0415
+    from liveexec.trading import paper  # noqa: PLC0415
+    from liveexec.trading._run import LAST_STATS  # noqa: PLC0415
 
     gap_ms = 4.0
     bars = int(seconds * 1000 / gap_ms)

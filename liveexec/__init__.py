@@ -4,6 +4,8 @@
     cfg = liveexec.load_config("strategy.yaml")
     result = liveexec.backtest(cfg)          # recorded in the database
     again = liveexec.runs.load(result.run_id)
+    paper = liveexec.paper(liveexec.load_config("strategy.yaml", overrides=["mode=paper"]))
+    # liveexec.live(cfg) trades it (mode: live, after an approved promotion)
 
 Names are imported on first use, so ``import liveexec`` stays cheap (NautilusTrader loads only
 when a node is needed).
@@ -17,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 from liveexec._version import __version__
 
 if TYPE_CHECKING:
-    from liveexec import analysis, config, db, live, pipeline, promotion, risk, runs
+    from liveexec import analysis, config, db, pipeline, promotion, risk, runs, trading
     from liveexec.backtesting import backtest
     from liveexec.config import LiveexecConfig, load_config
-    from liveexec.live import paper
     from liveexec.runs import RunResult
+    from liveexec.trading import live, paper
 
 __all__ = [
     "LiveexecConfig",
@@ -38,6 +40,7 @@ __all__ = [
     "promotion",
     "risk",
     "runs",
+    "trading",
 ]
 
 _LAZY = {
@@ -45,12 +48,13 @@ _LAZY = {
     "RunResult": ("liveexec.runs", "RunResult"),
     "backtest": ("liveexec.backtesting", "backtest"),
     "load_config": ("liveexec.config", "load_config"),
-    "paper": ("liveexec.live", "paper"),
+    "live": ("liveexec.trading", "live"),
+    "paper": ("liveexec.trading", "paper"),
 }
 
 
 _SUBPACKAGES = frozenset(
-    {"analysis", "config", "db", "live", "pipeline", "promotion", "risk", "runs"}
+    {"analysis", "config", "db", "pipeline", "promotion", "risk", "runs", "trading"}
 )
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from liveexec import analysis
 from liveexec.config import load_config, resolve_database_url
-from liveexec.live import paper
+from liveexec.trading import paper
 
 params = analysis.notebook_parameters(analysis.PaperValidateParameters, globals())
 cfg = params.load()

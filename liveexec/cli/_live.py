@@ -67,7 +67,7 @@ def paper_command(
     from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415
     from liveexec.db import mask_url  # noqa: PLC0415
     from liveexec.errors import LiveexecError, RunInterrupted  # noqa: PLC0415
-    from liveexec.live import paper  # noqa: PLC0415
+    from liveexec.trading import paper  # noqa: PLC0415
 
     try:
         cfg = load_config(file, overrides=overrides or ())
@@ -157,7 +157,7 @@ def live_command(
     from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415
     from liveexec.db import mask_url  # noqa: PLC0415
     from liveexec.errors import LiveexecError, RunInterrupted  # noqa: PLC0415
-    from liveexec.live._live_run import live_in_process  # noqa: PLC0415
+    from liveexec.trading._live_run import live_in_process  # noqa: PLC0415
 
     try:
         cfg = load_config(file, overrides=overrides or ())
@@ -208,8 +208,8 @@ def stop_command(
 
     from liveexec.cli._app import _database, _fail, _out  # noqa: PLC0415
     from liveexec.errors import LiveexecError  # noqa: PLC0415
-    from liveexec.live._lease import lease_owner, request_stop  # noqa: PLC0415
     from liveexec.runs import load_run  # noqa: PLC0415
+    from liveexec.trading._lease import lease_owner, request_stop  # noqa: PLC0415
 
     with _database(db, require_schema=True) as (_url, engine):
         try:

@@ -171,7 +171,7 @@ class Run(SQLModel, table=True):
     heartbeat_at: datetime | None = _time(nullable=True)
     # Paper runs: how many replayed events (and the data time of the last) have their
     # consequences committed; written in the same transaction as the recorder's rows, so a run
-    # resumed after a crash replays from exactly there (liveexec.live._resume).
+    # resumed after a crash replays from exactly there (liveexec.trading._resume).
     replay_position: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     replay_ts_ns: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     # How many times the run was resumed after its process died.
@@ -475,7 +475,7 @@ class LiveLease(SQLModel, table=True):
 
     The row exists while a node runs; the node refreshes ``heartbeat_at`` and polls
     ``stop_requested_at``. A row whose owner died (its process gone on this host, or its
-    heartbeat stale) is taken over by the next node (liveexec.live._lease).
+    heartbeat stale) is taken over by the next node (liveexec.trading._lease).
     """
 
     __tablename__ = "live_leases"

@@ -2,6 +2,7 @@
 the same tables as backtests.
 
     result = liveexec.paper(liveexec.load_config("strategy.yaml", overrides=["mode=paper"]))
+    liveexec.live(liveexec.load_config("strategy.yaml", overrides=["mode=live"]))
 """
 
 from __future__ import annotations
@@ -9,17 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from liveexec.config import LiveexecConfig
-from liveexec.live._adapters import build_live_node_config
-from liveexec.live._build import build_paper_node_config, live_risk_engine_config
-from liveexec.live._lease import LeaseHeldError, NoRunningNodeError, request_stop
-from liveexec.live._live_run import check_live, live_in_process
-from liveexec.live._process import (
+from liveexec.runs import RunResult
+from liveexec.trading._adapters import build_live_node_config
+from liveexec.trading._build import build_paper_node_config, live_risk_engine_config
+from liveexec.trading._lease import LeaseHeldError, NoRunningNodeError, request_stop
+from liveexec.trading._live_run import check_live, live_in_process
+from liveexec.trading._process import (
     live_in_subprocess,
     paper_in_subprocess,
     should_use_subprocess,
 )
-from liveexec.live._run import check_paper, paper_in_process
-from liveexec.runs import RunResult
+from liveexec.trading._run import check_paper, paper_in_process
 
 __all__ = [
     "LeaseHeldError",
@@ -72,7 +73,7 @@ def live(
     subprocess: bool | None = None,
 ) -> RunResult:
     """Trade ``cfg`` (``mode: live``) through NautilusTrader's Binance/Bybit/OKX adapters until
-    it is asked to stop (``liveexec.live.stop(trader_id)``, ``liveexec stop TRADER_ID``, Ctrl-C
+    it is asked to stop (``liveexec.trading.stop(trader_id)``, ``liveexec stop TRADER_ID``, Ctrl-C
     or SIGTERM); every order lands in the database, and the result is read back from it.
 
     Refused before anything starts: another mode, an empty key, a venue a strategy names that no

@@ -63,8 +63,8 @@ from liveexec.backtesting import build_risk_engine_config
 from liveexec.backtesting._logs import nautilus_logging_config
 from liveexec.config import BinanceLiveConfig, BybitLiveConfig, LiveexecConfig, OkxLiveConfig
 from liveexec.config._models import LIVE_VENUES
-from liveexec.live._build import live_risk_engine_config
 from liveexec.nodes import build_components
+from liveexec.trading._build import live_risk_engine_config
 
 __all__ = [
     "LIVE_FACTORIES",

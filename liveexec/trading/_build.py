@@ -22,8 +22,8 @@ from nautilus_trader.risk.config import RiskEngineConfig
 
 from liveexec.backtesting import build_backtest_run_config
 from liveexec.config import LiveexecConfig
-from liveexec.live._replay import REPLAY_CLIENT, replay_client_config
-from liveexec.live._sandbox import PaperExecClientConfig
+from liveexec.trading._replay import REPLAY_CLIENT, replay_client_config
+from liveexec.trading._sandbox import PaperExecClientConfig
 
 __all__ = ["PAPER_TIMEOUT_POST_STOP_S", "build_paper_node_config", "live_risk_engine_config"]
 

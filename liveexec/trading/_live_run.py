@@ -1,5 +1,5 @@
 """Run a live node (``mode: live``): NautilusTrader's ``TradingNode`` with the venues' own
-adapters (liveexec.live._adapters), recorded as backtests and paper runs are.
+adapters (liveexec.trading._adapters), recorded as backtests and paper runs are.
 
 Everything that can be refused is refused before anything is written or connected: the mode,
 missing or empty keys (naming the field; a missing ``${VAR}`` names the variable when the file
@@ -28,14 +28,18 @@ from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.config._models import LIVE_VENUES
 from liveexec.db import create_db_engine, database_errors, require_current_schema
 from liveexec.errors import ConfigError, ConfigIssue, RunFailedError, RunInterrupted
-from liveexec.live._adapters import (
+from liveexec.nodes import check_importable
+from liveexec.recording import RecordBuffer, RecorderActor, interrupts_deferred, interrupts_ignored
+from liveexec.risk import build_risk_gate, needs_risk_gate
+from liveexec.runs import Heartbeat, RunResult, close_run, load_run, open_run, reap_abandoned
+from liveexec.trading._adapters import (
     adapter_credentials,
     add_live_factories,
     build_live_node_config,
     credentials_in_environment,
 )
-from liveexec.live._lease import acquire_lease, release_lease, set_lease_run
-from liveexec.live._run import (
+from liveexec.trading._lease import acquire_lease, release_lease, set_lease_run
+from liveexec.trading._run import (
     FLUSH_EVERY_S,
     _dispose,
     _Driver,
@@ -45,10 +49,6 @@ from liveexec.live._run import (
     _signals_to,
     _stop_note,
 )
-from liveexec.nodes import check_importable
-from liveexec.recording import RecordBuffer, RecorderActor, interrupts_deferred, interrupts_ignored
-from liveexec.risk import build_risk_gate, needs_risk_gate
-from liveexec.runs import Heartbeat, RunResult, close_run, load_run, open_run, reap_abandoned
 
 __all__ = ["check_live", "live_in_process"]
 

@@ -104,7 +104,7 @@ def _child(
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if job.kind == "live":
-            from liveexec.live._live_run import live_in_process  # noqa: PLC0415 (child only)
+            from liveexec.trading._live_run import live_in_process  # noqa: PLC0415 (child only)
 
             result = live_in_process(
                 job.cfg,
@@ -114,7 +114,7 @@ def _child(
                 force_reason=job.force_reason,
             )
         else:
-            from liveexec.live._run import paper_in_process  # noqa: PLC0415 (child only)
+            from liveexec.trading._run import paper_in_process  # noqa: PLC0415 (child only)
 
             result = paper_in_process(
                 job.cfg,

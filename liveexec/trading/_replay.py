@@ -143,7 +143,7 @@ class ReplayDataClient(LiveMarketDataClient):
         self.position = source.start  # the next event to replay
         # Called between two events, when the node has handled everything the earlier ones
         # caused, at most every `checkpoint_every_s`: the recorder commits there with the
-        # position (liveexec.live._run), so a resumed run continues from a consistent point.
+        # position (liveexec.trading._run), so a resumed run continues from a consistent point.
         self.checkpoint: Callable[[int], None] | None = None
         self.checkpoint_every_s = 0.02
 

@@ -28,33 +28,6 @@ from liveexec.config._models import StopConfig
 from liveexec.data import open_catalog
 from liveexec.db import create_db_engine, database_errors, require_current_schema
 from liveexec.errors import ConfigError, ConfigIssue, RunFailedError, RunInterrupted
-from liveexec.live._build import _as_backtest, build_paper_node_config
-from liveexec.live._lease import (
-    Lease,
-    LeaseKeeper,
-    acquire_lease,
-    release_lease,
-    set_lease_run,
-)
-from liveexec.live._replay import (
-    REPLAY_CLIENT,
-    ReplayDataClient,
-    ReplaySource,
-    load_replay,
-    replay_factory,
-    settle,
-    venue_of,
-)
-from liveexec.live._resume import (
-    ResumeState,
-    find_resumable,
-    last_before,
-    load_state,
-    reopen_run,
-    restore_cache,
-)
-from liveexec.live._sandbox import PaperExecutionClient, VenueResume, paper_exec_factory
-from liveexec.live._stop import StopActions, apply_stop_policy
 from liveexec.nodes._compat import speed_up_backtest_engine
 from liveexec.recording import (
     RecordBuffer,
@@ -65,6 +38,33 @@ from liveexec.recording import (
 )
 from liveexec.risk import build_risk_gate, needs_risk_gate
 from liveexec.runs import Heartbeat, RunResult, close_run, load_run, open_run, reap_abandoned
+from liveexec.trading._build import _as_backtest, build_paper_node_config
+from liveexec.trading._lease import (
+    Lease,
+    LeaseKeeper,
+    acquire_lease,
+    release_lease,
+    set_lease_run,
+)
+from liveexec.trading._replay import (
+    REPLAY_CLIENT,
+    ReplayDataClient,
+    ReplaySource,
+    load_replay,
+    replay_factory,
+    settle,
+    venue_of,
+)
+from liveexec.trading._resume import (
+    ResumeState,
+    find_resumable,
+    last_before,
+    load_state,
+    reopen_run,
+    restore_cache,
+)
+from liveexec.trading._sandbox import PaperExecutionClient, VenueResume, paper_exec_factory
+from liveexec.trading._stop import StopActions, apply_stop_policy
 
 __all__ = ["FLUSH_EVERY_S", "LAST_STATS", "PaperStats", "check_paper", "paper_in_process"]
 
@@ -133,7 +133,7 @@ class _Driver:
         self.start_timeout_s = start_timeout_s
         self.stop_requested = asyncio.Event()
         self.interrupted = False
-        self.requested_by: str | None = None  # `liveexec stop` (liveexec.live._lease)
+        self.requested_by: str | None = None  # `liveexec stop` (liveexec.trading._lease)
         self.stop_actions: StopActions | None = None
         self.error: BaseException | None = None
         self.created = time.perf_counter()
@@ -341,7 +341,7 @@ def paper_in_process(
     """Run ``cfg`` (mode ``paper``) on this thread, which must be the main thread.
 
     If the trader id's latest paper run in the database died (``abandoned``), it is resumed
-    from its committed state (see :mod:`liveexec.live._resume`) unless ``fresh``.
+    from its committed state (see :mod:`liveexec.trading._resume`) unless ``fresh``.
 
     The same checks as a backtest run before anything is written; the run row is opened, the
     node replays the data and stops by itself at its end (or on SIGINT/SIGTERM: the recorder is

@@ -7,7 +7,7 @@ engine's publication, so its fills reach the strategy only after the price that 
 This subclass builds the exchange from the very ``BacktestVenueConfig`` the backtest uses -- the
 same fill, fee and margin models, balances, leverage, OMS and account types, bar execution -- the
 way ``BacktestEngine`` does, and is fed each replayed event by the replay client *before* the
-data engine gets it, as the backtest loop feeds its venues (see ``liveexec.live._replay``).
+data engine gets it, as the backtest loop feeds its venues (see ``liveexec.trading._replay``).
 """
 
 from __future__ import annotations
@@ -48,14 +48,14 @@ from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import AccountBalance
 from nautilus_trader.model.orders import Order
 
-from liveexec.live._resume import RESTORABLE_OPEN
+from liveexec.trading._resume import RESTORABLE_OPEN
 
 __all__ = ["PaperExecClientConfig", "PaperExecutionClient", "VenueResume", "paper_exec_factory"]
 
 
 @dataclass
 class VenueResume:
-    """A resumed run's state at this venue (liveexec.live._resume): the balances it reports
+    """A resumed run's state at this venue (liveexec.trading._resume): the balances it reports
     instead of its starting balances, the events its books are primed with, then the orders put
     back on them."""
 

@@ -22,9 +22,9 @@ from sqlalchemy import text
 from liveexec.config import load_config
 from liveexec.db import create_db_engine, upgrade
 from liveexec.demo import prepare_demo_catalog
-from liveexec.live import paper
 from liveexec.recording import RecordBuffer, RecorderError
 from liveexec.recording._buffer import is_transient
+from liveexec.trading import paper
 from tests.integration.test_postgres_outage import PrivateServer, private_postgres
 from tests.integration.test_recording_writer import T0, event
 from tests.integration.test_sigkill import BARS, check_consistent, count

@@ -18,8 +18,9 @@ from sqlalchemy import Engine, insert, update
 
 from liveexec.db import create_db_engine, upgrade
 from liveexec.db._models import LiveLease
-from liveexec.live import stop as liveexec_stop
-from liveexec.live._lease import (
+from liveexec.runs._ledger import process_start
+from liveexec.trading import stop as liveexec_stop
+from liveexec.trading._lease import (
     LEASE_STALE_AFTER,
     LeaseHeldError,
     LeaseKeeper,
@@ -30,7 +31,6 @@ from liveexec.live._lease import (
     request_stop,
     set_lease_run,
 )
-from liveexec.runs._ledger import process_start
 
 LEASES = LiveLease.__table__  # type: ignore[attr-defined]
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,7 +124,7 @@ def test_another_hosts_owner_is_dead_only_once_its_heartbeat_is_stale(engine: En
 _HOLDER = """
 import sys, time
 from liveexec.db import create_db_engine
-from liveexec.live._lease import LeaseHeldError, acquire_lease
+from liveexec.trading._lease import LeaseHeldError, acquire_lease
 engine = create_db_engine(sys.argv[1], create=False)
 print("ready", flush=True)
 sys.stdin.readline()  # the start line: every holder is imported by then

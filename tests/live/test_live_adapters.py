@@ -27,13 +27,13 @@ from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
 from liveexec.backtesting import build_risk_engine_config
 from liveexec.config import LiveexecConfig, parse_config
-from liveexec.live import build_live_node_config, live_risk_engine_config
-from liveexec.live._adapters import (
+from liveexec.nodes import build_components
+from liveexec.trading import build_live_node_config, live_risk_engine_config
+from liveexec.trading._adapters import (
     adapter_credentials,
     add_live_factories,
     credentials_in_environment,
 )
-from liveexec.nodes import build_components
 
 KEY, SECRET, PASSPHRASE = "k3y-VALUE-0001", "s3cr3t-VALUE-0002", "pa55-VALUE-0003"
 ENV = {"LX_KEY": KEY, "LX_SECRET": SECRET, "LX_PASS": PASSPHRASE}

@@ -1,4 +1,4 @@
-"""``liveexec live`` / ``liveexec.live.live``: every refusal before anything starts, and the
+"""``liveexec live`` / ``liveexec.live``: every refusal before anything starts, and the
 run itself up to the venue connection, which fails here (no internet) and is recorded as such.
 No test reaches a venue."""
 
@@ -18,9 +18,9 @@ from sqlalchemy import text
 from liveexec.config import load_config, parse_config
 from liveexec.db import create_db_engine, upgrade
 from liveexec.errors import ConfigError, RunFailedError, SchemaOutOfDateError
-from liveexec.live import LeaseHeldError, live
-from liveexec.live._lease import acquire_lease, release_lease
 from liveexec.promotion import NotApprovedError
+from liveexec.trading import LeaseHeldError, live
+from liveexec.trading._lease import acquire_lease, release_lease
 from tests.live.test_live_adapters import CREDS, ENV, KEY, SECRET, live_raw
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,7 +171,7 @@ def test_live_runs_up_to_the_connection_and_records_why_it_failed(
 
 @pytest.mark.slow
 def test_live_from_a_notebook_runs_its_node_in_a_child_process(sqlite_url: str) -> None:
-    """``liveexec.live.live`` where a node cannot run in-process (a kernel, a worker thread):
+    """``liveexec.live`` where a node cannot run in-process (a kernel, a worker thread):
     the node runs in a spawned child with the keys handed over, and its outcome comes back as
     the same exception with the run row the child closed."""
     upgrade(sqlite_url)

@@ -23,9 +23,9 @@ from liveexec.db import upgrade
 from liveexec.demo import prepare_demo_catalog
 from liveexec.errors import ConfigError
 from liveexec.examples import EXAMPLES_DIR
-from liveexec.live import build_paper_node_config, paper
-from liveexec.live._run import LAST_STATS
 from liveexec.runs import RunResult
+from liveexec.trading import build_paper_node_config, paper
+from liveexec.trading._run import LAST_STATS
 from tests.integration.test_recording_writer import T0
 
 BARS = EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml"
@@ -318,7 +318,7 @@ def test_quiet_node_table_lags_less_than_a_second(sqlite_url: str) -> None:
 
         threading.Thread(target=poll, daemon=True).start()
 
-    from liveexec.live._run import paper_in_process  # noqa: PLC0415
+    from liveexec.trading._run import paper_in_process  # noqa: PLC0415
 
     result = paper_in_process(cfg, database_url=sqlite_url, on_node=watch)
     engine.dispose()

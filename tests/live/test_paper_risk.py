@@ -23,8 +23,8 @@ from liveexec.config import LiveexecConfig, load_config
 from liveexec.db import upgrade
 from liveexec.demo import prepare_demo_catalog
 from liveexec.examples import EXAMPLES_DIR
-from liveexec.live import paper
 from liveexec.runs import RunResult
+from liveexec.trading import paper
 
 pytestmark = pytest.mark.slow
 

@@ -17,9 +17,9 @@ from liveexec.backtesting import backtest
 from liveexec.cli import app
 from liveexec.config import load_config
 from liveexec.db import upgrade
-from liveexec.live._run import paper_in_process
 from liveexec.recording import RecorderActor
 from liveexec.runs import RunResult
+from liveexec.trading._run import paper_in_process
 from tests.differential.cases import CASES, prepare
 
 pytestmark = pytest.mark.slow

@@ -21,7 +21,7 @@ from liveexec.config import parse_config
 from liveexec.db import create_db_engine, upgrade
 from liveexec.demo import prepare_demo_catalog
 from liveexec.examples import EXAMPLES_DIR
-from liveexec.live import paper
+from liveexec.trading import paper
 from tests.risk._exposure_rows import add_order, add_position, add_run
 
 pytestmark = pytest.mark.slow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import liveexec
 from liveexec.backtesting import build_backtest_run_config
 from liveexec.config import load_config
@@ -32,6 +34,14 @@ def test_top_level_api_is_lazy_and_complete() -> None:
     for name in liveexec.__all__:
         assert getattr(liveexec, name) is not None, name
     assert liveexec.load_config(BARS).config_id == load_config(BARS).config_id
+    # The spelling: liveexec.backtest / paper / live are the runs, one call each, and
+    # the package behind paper and live is liveexec.trading.
+    # Importing the subpackage sets it on the package: it must not shadow a function.
+    trading = importlib.import_module("liveexec.trading")
+    assert liveexec.live is trading.live
+    assert liveexec.paper is trading.paper
+    assert callable(liveexec.live)
+    assert callable(liveexec.backtest)
 
 
 def test_catalog_credentials_stay_out_of_nautilus_configs() -> None:
