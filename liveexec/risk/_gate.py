@@ -608,9 +608,15 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             trigger=_decimal(self._price_values, trigger.raw) if trigger is not None else None,
         )
         self.checks += 1
-        reason = self.model.check_increase(increase, now)
-        if reason is None and self.database_exposure is not None:
-            reason = self.database_exposure.reason(self.model, increase)
+        model = self.model
+        reason = model.check_increase(increase, now)
+        if (
+            reason is None
+            and self.database_exposure is not None
+            and increase.quantity > 0  # a price-only modify adds nothing to anyone's exposure
+            and not model.reduces(increase)
+        ):
+            reason = self.database_exposure.reason(model, increase)
         if reason is None:
             self._forward(command)
             return

@@ -265,3 +265,61 @@ def test_a_modify_that_raises_the_quantity_past_the_limit_is_rejected(
     assert reason.startswith(f"database_exposure.max_gross {limit} USDT")
     # the second bar's close: the gate's last price when the modify came
     assert Decimal(reason.split()[-2]) == (OTHERS_LONG + 5 * TRADE) * prices[1]
+
+
+def test_a_modify_that_adds_nothing_passes_while_the_others_cannot_be_read(
+    base: dict[str, Any], sqlite_url: str
+) -> None:
+    """With the other traders' exposure unreadable past ``max_staleness_s`` (a real fault: the
+    positions table renamed away mid-run), a modify that only moves a resting buy's price adds
+    nothing to anyone's exposure and goes through, and so does raising a sell that still only
+    closes the strategy's long (orders read back from the table); raising the buy is refused,
+    fail closed, with the reason."""
+    upgrade(sqlite_url)
+    other_traders(sqlite_url)
+    raw = copy.deepcopy(base)
+    raw["strategies"] = [
+        {
+            "path": "tests.risk.modify_strategy:ModifyWhileUnreadable",
+            "config_path": "tests.risk.modify_strategy:ModifyWhileUnreadableConfig",
+            "config": {
+                "instrument_id": IID,
+                "bar_type": BAR_TYPE,
+                "trade_size": str(TRADE),
+                "raised_size": str(2 * TRADE),
+                "database_path": sqlite_url.removeprefix("sqlite:///"),
+                "unreadable_s": 0.6,
+            },
+        }
+    ]
+    raw["risk"] = {
+        "reporting_currency": "USDT",
+        "database_exposure": {
+            "max_gross": "1000000000",
+            "in_backtest": True,
+            "refresh_interval_s": 0.05,
+            "max_staleness_s": 0.2,
+        },
+    }
+    rejections: list[str] = []
+    moved: list[str | None] = []
+    ids: dict[str, str] = {}
+
+    def inspect(engine: Any) -> None:
+        for strategy in engine.trader.strategies():
+            rejections.extend(strategy.rejections)
+            moved.append(strategy.moved_to)
+            ids["buy"] = strategy.buy.client_order_id.value
+            ids["sell"] = strategy.sell.client_order_id.value
+
+    result = _backtest(parse_config(raw), database_url=sqlite_url, inspect=inspect)
+    orders = {o["client_order_id"]: o for o in result.orders.to_dicts()}
+    buy, sell = orders[ids["buy"]], orders[ids["sell"]]
+    assert [o["risk_decision"] for o in orders.values()] == ["approved"] * 3
+    assert (buy["status"], sell["status"]) == ("ACCEPTED", "ACCEPTED")
+    assert moved[0] is not None and Decimal(buy["price"]) == Decimal(moved[0])
+    assert Decimal(buy["quantity"]) == TRADE
+    assert Decimal(sell["quantity"]) == 2 * TRADE
+    (reason,) = rejections
+    assert reason.startswith("database_exposure: other traders' exposure last read")
+    assert "over max_staleness_s 0.2" in reason and "fail closed" in reason
