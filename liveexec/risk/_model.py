@@ -281,7 +281,7 @@ class RiskModel:
         # currency, converted when valued).
         self._rates: dict[str, Decimal] = {}
         self._realized_fx: dict[str, Decimal] = {}
-        self._missing_rate: str | None = None  # why the last PnL valuation had no rate
+        self._unvalued: str | None = None  # why the last PnL valuation had no value
         self._peak_pnl: Decimal | None = None
         self._last_pnl: Decimal | None = None
         self._last_pnl_ns = 0
@@ -560,13 +560,11 @@ class RiskModel:
         """:meth:`total_pnl` and the time of the oldest price it used (None: none used)."""
         total = self._realized
         oldest: int | None = None
-        self._missing_rate = None
         for iid, amount in self._realized_fx.items():
             if amount:
                 rate = self._rates.get(iid)
                 if rate is None:
-                    self._missing_rate = reason = self._no_rate(iid)
-                    return reason, oldest
+                    return self._no_rate(iid), oldest
                 total += amount * rate
         for position in self._positions.values():
             if position.signed_qty == _ZERO:
@@ -583,8 +581,7 @@ class RiskModel:
             if self.reporting_currency is not None and info.currency != self.reporting_currency:
                 rate = self._rates.get(position.instrument_id)
                 if rate is None:
-                    self._missing_rate = reason = self._no_rate(position.instrument_id)
-                    return reason, oldest
+                    return self._no_rate(position.instrument_id), oldest
                 pnl *= rate
             total += pnl
         return total, oldest
@@ -598,7 +595,10 @@ class RiskModel:
             if max_age is None or cached[1] is None or self._now_ns - cached[1] <= max_age:
                 return cached[0]
         pnl, oldest = self._total_pnl()
-        self._pnl_cache = (pnl, oldest) if not isinstance(pnl, str) else None
+        if isinstance(pnl, str):
+            self._pnl_cache, self._unvalued = None, pnl
+        else:
+            self._pnl_cache, self._unvalued = (pnl, oldest), None
         return pnl
 
     # -- the decision ------------------------------------------------------------------------
@@ -719,12 +719,13 @@ class RiskModel:
         ibook = self._instrument_books.get(iid) or _EMPTY
         reduces = self._reduces(book, order)
         if (
-            self._missing_rate is not None
+            self._unvalued is not None
             and self._needs_losses
             and self._pnl_cache is None
             and not reduces
-        ):  # the loss limits cannot be valued for lack of an exchange rate
-            return f"loss limits: {self._missing_rate}"
+        ):  # the PnL cannot be valued now (no or too old a price, no exchange rate): the loss
+            # limits cannot say the trader is within them (fail closed)
+            return f"loss limits: {self._unvalued}"
         if self.state == TradingState.REDUCING and not reduces:
             return (
                 f"trading state REDUCING ({self.state_reason}): {'BUY' if order.is_buy else 'SELL'}"

@@ -410,6 +410,10 @@ class RiskModel:
         book = self._books.get((sid, iid)) or _EMPTY
         ibook = self._instrument_books.get(iid) or _EMPTY
         reduces = self._reduces(book, order)
+        if self._needs_losses and not reduces:
+            pnl = self.total_pnl()
+            if isinstance(pnl, str):  # the loss limits cannot be valued: fail closed
+                return f"loss limits: {pnl}"
         if self.state == TradingState.REDUCING and not reduces:
             return (
                 f"trading state REDUCING ({self.state_reason}): {'BUY' if order.is_buy else 'SELL'}"

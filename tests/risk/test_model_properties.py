@@ -276,3 +276,34 @@ def test_drawdown_moves_to_reducing_with_a_state_change() -> None:
         model.submit(OrderIntent("O-4", "A-000", "X.SIM", False, Decimal(2), is_market=True), 6)
         is None
     )
+
+
+def test_loss_limits_that_cannot_be_valued_deny_what_does_not_reduce() -> None:
+    """A held instrument's price aged past ``max_price_age_s``: the PnL cannot be valued, so
+    the loss limits cannot say the trader is within them; an order that adds risk elsewhere
+    is denied with the reason (fail closed, as without an exchange rate), one that only
+    reduces the position passes, and a fresh price lifts it."""
+    second = 1_000_000_000
+    model = RiskModel(RiskLimits(max_drawdown=Decimal(10), max_price_age_ns=5 * second), "USDT")
+    for iid in ("A.SIM", "B.SIM"):
+        model.set_instrument(iid, InstrumentInfo(Decimal(1), Decimal("0.01"), "USDT"))
+    model.set_price("A.SIM", Decimal(100), second)
+    assert model.submit(OrderIntent("O-1", "S-1", "A.SIM", True, Decimal(10)), second) is None
+    model.on_fill("O-1", Decimal(10))
+    model.on_position(
+        "P-1",
+        "A.SIM",
+        signed_qty=Decimal(10),
+        avg_px_open=Decimal(100),
+        realized_pnl=Decimal(0),
+        ts_ns=second,
+    )
+    model.set_price("B.SIM", Decimal(50), 10 * second)  # A's price is now 9 s old
+    buy_b = OrderIntent("O-2", "S-1", "B.SIM", True, Decimal(1), price=Decimal(50))
+    assert model.check(buy_b, 10 * second) == (
+        "loss limits: last price of A.SIM is 9.000 s old (max_price_age_s 5; fail closed)"
+    )
+    sell_a = OrderIntent("O-3", "S-1", "A.SIM", False, Decimal(4), price=Decimal(100))
+    assert model.check(sell_a, 10 * second) is None
+    model.set_price("A.SIM", Decimal(100), 10 * second)
+    assert model.check(buy_b, 10 * second) is None
