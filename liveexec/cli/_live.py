@@ -18,6 +18,12 @@ _PAPER_HELP = "\n\n".join(
         "gracefully: the recorder is flushed and the run recorded as 'interrupted' (exit 130). "
         "Pacing is the config's 'paper' section (e.g. --set paper.speed=60 for 60x real time, "
         "--set paper.min_gap_ms=0). A config written for backtests runs with --set mode=paper.",
+        "With paper.market_data: venue the 'live' section's adapters stream a real venue's "
+        "market data (data clients only, keys as ${ENV_VAR}) and the config's simulated venue of "
+        "the same name (BINANCE, BYBIT, OKX) fills the orders: no order reaches the venue. The "
+        "node then runs until `liveexec stop TRADER_ID`, Ctrl-C or SIGTERM, as a live node does, "
+        "and is never resumed. liveexec's own tests have no internet: they run it up to the "
+        "connection, never a venue.",
         "Exit codes: 0 completed, 1 the run or the database failed, 2 bad config or arguments, "
         "130 interrupted.",
     ]
@@ -72,7 +78,7 @@ def paper_command(
     try:
         cfg = load_config(file, overrides=overrides or ())
         url = resolve_database_url(cfg, override=db)
-        if progress:
+        if progress and cfg.paper.market_data == "replay":  # a venue's data has no end
             with Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),

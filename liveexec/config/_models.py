@@ -696,7 +696,13 @@ class StopConfig(_Frozen):
 
 
 class PaperConfig(_Frozen):
-    """How a paper run (``mode: paper``) replays the catalog's market data into a live node.
+    """Where a paper run's (``mode: paper``) market data comes from, and how it is replayed.
+
+    ``market_data: venue``: the ``live`` section's adapters stream a real venue's market data
+    (their data clients only) and the config's simulated venues fill the orders on it; no order
+    reaches the venue. The replay fields below then do nothing and are refused if set.
+
+    With ``market_data: replay`` (the default) the catalog's data is replayed into a live node.
 
     Each event waits for the larger of ``min_gap_ms`` after the previous one and its own time
     in the data divided by ``speed``. With ``wait_for_node`` it also waits until the node has
@@ -706,6 +712,14 @@ class PaperConfig(_Frozen):
     fills differ from the backtest's (measured in docs/ARCHITECTURE.md).
     """
 
+    market_data: Literal["replay", "venue"] = Field(
+        default="replay",
+        description=(
+            "replay: the 'data' section's catalog, replayed; venue: a real venue's live market "
+            "data through the 'live' section's adapters (data clients only), the orders filled "
+            "by the simulated 'venues'."
+        ),
+    )
     speed: Annotated[float, Field(gt=0)] | None = Field(
         default=None,
         description=(
@@ -1076,6 +1090,89 @@ def _database_exposure_issues(risk: RiskConfig) -> list[tuple[str, str]]:
     return issues
 
 
+# PaperConfig's fields that only pace a replay.
+_REPLAY_FIELDS = ("speed", "min_gap_ms", "wait_for_node")
+
+
+def _venue_data_issues(cfg: LiveexecConfig) -> list[tuple[str, str]]:
+    """``paper.market_data: venue``: the venue's adapters bring the data and the instruments,
+    the simulated venues of the same names fill the orders."""
+    issues: list[tuple[str, str]] = []
+    for name in _REPLAY_FIELDS:
+        if name in cfg.paper.model_fields_set:
+            issues.append(
+                (
+                    f"paper.{name}",
+                    "paces a replay; with paper.market_data: venue the venue's data comes as it "
+                    "comes: remove it",
+                )
+            )
+    if cfg.data is not None:
+        issues.append(
+            (
+                "data",
+                "paper.market_data: venue reads no catalog (the live section's adapters bring "
+                "the data): remove the data section, or use market_data: replay",
+            )
+        )
+    if "reconciliation" in cfg.live.model_fields_set:
+        issues.append(
+            (
+                "live.reconciliation",
+                "a paper run's orders live on its simulated venue, never at the venue: there is "
+                "nothing to reconcile; remove it",
+            )
+        )
+    configured = cfg.live.configured()
+    connected = {LIVE_VENUES[name]: name for name in configured}
+    if not configured:
+        issues.append(
+            (
+                "live",
+                "paper.market_data: venue needs the venue's adapter: live.binance, live.bybit "
+                "or live.okx",
+            )
+        )
+    if cfg.live.okx is not None:
+        # NautilusTrader 1.231's OKX HTTP client does not build without them, even for data.
+        issues.extend(
+            (f"live.okx.{field_name}", "OKX's data client needs it too (use ${ENV_VAR})")
+            for field_name in cfg.live.okx.missing_credentials()
+        )
+    for name in configured:
+        if LIVE_VENUES[name] not in {venue.name for venue in cfg.venues}:
+            issues.append(
+                (
+                    f"live.{name}",
+                    f"its data reaches no simulated venue: add a venue named "
+                    f"{LIVE_VENUES[name]!r} to 'venues' (its balances and models fill the "
+                    "orders) or remove the section",
+                )
+            )
+    for index, venue in enumerate(cfg.venues):
+        if venue.name not in connected:
+            issues.append(
+                (
+                    f"venues[{index}].name",
+                    f"no adapter brings market data for venue {venue.name!r} (configured: "
+                    f"{sorted(connected) or 'none'}); name the simulated venue after the "
+                    "adapter's venue (live.binance -> BINANCE, live.bybit -> BYBIT, live.okx -> "
+                    "OKX)",
+                )
+            )
+    for index, spec in enumerate(cfg.instruments):
+        if not isinstance(spec, ProvidedInstrumentsSpec) or spec.source != "venue":
+            issues.append(
+                (
+                    f"instruments[{index}]",
+                    "with paper.market_data: venue the venue's instrument provider defines the "
+                    "instruments (as in live mode): use kind: provided, source: venue, ids: "
+                    "[...]",
+                )
+            )
+    return issues
+
+
 def _semantic_issues(cfg: LiveexecConfig) -> list[tuple[str, str]]:
     issues: list[tuple[str, str]] = []
     venue_names = [venue.name for venue in cfg.venues]
@@ -1119,8 +1216,10 @@ def _semantic_issues(cfg: LiveexecConfig) -> list[tuple[str, str]]:
                     )
     if cfg.mode == "backtest" and cfg.data is None:
         issues.append(("data", "backtest mode needs a 'data' section (catalog and streams)"))
-    if cfg.mode == "paper" and cfg.data is None:
+    if cfg.mode == "paper" and cfg.paper.market_data == "replay" and cfg.data is None:
         issues.append(("data", "paper mode replays a 'data' section (catalog and streams)"))
+    if cfg.mode == "paper" and cfg.paper.market_data == "venue":
+        issues.extend(_venue_data_issues(cfg))
     if cfg.data is not None and known:
         for index, stream in enumerate(cfg.data.streams):
             if stream.instrument_id not in known:

@@ -68,7 +68,9 @@ from liveexec.trading._build import live_risk_engine_config
 
 __all__ = [
     "LIVE_FACTORIES",
+    "adapter_client_configs",
     "adapter_credentials",
+    "add_data_factories",
     "add_live_factories",
     "build_live_node_config",
     "credentials_in_environment",
@@ -94,7 +96,9 @@ _BYBIT_ENVIRONMENTS = {
 _OKX_ENVIRONMENTS = {"live": OKXEnvironment.LIVE, "demo": OKXEnvironment.DEMO}
 
 
-def _secret(value: SecretStr | None, field: str) -> str:
+def _secret(value: SecretStr | None, field: str, required: bool) -> str:
+    if value is None and not required:
+        return ""
     if value is None:  # validated: live mode requires every credential
         raise ValueError(f"{field} is required in live mode")
     return value.get_secret_value()
@@ -115,26 +119,37 @@ def _binance_variables(section: BinanceLiveConfig) -> tuple[str, str]:
 def adapter_credentials(cfg: LiveexecConfig) -> dict[str, str]:
     """The environment each configured adapter reads its keys from: variable name -> secret.
 
+    Live mode requires every key (validated). A paper run on a venue's market data uses only
+    the data clients, which read public market data: the keys it is given are set, the ones it
+    is not are left out (the adapters then run without them).
+
     Bybit's variables depend on the environment (``BYBIT_API_KEY``, ``BYBIT_TESTNET_API_KEY``,
     ``BYBIT_DEMO_API_KEY``, measured on NautilusTrader 1.231's Rust client); OKX uses
     ``OKX_API_KEY``, ``OKX_API_SECRET`` and ``OKX_API_PASSPHRASE`` for live and demo alike.
     """
     live = cfg.live
+    required = cfg.mode == "live"
     out: dict[str, str] = {}
     if live.binance is not None:
         key, secret = _binance_variables(live.binance)
-        out[key] = _secret(live.binance.api_key, "live.binance.api_key")
-        out[secret] = _secret(live.binance.api_secret, "live.binance.api_secret")
+        out[key] = _secret(live.binance.api_key, "live.binance.api_key", required)
+        out[secret] = _secret(live.binance.api_secret, "live.binance.api_secret", required)
     if live.bybit is not None:
         prefix = {"live": "BYBIT", "testnet": "BYBIT_TESTNET", "demo": "BYBIT_DEMO"}[
             live.bybit.environment
         ]
-        out[f"{prefix}_API_KEY"] = _secret(live.bybit.api_key, "live.bybit.api_key")
-        out[f"{prefix}_API_SECRET"] = _secret(live.bybit.api_secret, "live.bybit.api_secret")
+        out[f"{prefix}_API_KEY"] = _secret(live.bybit.api_key, "live.bybit.api_key", required)
+        out[f"{prefix}_API_SECRET"] = _secret(
+            live.bybit.api_secret, "live.bybit.api_secret", required
+        )
     if live.okx is not None:
-        out["OKX_API_KEY"] = _secret(live.okx.api_key, "live.okx.api_key")
-        out["OKX_API_SECRET"] = _secret(live.okx.api_secret, "live.okx.api_secret")
-        out["OKX_API_PASSPHRASE"] = _secret(live.okx.api_passphrase, "live.okx.api_passphrase")
+        out["OKX_API_KEY"] = _secret(live.okx.api_key, "live.okx.api_key", required)
+        out["OKX_API_SECRET"] = _secret(live.okx.api_secret, "live.okx.api_secret", required)
+        out["OKX_API_PASSPHRASE"] = _secret(
+            live.okx.api_passphrase, "live.okx.api_passphrase", required
+        )
+    if cfg.mode != "live":
+        return {name: value for name, value in out.items() if value}
     return out
 
 
@@ -198,13 +213,9 @@ def _okx(cfg: LiveexecConfig, section: OkxLiveConfig) -> tuple[Any, Any]:
     return OKXDataClientConfig(**common), OKXExecClientConfig(**common)
 
 
-def build_live_node_config(cfg: LiveexecConfig) -> TradingNodeConfig:
-    """The live node for ``cfg`` (``mode: live``): the backtest's components and risk limits,
-    and a data and an execution client per configured venue. No key is in it."""
-    components = build_components(cfg)
+def adapter_client_configs(cfg: LiveexecConfig) -> dict[str, tuple[Any, Any]]:
+    """Per configured venue: the adapter's data and execution client configs (no key)."""
     live = cfg.live
-    data_clients: dict[str, Any] = {}
-    exec_clients: dict[str, Any] = {}
     clients: dict[str, tuple[Any, Any]] = {}
     if live.binance is not None:
         clients[LIVE_VENUES["binance"]] = _binance(cfg, live.binance)
@@ -212,7 +223,17 @@ def build_live_node_config(cfg: LiveexecConfig) -> TradingNodeConfig:
         clients[LIVE_VENUES["bybit"]] = _bybit(cfg, live.bybit)
     if live.okx is not None:
         clients[LIVE_VENUES["okx"]] = _okx(cfg, live.okx)
-    for venue, (data_client, exec_client) in clients.items():
+    return clients
+
+
+def build_live_node_config(cfg: LiveexecConfig) -> TradingNodeConfig:
+    """The live node for ``cfg`` (``mode: live``): the backtest's components and risk limits,
+    and a data and an execution client per configured venue. No key is in it."""
+    components = build_components(cfg)
+    live = cfg.live
+    data_clients: dict[str, Any] = {}
+    exec_clients: dict[str, Any] = {}
+    for venue, (data_client, exec_client) in adapter_client_configs(cfg).items():
         data_clients[venue], exec_clients[venue] = data_client, exec_client
     return TradingNodeConfig(
         trader_id=TraderId(cfg.trader_id),
@@ -232,7 +253,12 @@ def build_live_node_config(cfg: LiveexecConfig) -> TradingNodeConfig:
 
 def add_live_factories(node: Any, config: TradingNodeConfig) -> None:  # noqa: ANN401 (TradingNode)
     """Register the adapters' client factories for the node's configured clients."""
-    for venue in config.data_clients:
-        node.add_data_client_factory(venue, LIVE_FACTORIES[venue][0])
+    add_data_factories(node, config)
     for venue in config.exec_clients:
         node.add_exec_client_factory(venue, LIVE_FACTORIES[venue][1])
+
+
+def add_data_factories(node: Any, config: TradingNodeConfig) -> None:  # noqa: ANN401 (TradingNode)
+    """Register the adapters' data client factories for the node's configured data clients."""
+    for venue in config.data_clients:
+        node.add_data_client_factory(venue, LIVE_FACTORIES[venue][0])

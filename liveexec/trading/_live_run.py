@@ -20,9 +20,11 @@ import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from nautilus_trader.config import TradingNodeConfig
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.data import BarType
 from nautilus_trader.model.identifiers import InstrumentId
+from sqlalchemy import Engine
 
 from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.config._models import LIVE_VENUES
@@ -50,7 +52,7 @@ from liveexec.trading._run import (
     _stop_note,
 )
 
-__all__ = ["check_live", "live_in_process"]
+__all__ = ["check_live", "connected_components_issues", "live_in_process", "run_until_stopped"]
 
 # Keys in a component's config that name instruments or bar types (their venue must be live).
 _INSTRUMENT_KEYS = ("instrument_id", "instrument_ids")
@@ -103,6 +105,16 @@ def check_live(cfg: LiveexecConfig, source: str = "<config>") -> None:
                         "export the variable its ${VAR} names with the venue's key",
                     )
                 )
+    issues.extend(connected_components_issues(cfg, "live trading"))
+    if issues:
+        raise ConfigError(source, issues)
+    check_importable(cfg, source)
+
+
+def connected_components_issues(cfg: LiveexecConfig, what: str) -> list[ConfigIssue]:
+    """Every instrument id or bar type a component's config names at a venue no configured
+    adapter connects (its data would never come)."""
+    issues: list[ConfigIssue] = []
     connected = {LIVE_VENUES[name] for name in cfg.live.configured()}
     components = (
         ("strategies", cfg.strategies),
@@ -116,15 +128,13 @@ def check_live(cfg: LiveexecConfig, source: str = "<config>") -> None:
                     issues.append(
                         ConfigIssue(
                             path,
-                            f"venue {venue!r} is not configured for live trading (configured: "
+                            f"venue {venue!r} is not configured for {what} (configured: "
                             f"{sorted(connected) or 'none'})",
                             "add its section under `live` (binance -> BINANCE, bybit -> "
                             "BYBIT, okx -> OKX) or use an instrument of a configured venue",
                         )
                     )
-    if issues:
-        raise ConfigError(source, issues)
-    check_importable(cfg, source)
+    return issues
 
 
 def _promotion_gate(engine: Any, cfg: LiveexecConfig, force: bool, reason: str | None) -> None:  # noqa: ANN401
@@ -151,15 +161,39 @@ def live_in_process(
     asked to stop; the result is read from the database. ``on_node`` is called with the built
     node before it starts (tests)."""
     check_live(cfg, source)
-    credentials = adapter_credentials(cfg)
     node_config = build_live_node_config(cfg)
+    return run_until_stopped(
+        cfg,
+        node_config,
+        lambda node: add_live_factories(node, node_config),
+        database_url=database_url,
+        before_lease=lambda engine: _promotion_gate(engine, cfg, force, force_reason),
+        on_node=on_node,
+    )
+
+
+def run_until_stopped(
+    cfg: LiveexecConfig,
+    node_config: TradingNodeConfig,
+    add_factories: Callable[[TradingNode], None],
+    *,
+    database_url: str | None,
+    before_lease: Callable[[Engine], None] | None = None,
+    on_node: Callable[[Any], None] | None = None,
+) -> RunResult:
+    """Run a node whose data comes from venue adapters (live, or paper on a venue's data) on
+    this thread until a stop request, Ctrl-C or SIGTERM: the lease taken, the run row opened,
+    the keys in the adapters' environment variables while the node runs, the recorder and the
+    risk gate in place. ``before_lease``: the last check before anything is written."""
+    credentials = adapter_credentials(cfg)
     url = resolve_database_url(cfg, override=database_url)
     engine = create_db_engine(url, echo=cfg.database.echo, create=False)
     try:
         with database_errors(engine, "opening the run"):
             require_current_schema(engine)
             reap_abandoned(engine)
-            _promotion_gate(engine, cfg, force, force_reason)
+            if before_lease is not None:
+                before_lease(engine)
             lease = acquire_lease(engine, cfg.trader_id, cfg.mode)
             try:
                 run_id = open_run(engine, cfg)
@@ -177,7 +211,7 @@ def live_in_process(
                 loop = asyncio.new_event_loop()
                 asyncio.set_event_loop(loop)
                 node = TradingNode(config=node_config, loop=loop)
-                add_live_factories(node, node_config)
+                add_factories(node)
                 node.build()  # builds the adapters' clients; nothing connects before run()
                 gate = (
                     build_risk_gate(cfg, run_id=run_id, database=engine)

@@ -347,8 +347,17 @@ def paper_in_process(
     node replays the data and stops by itself at its end (or on SIGINT/SIGTERM: the recorder is
     flushed and the run closed ``interrupted``), and the result is read from the database.
     ``on_node`` is called with the built node before it starts (tests).
+
+    With ``paper.market_data: venue`` the node trades a venue's live market data until it is
+    asked to stop (liveexec.trading._venue_data); it always starts a new run.
     """
     check_paper(cfg, source)
+    if cfg.paper.market_data == "venue":
+        from liveexec.trading._venue_data import venue_paper_in_process  # noqa: PLC0415 (cycle)
+
+        return venue_paper_in_process(
+            cfg, database_url=database_url, source=source, on_node=on_node
+        )
     checked = preflight(_as_backtest(cfg), source)
     url = resolve_database_url(cfg, override=database_url)
     engine = create_db_engine(url, echo=cfg.database.echo, create=False)

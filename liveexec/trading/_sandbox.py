@@ -50,7 +50,14 @@ from nautilus_trader.model.orders import Order
 
 from liveexec.trading._resume import RESTORABLE_OPEN
 
-__all__ = ["PaperExecClientConfig", "PaperExecutionClient", "VenueResume", "paper_exec_factory"]
+__all__ = [
+    "BUS_PRIORITY",
+    "PaperExecClientConfig",
+    "PaperExecutionClient",
+    "VenueResume",
+    "paper_exec_factory",
+    "venue_data_topics",
+]
 
 
 @dataclass
@@ -66,10 +73,29 @@ class VenueResume:
     now_ns: int
 
 
+# The paper venue's handler of a venue's live market data comes before any other on the
+# message bus (the strategies' are at 0): it matches a price before a strategy reacts to it, as
+# the backtest loop processes each event at the venues before the data engine publishes it.
+BUS_PRIORITY = 10
+
+
+def venue_data_topics(venue: str) -> tuple[str, str]:
+    """The message bus topics of a venue's market data as NautilusTrader's data engine
+    publishes them: ``data.quotes.BINANCE.BTCUSDT``, ``data.trades...``, ``data.instrument...``,
+    ``data.book.deltas...`` (the stock sandbox client's ``data.*.{venue}.*``), and the bars,
+    published by bar type (``data.bars.BTCUSDT.BINANCE-1-MINUTE-LAST-EXTERNAL``), which that
+    pattern never matches."""
+    return f"data.*.{venue}.*", f"data.bars.*.{venue}-*"
+
+
 class PaperExecClientConfig(LiveExecClientConfig, frozen=True, kw_only=True):
-    """The simulated venue of a paper run: the backtest's own venue config."""
+    """The simulated venue of a paper run: the backtest's own venue config.
+
+    ``market_data_on_bus``: the venue matches on the market data the data engine publishes for
+    it (a venue adapter's data client feeds the node) instead of being fed by the replay."""
 
     venue: BacktestVenueConfig
+    market_data_on_bus: bool = False
 
 
 class PaperExecutionClient(SandboxExecutionClient):
@@ -156,6 +182,7 @@ class PaperExecutionClient(SandboxExecutionClient):
         )
         self.exchange.register_client(self._client)
         self._resume = resume
+        self._on_bus = config.market_data_on_bus
         if resume is not None:
             self.test_clock.set_time(resume.now_ns)
         self.exchange.initialize_account()  # leverages and margin model, starting balances
@@ -169,6 +196,12 @@ class PaperExecutionClient(SandboxExecutionClient):
             )
 
     def connect(self) -> None:
+        # The kernel connects the data clients first, but theirs is asynchronous: the venue's
+        # instruments (its provider's) are published after this subscription, and each reaches
+        # the exchange through it (update_instrument adds a matching engine for a new one).
+        if self._on_bus:
+            for topic in venue_data_topics(self.venue.value):
+                self._msgbus.subscribe(topic, handler=self.on_venue_data, priority=BUS_PRIORITY)
         for instrument in self.exchange.cache.instruments(venue=self.venue):
             self.exchange.add_instrument(instrument)
         if self._resume is not None:
@@ -193,6 +226,10 @@ class PaperExecutionClient(SandboxExecutionClient):
             self.exchange.get_matching_engine(order.instrument_id).accept_order(order)
 
     def disconnect(self) -> None:
+        if self._on_bus:
+            for topic in venue_data_topics(self.venue.value):
+                if self._msgbus.is_subscribed(topic, self.on_venue_data):
+                    self._msgbus.unsubscribe(topic, self.on_venue_data)
         self._set_connected(False)
 
     # Commands: matched as they arrive, then every matching engine iterates once, as the
@@ -219,6 +256,8 @@ class PaperExecutionClient(SandboxExecutionClient):
         self._settle()
 
     def _settle(self) -> None:
+        if self._on_bus:
+            self._advance_to_now()
         now = self.test_clock.timestamp_ns()
         for matching_engine in self.exchange.get_matching_engines().values():
             matching_engine.iterate(now)
@@ -228,6 +267,21 @@ class PaperExecutionClient(SandboxExecutionClient):
 
         The backtest loop advances the venue's clock to the event before matching it."""
         self.test_clock.set_time(data.ts_init)
+        self._match(data)
+
+    def on_venue_data(self, data: Data) -> None:
+        """Match the venue's orders against its live market data, as the data engine
+        publishes it (``market_data_on_bus``), at the node's own time."""
+        self._advance_to_now()
+        self._match(data)
+
+    def _advance_to_now(self) -> None:
+        # The exchange's clock follows the node's live clock, never backwards (an instrument
+        # from the provider carries the time it was loaded).
+        now = max(self._clock.timestamp_ns(), self.test_clock.timestamp_ns())
+        self.test_clock.set_time(now)
+
+    def _match(self, data: Data) -> None:
         if isinstance(data, QuoteTick):
             self.exchange.process_quote_tick(data)
         elif isinstance(data, TradeTick):
@@ -236,7 +290,7 @@ class PaperExecutionClient(SandboxExecutionClient):
             self.exchange.process_bar(data)
         elif isinstance(data, Instrument):
             self.exchange.update_instrument(data)
-        self.exchange.process(data.ts_init)
+        self.exchange.process(self.test_clock.timestamp_ns())
 
 
 def paper_exec_factory(
