@@ -46,6 +46,10 @@ def paper(
     """Run ``cfg`` (``mode: paper``) on a ``TradingNode`` replaying its catalog data; every
     order, fill and position lands in the database, and the result is read back from it.
 
+    With ``paper.market_data: venue`` the node trades the ``live`` section's venues' live market
+    data on its simulated venues instead, until it is asked to stop (``liveexec stop``, Ctrl-C,
+    SIGTERM), as a live node does; such a run is never resumed (``fresh`` does nothing).
+
     The node stops by itself at the end of the data; Ctrl-C or SIGTERM stop it gracefully (the
     run is closed ``interrupted`` and :class:`liveexec.errors.RunInterrupted` raised).
     ``subprocess``: run the node in a child process; by default it does from a notebook kernel

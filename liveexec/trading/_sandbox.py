@@ -8,6 +8,9 @@ This subclass builds the exchange from the very ``BacktestVenueConfig`` the back
 same fill, fee and margin models, balances, leverage, OMS and account types, bar execution -- the
 way ``BacktestEngine`` does, and is fed each replayed event by the replay client *before* the
 data engine gets it, as the backtest loop feeds its venues (see ``liveexec.trading._replay``).
+With ``market_data_on_bus`` (paper on a venue's live data, ``liveexec.trading._venue_data``) it
+matches on the data the data engine publishes for its venue instead, bars included, ahead of
+the strategies' handlers.
 """
 
 from __future__ import annotations
