@@ -1,7 +1,9 @@
 """The recorder's write path: batched, idempotent upserts into the shared tables.
 
-PostgreSQL batches are one ``INSERT ... SELECT FROM unnest(...) ON CONFLICT`` per table, all
-sent in one pipeline; SQLite batches go through DB-API ``executemany`` upserts. Values are
+Small PostgreSQL batches (a live node's) are one ``INSERT ... SELECT FROM unnest(...) ON
+CONFLICT`` per table, all sent in one pipeline; large ones (a backtest's) go through ``COPY`` into
+a temporary table and one ``INSERT ... ON CONFLICT`` per table. SQLite batches go through DB-API
+``executemany`` upserts. Values are
 converted here with the same checks as the column types (exact money, UTC times), without
 SQLAlchemy's per-row work. Replaying the same events gives the same rows: events are keyed by
 ``event_id``, orders keep the state of their newest event, and positions the state of their
@@ -33,6 +35,7 @@ __all__ = [
     "BALANCE_COLUMNS",
     "EVENT_COLUMNS",
     "ORDER_COLUMNS",
+    "PIPELINE_MAX_ROWS",
     "POSITION_COLUMNS",
     "Batch",
     "is_connection_error",
@@ -165,12 +168,17 @@ def write_batch(engine: Engine, batch: Batch) -> None:
     with engine.connect() as connection:
         try:
             with connection.begin():
-                if connection.dialect.name == "postgresql":
-                    _write_postgres(connection, batch)
-                else:
+                created: set[str] = set()
+                if connection.dialect.name != "postgresql":
                     _write_sqlite(connection, batch)
+                elif len(batch) <= PIPELINE_MAX_ROWS:
+                    _pipeline_postgres(connection, batch)
+                else:
+                    created = _copy_postgres(connection, batch)
                 if batch.checkpoints:  # in the same transaction as the rows
                     connection.execute(_CHECKPOINT, list(batch.checkpoints.values()))
+            # Committed: the temporary tables made in this transaction stay with the connection.
+            _temp_tables(connection).update(created)
         except Exception as exc:
             if is_connection_error(exc) and not connection.invalidated:
                 connection.invalidate()
@@ -309,11 +317,17 @@ def _unnest_sql(name: str, dialect: Dialect) -> str:
     )
 
 
-def _write_postgres(connection: Connection, batch: Batch) -> None:
+# A batch this small (a live node's: what arrived since the last commit) goes in one round trip;
+# a larger one (a backtest's 5,000 rows) through COPY, which converts rows several times faster
+# than psycopg's array parameters (~0.7 s of CPU over the example backtest).
+PIPELINE_MAX_ROWS = 1_000
+
+
+def _pipeline_postgres(connection: Connection, batch: Batch) -> None:
     """The batch in one round trip: an ``INSERT ... SELECT FROM unnest(...)`` per table, sent
     together in psycopg's pipeline mode (then the commit). Each statement is a round trip
     otherwise, and inside a busy node every round trip also waits for the interpreter lock:
-    the ``COPY`` per table through temporary tables this replaces took ~15 of them per batch.
+    ``COPY`` per table through temporary tables takes ~15 of them per batch.
     """
     raw = connection.connection.driver_connection
     assert raw is not None
@@ -330,3 +344,84 @@ def _write_postgres(connection: Connection, batch: Batch) -> None:
             if values:
                 arrays = [list(column) for column in zip(*values, strict=True)]
                 cursor.execute(_unnest_sql(name, connection.dialect), arrays)
+
+
+# --- PostgreSQL, large batches ------------------------------------------------------------------
+
+
+def _temp_tables(connection: Connection) -> set[str]:
+    """The temporary tables this database connection already has (``info`` lives as long as
+    the driver connection, and so do its temporary tables): one round trip less per table and
+    batch."""
+    made: set[str] = connection.info.setdefault("liveexec_temp_tables", set())
+    return made
+
+
+def _copy_rows(
+    cursor: Any,  # noqa: ANN401 (psycopg cursor)
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Row],
+    *,
+    made: set[str],
+    created: set[str],
+) -> str:
+    temp = f"_liveexec_{table.name}"
+    if temp not in made and temp not in created:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {temp} "
+            f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        created.add(temp)  # kept only if the transaction commits (see write_batch)
+    values = _tuples(rows, columns, _converters(table, columns, "postgresql"))
+    with cursor.copy(f"COPY {temp} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in values:
+            copy.write_row(row)
+    return temp
+
+
+def _copy_postgres(connection: Connection, batch: Batch) -> set[str]:
+    """A large batch through ``COPY`` (into temporary tables for the upserts). Returns the
+    temporary tables it created (they exist once the transaction commits)."""
+    import psycopg  # noqa: PLC0415 (loaded already: the connection is psycopg's)
+
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    made = _temp_tables(connection)
+    created: set[str] = set()
+    cols_events = ", ".join(EVENT_COLUMNS)
+    with raw.cursor() as cursor:
+        if batch.events:
+            # Events are new almost always: COPY them straight into the table, and only when
+            # some were recorded before (a replay) go through a temporary table and skip those.
+            values = _tuples(
+                batch.events, EVENT_COLUMNS, _converters(EVENTS, EVENT_COLUMNS, "postgresql")
+            )
+            cursor.execute("SAVEPOINT liveexec_events")
+            try:
+                with cursor.copy(f"COPY order_events ({cols_events}) FROM STDIN") as copy:
+                    for row in values:
+                        copy.write_row(row)
+                cursor.execute("RELEASE SAVEPOINT liveexec_events")
+            except psycopg.errors.UniqueViolation:
+                cursor.execute("ROLLBACK TO SAVEPOINT liveexec_events")
+                temp = _copy_rows(
+                    cursor, EVENTS, EVENT_COLUMNS, batch.events, made=made, created=created
+                )
+                cursor.execute(
+                    f"INSERT INTO order_events ({cols_events}) SELECT {cols_events} FROM {temp} "
+                    "ON CONFLICT (event_id) DO NOTHING"
+                )
+        for name, table, columns, key in _STATES:
+            states = getattr(batch, name)
+            if not states:
+                continue
+            temp = _copy_rows(cursor, table, columns, states.values(), made=made, created=created)
+            names = ", ".join(columns)
+            updates = ", ".join(_assign(table.name, c, "EXCLUDED") for c in columns if c not in key)
+            cursor.execute(
+                f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {temp} "
+                f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates} "
+                f"WHERE {_newer_sql(table.name, 'EXCLUDED')}"
+            )
+    return created

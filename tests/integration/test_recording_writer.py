@@ -11,9 +11,19 @@ from sqlalchemy import Engine, text
 
 from liveexec.db import UnifiedOrder, create_db_engine, upgrade
 from liveexec.recording import Batch, RecordBuffer, write_batch
+from liveexec.recording import _writer as writer
 from liveexec.runs import read_table
 
 T0 = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+
+
+@pytest.fixture(params=["pipeline", "copy"], autouse=True)
+def postgres_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test through both PostgreSQL write paths: small batches in one pipeline, large
+    ones through COPY (forced here for the tests' small batches)."""
+    if request.param == "copy":
+        monkeypatch.setattr(writer, "PIPELINE_MAX_ROWS", 0)
+    return str(request.param)
 
 
 @pytest.fixture
