@@ -52,7 +52,13 @@ from liveexec.trading._run import (
     _stop_note,
 )
 
-__all__ = ["check_live", "connected_components_issues", "live_in_process", "run_until_stopped"]
+__all__ = [
+    "check_live",
+    "connected_components_issues",
+    "empty_key_issues",
+    "live_in_process",
+    "run_until_stopped",
+]
 
 # Keys in a component's config that name instruments or bar types (their venue must be live).
 _INSTRUMENT_KEYS = ("instrument_id", "instrument_ids")
@@ -93,6 +99,15 @@ def check_live(cfg: LiveexecConfig, source: str = "<config>") -> None:
                 )
             ],
         )
+    issues = empty_key_issues(cfg)
+    issues.extend(connected_components_issues(cfg, "live trading"))
+    if issues:
+        raise ConfigError(source, issues)
+    check_importable(cfg, source)
+
+
+def empty_key_issues(cfg: LiveexecConfig) -> list[ConfigIssue]:
+    """Every key given in the ``live`` section whose value is empty or blank."""
     issues: list[ConfigIssue] = []
     for name, section in cfg.live.configured().items():
         for field in ("api_key", "api_secret", "api_passphrase"):
@@ -105,10 +120,7 @@ def check_live(cfg: LiveexecConfig, source: str = "<config>") -> None:
                         "export the variable its ${VAR} names with the venue's key",
                     )
                 )
-    issues.extend(connected_components_issues(cfg, "live trading"))
-    if issues:
-        raise ConfigError(source, issues)
-    check_importable(cfg, source)
+    return issues
 
 
 def connected_components_issues(cfg: LiveexecConfig, what: str) -> list[ConfigIssue]:

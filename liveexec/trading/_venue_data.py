@@ -36,7 +36,11 @@ from liveexec.nodes import build_components, check_importable
 from liveexec.runs import RunResult
 from liveexec.trading._adapters import adapter_client_configs, add_data_factories
 from liveexec.trading._build import live_risk_engine_config
-from liveexec.trading._live_run import connected_components_issues, run_until_stopped
+from liveexec.trading._live_run import (
+    connected_components_issues,
+    empty_key_issues,
+    run_until_stopped,
+)
 from liveexec.trading._sandbox import (
     PaperExecClientConfig,
     PaperExecutionClient,
@@ -49,7 +53,8 @@ __all__ = ["build_venue_paper_node_config", "check_venue_paper", "venue_paper_in
 def check_venue_paper(cfg: LiveexecConfig, source: str = "<config>") -> None:
     """What a paper run on venue data checks before it touches the database or the network
     (the config's own validation refused the rest: see ``_venue_data_issues``)."""
-    issues = connected_components_issues(cfg, "paper trading on venue data")
+    issues = empty_key_issues(cfg)
+    issues.extend(connected_components_issues(cfg, "paper trading on venue data"))
     if issues:
         raise ConfigError(source, issues)
     check_importable(cfg, source)

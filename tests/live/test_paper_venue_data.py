@@ -13,7 +13,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,10 +44,10 @@ from sqlalchemy import text
 from liveexec.config import LiveexecConfig, parse_config
 from liveexec.data._catalog import read_quotes
 from liveexec.db import create_db_engine, upgrade
-from liveexec.errors import ConfigError
+from liveexec.errors import ConfigError, RunFailedError
 from liveexec.trading import paper
 from liveexec.trading._adapters import adapter_credentials, credentials_in_environment
-from liveexec.trading._sandbox import BUS_PRIORITY, PaperExecutionClient
+from liveexec.trading._sandbox import PaperExecutionClient
 from liveexec.trading._venue_data import add_venue_paper_factories, build_venue_paper_node_config
 from tests.live.test_live_adapters import CREDS, ENV, KEY, PASSPHRASE, SECRET, live_raw
 
@@ -216,12 +217,17 @@ class BuyOnce(Strategy):
         super().__init__(config)
         self.seen: list[QuoteTick] = []
         self.bought_on: QuoteTick | None = None
+        # The paper venue's best ask when each quote reaches the strategy (set by the test).
+        self.venue_ask: Callable[[], Any] | None = None
+        self.venue_asks: list[Any] = []
 
     def on_start(self) -> None:
         self.subscribe_quote_ticks(self.config.instrument_id)
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
         self.seen.append(tick)
+        if self.venue_ask is not None:
+            self.venue_asks.append(self.venue_ask())
         if len(self.seen) == self.config.after and self.bought_on is None:
             self.bought_on = tick
             order = self.order_factory.market(
@@ -251,6 +257,16 @@ def test_the_paper_venue_fills_on_quotes_published_for_its_venue() -> None:
     node.build()
     strategy = BuyOnce(BuyOnceConfig(instrument_id=instrument.id, quantity="0.010000", after=27))
     node.trader.add_strategy(strategy)
+    strategy.venue_ask = lambda: (
+        venues[0].exchange.get_matching_engine(instrument.id).best_ask_price()
+    )
+    # A handler subscribed before the venue connects (priority 0, as a strategy's): the venue's
+    # priority still puts it first.
+    early: list[Any] = []
+    node.kernel.msgbus.subscribe(
+        f"data.quotes.BINANCE.{instrument.id.symbol}",
+        handler=lambda _: early.append(strategy.venue_ask()),
+    )
     outcome: dict[str, Any] = {}
 
     async def drive() -> None:
@@ -293,6 +309,10 @@ def test_the_paper_venue_fills_on_quotes_published_for_its_venue() -> None:
         loop.close()
         asyncio.set_event_loop(None)
     assert len(strategy.seen) == len(quotes)
+    # Each quote reached the venue before the strategy (bus priority): the venue's ask, read
+    # from the strategy's handler, is already that quote's.
+    assert strategy.venue_asks == [quote.ask_price for quote in quotes]
+    assert early == strategy.venue_asks
     assert strategy.bought_on is not None
     # The 27th quote: ask 39466.42 for 0.042254 BTC, enough for the whole order.
     bought_on = quotes[26]
@@ -313,7 +333,6 @@ def test_the_paper_venue_fills_on_quotes_published_for_its_venue() -> None:
     # venue too (bar execution: a BID and an ASK bar move its book).
     assert outcome["ask_before_bar"] == quotes[-1].ask_price
     assert outcome["ask_after_bar"] == outcome["bar_close"]
-    assert BUS_PRIORITY > 0
 
 
 # --- (3) the run, up to the connection -------------------------------------------------------
@@ -360,6 +379,40 @@ def test_paper_on_venue_data_runs_up_to_the_connection(tmp_path: Path, sqlite_ur
     assert KEY not in str(config)
     assert SECRET not in str(config)
     assert promotions == 0  # the promotion gate is live mode's
+    assert leases == 0
+
+
+@pytest.mark.slow
+def test_paper_on_venue_data_from_a_worker_thread_runs_in_a_child(sqlite_url: str) -> None:
+    """``liveexec.paper`` off the main thread (a notebook kernel): the node runs in a spawned
+    child, which records the same outcome (here: the connection fails, no internet)."""
+    upgrade(sqlite_url)
+    raw = venue_raw({"binance": {**CREDS, "environment": "testnet"}}, SPOT)
+    raw["live"]["timeout_connection_s"] = 1
+    cfg = parse_config(raw, environ=ENV)
+    outcome: list[BaseException] = []
+
+    def from_a_worker_thread() -> None:
+        try:
+            paper(cfg, database_url=sqlite_url)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=from_a_worker_thread)
+    worker.start()
+    worker.join(timeout=180)
+    assert not worker.is_alive()
+    (error,) = outcome
+    assert isinstance(error, RunFailedError)
+    assert "did not connect" in str(error)
+    engine = create_db_engine(sqlite_url, create=False)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT mode, status FROM runs")).all()
+            leases = connection.execute(text("SELECT count(*) FROM live_leases")).scalar_one()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [("paper", "failed")]
     assert leases == 0
 
 
@@ -437,6 +490,13 @@ def test_a_component_naming_an_unconnected_venue_is_refused(sqlite_url: str) -> 
         paper(parse_config(raw, environ=ENV), database_url=sqlite_url, subprocess=False)
     assert _issues(exc) == ["strategies[0].config.instrument_id"]
     assert "not configured for paper trading on venue data" in str(exc.value)
+
+
+def test_an_empty_key_is_refused_naming_the_field(sqlite_url: str) -> None:
+    cfg = parse_config(venue_raw({"binance": {**CREDS}}, SPOT), environ={**ENV, "LX_KEY": " "})
+    with pytest.raises(ConfigError) as exc:
+        paper(cfg, database_url=sqlite_url, subprocess=False)
+    assert _issues(exc) == ["live.binance.api_key"]
 
 
 def test_replay_is_the_default_and_still_needs_data() -> None:
