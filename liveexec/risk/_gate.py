@@ -228,6 +228,7 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
     def on_start(self) -> None:
         """Rebuild the state from the database and start reading the kill switch."""
         now = self.clock.timestamp_ns()
+        self._restore_books(now)
         if self._database is not None and self._mode != "backtest":
             # A paper or live node resumes in the state its trader was left in (a backtest
             # starts afresh: its state is its own run's).
@@ -249,6 +250,37 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         if self.database_exposure is not None:
             self.database_exposure.start()
         self._write_changes()
+
+    def _restore_books(self, now: int) -> None:
+        """The positions and working orders the node starts with (a resumed paper run's,
+        restored into the cache before the node starts; a live node's, reconciled with the
+        venue) go into the model's books, so the limits count them and closing orders reduce."""
+        model = self.model
+        for position in self.cache.positions_open():
+            iid = self._instrument_key(position.instrument_id)
+            signed = position.signed_decimal_qty()
+            model.restore_position(position.strategy_id.value, iid, signed)
+            realized = position.realized_pnl
+            model.on_position(
+                position.id.value,
+                iid,
+                signed_qty=signed,
+                avg_px_open=Decimal(repr(position.avg_px_open)),
+                realized_pnl=realized.as_decimal() if realized is not None else Decimal(0),
+                ts_ns=now,
+            )
+        seen: set[str] = set()
+        for order in (*self.cache.orders_open(), *self.cache.orders_inflight()):
+            client_order_id = order.client_order_id.value
+            if client_order_id in seen:
+                continue
+            seen.add(client_order_id)
+            intent = self._intent(order)
+            if isinstance(intent, str):  # a quote-quantity order: its base quantity is unknown
+                self.log.warning(f"Working order {client_order_id} not counted: {intent}")
+                continue
+            intent.quantity = _decimal(self._quantities, order.leaves_qty.raw)
+            model.restore_working(intent)
 
     def _restore_loss_mark(self, database: Engine) -> None:
         """Drawdown and daily loss go on from where the trader's last node left them."""

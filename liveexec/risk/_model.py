@@ -462,6 +462,35 @@ class RiskModel:
             f"{self.reporting_currency} (fail closed)"
         )
 
+    def restore_position(self, strategy_id: str, instrument_id: str, signed_qty: Decimal) -> None:
+        """A position open when the node started (restored from the database or reconciled
+        with the venue), counted in the strategy's and the trader's books as a fill would
+        have been (its PnL comes with :meth:`on_position`)."""
+        for book in (
+            self._books.setdefault((strategy_id, instrument_id), _Book()),
+            self._instrument_books.setdefault(instrument_id, _Book()),
+        ):
+            book.position += signed_qty
+
+    def restore_working(self, order: OrderIntent) -> None:
+        """An order working when the node started, ``order.quantity`` its leaves: counted as
+        working as if approved now, without a velocity entry (a one-cancels-other member
+        counts in full: the group is not rebuilt)."""
+        self._accept(
+            OrderIntent(
+                order.client_order_id,
+                order.strategy_id,
+                order.instrument_id,
+                order.is_buy,
+                order.quantity,
+                order.price,
+                order.trigger,
+                order.is_market,
+                order.reduce_only,
+            ),
+            None,
+        )
+
     def forget_position(self, position_id: str) -> None:
         """A closed position will get no more events under this id (or starts afresh, its
         realized PnL from zero, as NautilusTrader reopens a NETTING position): its realized
@@ -1056,7 +1085,7 @@ class RiskModel:
         current = group.buy if order.is_buy else group.sell  # filled == 0: the side's largest
         return order.quantity - current if order.quantity > current else _ZERO
 
-    def _accept(self, order: OrderIntent, now_ns: int) -> None:
+    def _accept(self, order: OrderIntent, now_ns: int | None) -> None:
         sid = order.strategy_id
         iid = order.instrument_id
         key = (sid, iid)
@@ -1085,7 +1114,7 @@ class RiskModel:
             group.cap = max(group.cap, order.quantity)
             self._working[order.client_order_id] = working
             self._set_leaves(order.client_order_id, working, order.quantity)
-        if self._needs_velocity:
+        if self._needs_velocity and now_ns is not None:
             minute = self._recent_minute.get(sid)
             if minute is None:
                 minute = self._recent_minute[sid] = deque()

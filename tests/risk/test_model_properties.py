@@ -307,3 +307,31 @@ def test_loss_limits_that_cannot_be_valued_deny_what_does_not_reduce() -> None:
     assert model.check(sell_a, 10 * second) is None
     model.set_price("A.SIM", Decimal(100), 10 * second)
     assert model.check(buy_b, 10 * second) is None
+
+
+def test_positions_and_working_orders_at_start_count_as_if_approved() -> None:
+    """What a node starts with (restored or reconciled): a 0.5 long and a working buy of 0.5
+    leave no room under ``max_position_qty`` 1, a sell of the position reduces, the working
+    buy's fill moves it into the position, and no velocity entry was made for it."""
+    model = RiskModel(
+        RiskLimits(
+            strategies={
+                "S-1": StrategyLimits(max_position_qty=Decimal(1), max_orders_per_minute=1)
+            },
+            max_open_orders=2,
+        )
+    )
+    model.set_instrument("X.SIM", InstrumentInfo(Decimal(1), Decimal("0.01"), "USDT"))
+    model.set_price("X.SIM", Decimal(100), 0)
+    model.restore_position("S-1", "X.SIM", Decimal("0.5"))
+    model.restore_working(OrderIntent("O-0", "S-1", "X.SIM", True, Decimal("0.5"), Decimal(99)))
+    assert model.open_orders == 1
+    buy = OrderIntent("O-1", "S-1", "X.SIM", True, Decimal("0.1"), Decimal(99))
+    assert model.check(buy, 1) == (
+        "max_position_qty 1 (strategy S-1 in X.SIM): position 0.5 + working 0.5 + order 0.1 = 1.1"
+    )
+    sell = OrderIntent("O-2", "S-1", "X.SIM", False, Decimal("0.5"), Decimal(101))
+    assert model.reduces(sell) and model.submit(sell, 1) is None  # the minute's first order
+    assert model.check(buy, 2) == "max_open_orders 2 (trader): 2 working + this order"
+    model.on_fill("O-0", Decimal("0.5"))
+    assert model.strategy_book("S-1", "X.SIM") == (Decimal(1), Decimal(0), Decimal("0.5"))
