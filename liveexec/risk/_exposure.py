@@ -31,6 +31,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from liveexec.db._models import WORKING_STATUSES
 from liveexec.risk._model import OrderIntent, RiskModel
+from liveexec.risk._store import plain_decimal
 
 __all__ = [
     "DatabaseExposureCheck",
@@ -93,13 +94,6 @@ def exposure_statement(dialect: str, modes: tuple[str, ...]) -> TextClause:
     )
 
 
-def _plain(value: Decimal) -> Decimal:
-    """Without the trailing zeros of the columns' 18 decimals (1.500... -> 1.5)."""
-    if value == value.to_integral_value():
-        return value.quantize(Decimal(1))
-    return value.normalize()
-
-
 def read_other_exposure(
     database: Engine | Connection, trader_id: str, modes: tuple[str, ...] = _MODES
 ) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
@@ -120,9 +114,9 @@ def read_other_exposure(
     books: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
     for iid in {iid for iid, _ in sums}:
         books[iid] = (
-            _plain(sums.get((iid, "POSITION"), _ZERO)),
-            _plain(sums.get((iid, "BUY"), _ZERO)),
-            _plain(sums.get((iid, "SELL"), _ZERO)),
+            plain_decimal(sums.get((iid, "POSITION"), _ZERO)),
+            plain_decimal(sums.get((iid, "BUY"), _ZERO)),
+            plain_decimal(sums.get((iid, "SELL"), _ZERO)),
         )
     return books
 

@@ -32,6 +32,7 @@ __all__ = [
     "halt",
     "last_loss_mark",
     "last_state",
+    "plain_decimal",
     "record_loss_mark",
     "record_state_changes",
     "resume",
@@ -247,15 +248,15 @@ def last_loss_mark(engine: Engine, trader_id: str, mode: str) -> LossMark | None
         if row is None:
             return None
         return LossMark(
-            drawdown=_plain(row.drawdown),
+            drawdown=plain_decimal(row.drawdown),
             day=row.day,
-            daily_loss=_plain(row.daily_loss),
+            daily_loss=plain_decimal(row.daily_loss),
             ts_ns=row.ts_event,
         )
 
 
-def _plain(value: Decimal) -> Decimal:
-    """Without the trailing zeros of the column's 18 decimals (40.000... -> 40)."""
+def plain_decimal(value: Decimal) -> Decimal:
+    """Without the trailing zeros of a money column's 18 decimals (40.000... -> 40)."""
     if value == value.to_integral_value():
         return value.quantize(Decimal(1))
     return value.normalize()
