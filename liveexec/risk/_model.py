@@ -780,11 +780,17 @@ class RiskModel:
                 if bps is not None:
                     band = plan.bps_memo  # price_band_bps * price, memoised per price
                     if band is None or band[0] is not price:
-                        band = plan.bps_memo = (price, bps * price)
+                        # |price|: a spread's or a future's price may be negative
+                        band = plan.bps_memo = (price, bps * abs(price))
                     if distance * _BPS > band[1]:
+                        if not price:
+                            return (
+                                f"price_band_bps {bps} ({iid}): price {band_px} against last "
+                                f"price {price}, which has no band in bps (fail closed)"
+                            )
                         return (
                             f"price_band_bps {bps} ({iid}): price {band_px} is "
-                            f"{(distance * _BPS / price):.2f} bps from last price {price}"
+                            f"{(distance * _BPS / abs(price)):.2f} bps from last price {price}"
                         )
                 ticks = plan.band_ticks
                 if ticks is not None and distance > ticks:

@@ -438,11 +438,17 @@ class RiskModel:
                 distance = abs(band_px - price)
                 if (
                     instrument.price_band_bps is not None
-                    and distance * _BPS > instrument.price_band_bps * price
+                    and distance * _BPS > instrument.price_band_bps * abs(price)
                 ):
+                    if not price:
+                        return (
+                            f"price_band_bps {instrument.price_band_bps} ({iid}): price "
+                            f"{band_px} against last price {price}, which has no band in bps "
+                            "(fail closed)"
+                        )
                     return (
                         f"price_band_bps {instrument.price_band_bps} ({iid}): price {band_px} is "
-                        f"{(distance * _BPS / price):.2f} bps from last price {price}"
+                        f"{(distance * _BPS / abs(price)):.2f} bps from last price {price}"
                     )
                 if (
                     instrument.price_band_ticks is not None

@@ -335,3 +335,31 @@ def test_positions_and_working_orders_at_start_count_as_if_approved() -> None:
     assert model.check(buy, 2) == "max_open_orders 2 (trader): 2 working + this order"
     model.on_fill("O-0", Decimal("0.5"))
     assert model.strategy_book("S-1", "X.SIM") == (Decimal(1), Decimal(0), Decimal("0.5"))
+
+
+def test_the_bps_band_around_a_zero_or_negative_last_price() -> None:
+    """Spreads and some futures trade at zero or below: the band is ``price_band_bps`` of the
+    price's size, an order at the last price passes, and a last price of 0 (no band in bps)
+    denies any other price with the reason instead of raising."""
+    model = RiskModel(
+        RiskLimits(instruments={"X.SIM": InstrumentLimits(price_band_bps=Decimal(50))})
+    )
+    model.set_instrument("X.SIM", InstrumentInfo(Decimal(1), Decimal("0.01"), "USD"))
+
+    def limit_buy(n: int, price: str) -> str | None:
+        return model.check(
+            OrderIntent(f"O-{n}", "S-1", "X.SIM", True, Decimal(1), Decimal(price)), n
+        )
+
+    model.set_price("X.SIM", Decimal(-40), 0)
+    assert limit_buy(1, "-40") is None
+    assert limit_buy(2, "-40.2") is None  # 50 bps of 40
+    assert limit_buy(3, "-40.3") == (
+        "price_band_bps 50 (X.SIM): price -40.3 is 75.00 bps from last price -40"
+    )
+    model.set_price("X.SIM", Decimal(0), 4)
+    assert limit_buy(5, "0") is None
+    assert limit_buy(6, "0.01") == (
+        "price_band_bps 50 (X.SIM): price 0.01 against last price 0, which has no band in bps "
+        "(fail closed)"
+    )
