@@ -4,11 +4,15 @@ NautilusTrader's logger is process-wide and set up once (its Rust logger cannot 
 twice): the first node of a process fixes the levels, the colours and the file. liveexec gives
 that logger one file per process, ``nautilus-<pid>.log`` in the log directory, and copies the
 lines each run wrote into the run's own file, ``<run_id>.log``, when the run ends; so a
-notebook kernel that runs several backtests still gets one log file per run.
+notebook kernel that runs several backtests still gets one log file per run. The process's file
+holds nothing else worth keeping, and is removed when the process exits (a log directory would
+otherwise keep a second copy of every run's lines).
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -84,6 +88,8 @@ class RunLog:
             if found is not None:
                 return found
         path = directory / name
+        if not _PROCESS_LOG:
+            atexit.register(_remove_process_logs)
         _PROCESS_LOG[os.getpid()] = path
         return path
 
@@ -111,3 +117,11 @@ class RunLog:
 
 # pid -> the file NautilusTrader's logger writes in this process (set by its first node).
 _PROCESS_LOG: dict[int, Path] = {}
+
+
+def _remove_process_logs() -> None:
+    """At exit: every run's lines are in its own file by now."""
+    path = _PROCESS_LOG.get(os.getpid())  # a forked child's exit leaves its parent's file
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink()

@@ -82,6 +82,8 @@ def test_file_level_decides_the_log_file(
         return
     log = Path(result["log_file"])
     assert log.parent == directory
+    # The process's own file (every run's lines, copied to each run's file) left with it.
+    assert sorted(directory.glob("*.log")) == [log]
     text = log.read_text()
     levels = {line.split(" ", 2)[1] for line in text.splitlines() if line.strip()}
     if file_level == "INFO":
