@@ -20,7 +20,6 @@ before it, so an order that reduces exposure never is.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from liveexec.db._models import WORKING_STATUSES
 from liveexec.risk._model import OrderIntent, RiskModel
-from liveexec.risk._store import plain_decimal
+from liveexec.risk._store import PeriodicThread, plain_decimal
 
 __all__ = [
     "DatabaseExposureCheck",
@@ -141,10 +140,8 @@ class ExposureWatcher:
         self._engine = engine
         self._trader_id = trader_id
         self._modes = modes
-        self._interval = interval_s
         self._max_staleness = max_staleness_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = PeriodicThread(self.poll_once, interval_s, f"liveexec-exposure-{trader_id}")
         # (books, monotonic time of the read): replaced whole, read whole (no lock needed)
         self._snapshot: tuple[OtherBooks, float] | None = None
         self._error = "not read yet"
@@ -181,21 +178,10 @@ class ExposureWatcher:
 
     def start(self) -> None:
         self.poll_once()  # the others' exposure at start, before any order
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, name=f"liveexec-exposure-{self._trader_id}", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.poll_once()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._loop.stop()
         self._close()
 
     def _close(self) -> None:

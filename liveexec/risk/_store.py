@@ -27,6 +27,7 @@ __all__ = [
     "ActiveHalt",
     "HaltWatcher",
     "LossMarkWriter",
+    "PeriodicThread",
     "active_halt",
     "current_user",
     "halt",
@@ -145,6 +146,33 @@ def last_state(engine: Engine, trader_id: str, mode: str) -> tuple[TradingState,
     return None if row is None else (TradingState[row[0]], str(row[1]))
 
 
+class PeriodicThread:
+    """Calls ``tick`` every ``interval_s`` seconds of wall time on a daemon thread of its own
+    (the halt, loss-mark and exposure threads): :meth:`start`, :meth:`stop` (joins it)."""
+
+    def __init__(self, tick: Callable[[], None], interval_s: float, name: str) -> None:
+        self._tick = tick
+        self._interval = interval_s
+        self._name = name
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._tick()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+
 class HaltWatcher:
     """Reads the trader's halt every ``interval_s`` seconds on a daemon thread.
 
@@ -158,10 +186,8 @@ class HaltWatcher:
     ) -> None:
         self._engine = engine
         self._trader_id = trader_id
-        self._interval = interval_s
         self._stale_after = max(stale_after_s, 3 * interval_s)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = PeriodicThread(self.poll_once, interval_s, f"liveexec-halts-{trader_id}")
         self._state: tuple[TradingState, str] = (
             TradingState.HALTED,
             "kill switch: the halts table has not been read yet (fail closed)",
@@ -196,21 +222,10 @@ class HaltWatcher:
 
     def start(self) -> None:
         self.poll_once()  # the state at start, before any order
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, name=f"liveexec-halts-{self._trader_id}", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.poll_once()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._loop.stop()
 
 
 _STORED = Decimal("1e-18")  # the money columns' scale
@@ -281,9 +296,7 @@ class LossMarkWriter:
         self._engine = engine
         self._read = read
         self._trader_id, self._mode, self._run_id = trader_id, mode, run_id
-        self._interval = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = PeriodicThread(self.write_once, interval_s, f"liveexec-loss-marks-{trader_id}")
         self._written: LossMark | None = None
         self.error: str | None = None
         self.writes = 0
@@ -303,19 +316,8 @@ class LossMarkWriter:
         self.writes += 1
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, name=f"liveexec-loss-marks-{self._trader_id}", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.write_once()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._loop.stop()
         self.write_once()
