@@ -47,6 +47,7 @@ from liveexec.db import create_db_engine, upgrade
 from liveexec.errors import ConfigError, RunFailedError
 from liveexec.trading import paper
 from liveexec.trading._adapters import adapter_credentials, credentials_in_environment
+from liveexec.trading._run import _dispose as dispose_node
 from liveexec.trading._sandbox import PaperExecutionClient
 from liveexec.trading._venue_data import add_venue_paper_factories, build_venue_paper_node_config
 from tests.live.test_live_adapters import CREDS, ENV, KEY, PASSPHRASE, SECRET, live_raw
@@ -105,9 +106,9 @@ def built() -> Iterator[Any]:
 
     yield build
     for node in nodes:
-        node.dispose()
-        node.kernel.loop.close()
-    asyncio.set_event_loop(None)
+        # As liveexec disposes its nodes: the actor executors' pending tasks end first, rather
+        # than as "Event loop is closed" errors when the loop is collected (in a later test).
+        dispose_node(node, node.kernel.loop)
 
 
 # --- (1) the node ------------------------------------------------------------------------------
@@ -305,9 +306,7 @@ def test_the_paper_venue_fills_on_quotes_published_for_its_venue() -> None:
         usdt, btc = Currency.from_str("USDT"), Currency.from_str("BTC")
         balances = account.balance_total(usdt).as_decimal(), account.balance_total(btc)
     finally:
-        node.dispose()
-        loop.close()
-        asyncio.set_event_loop(None)
+        dispose_node(node, loop)
     assert len(strategy.seen) == len(quotes)
     # Each quote reached the venue before the strategy (bus priority): the venue's ask, read
     # from the strategy's handler, is already that quote's.
