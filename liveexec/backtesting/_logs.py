@@ -68,6 +68,7 @@ class RunLog:
 
     logging: LoggingConfig
     run_id: str
+    file: Path | None = None  # the run's log file, once finished (None: no file)
     _offset: int = 0
     _source: Path | None = None
 
@@ -94,8 +95,12 @@ class RunLog:
         return path
 
     def finish(self) -> Path | None:
-        """Copy the run's lines into ``<directory>/<run_id>.log``; its path, or None if
-        NautilusTrader writes no file in this process."""
+        """Copy the run's lines into ``<directory>/<run_id>.log``; its path (also kept in
+        :attr:`file`), or None if NautilusTrader writes no file in this process."""
+        self.file = self._copy()
+        return self.file
+
+    def _copy(self) -> Path | None:
         if self._source is None or not is_logging_initialized():
             return None
         flush_logger()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections.abc import Callable
 from typing import Any
@@ -20,20 +19,18 @@ from liveexec.backtesting._progress import ProgressActor, data_time_range
 from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.data import open_catalog
 from liveexec.db import create_db_engine, database_errors, require_current_schema
-from liveexec.errors import RunFailedError, RunInterrupted
+from liveexec.errors import RunInterrupted
 from liveexec.nodes._compat import speed_up_backtest_engine, tuned_gc
 from liveexec.recording import (
     RecordBuffer,
     RecorderActor,
-    RecorderError,
-    interrupts_deferred,
     interrupts_ignored,
+    recorded_run,
 )
 from liveexec.risk import build_risk_gate, needs_risk_gate
 from liveexec.runs import (
     Heartbeat,
     RunResult,
-    close_run,
     load_run,
     open_run,
     reap_abandoned,
@@ -82,13 +79,6 @@ def node_reading(catalog: ParquetDataCatalog) -> type[BacktestNode]:
     return LiveexecBacktestNode
 
 
-def _flush_quietly(recorder: RecorderActor | None) -> None:
-    """Record what the orders looked like when the run stopped (a failed write shows at close)."""
-    if recorder is not None:
-        with contextlib.suppress(RecorderError):
-            recorder.flush(final=True)
-
-
 def _dispose(node: Any) -> None:  # noqa: ANN401 (BacktestNode.dispose is untyped)
     node.dispose()
 
@@ -130,85 +120,67 @@ def _backtest(
             require_current_schema(engine)
             reap_abandoned(engine)
             run_id = open_run(engine, cfg)
-        status, error = "completed", None
         buffer = RecordBuffer(engine, background=False, batch_rows=5_000)
         recorder: RecorderActor | None = None
         node: BacktestNode | None = None
         run_log = RunLog(cfg.logging, run_id)
-        log_file = None
-        with Heartbeat(engine, run_id):
-            try:
-                # Inside the guarded block: NautilusTrader validates the run config here, and a
-                # failure must close the run row rather than leave it 'running'.
-                assert cfg.data is not None  # preflight: backtests have data
-                # The catalog's instruments as the config defines them (fees, margins, limits):
-                # see preflight for the fields that must agree with the stored data instead.
-                run_log.start()
-                catalog = with_config_instruments(
-                    open_catalog(cfg.data.catalog), checked.instrument_overrides
-                )
-                node = node_reading(catalog)(configs=[run_config])
-                node.build()
-                bt_engine = node.get_engine(run_config.id)
-                if bt_engine is None:
-                    raise RuntimeError("BacktestNode built no engine for the run")
-                speed_up_backtest_engine(bt_engine)  # result-neutral, version-guarded
-                # liveexec's risk gate takes over NautilusTrader's RiskEngine.execute endpoint.
-                gate = (
-                    build_risk_gate(cfg, run_id=run_id, database=engine)
-                    if (needs_risk_gate(cfg))
-                    else None
-                )
-                recorder = RecorderActor(
-                    buffer,
-                    run_id=run_id,
-                    mode=cfg.mode,
-                    risk_approved=gate.approved if gate is not None else None,
-                )
-                bt_engine.add_actor(recorder)
-                recorder.attach()
-                if gate is not None:
-                    bt_engine.add_actor(gate)
-                    gate.attach(bt_engine.kernel.risk_engine)
-                time_range = data_time_range(cfg) if progress is not None else None
-                if progress is not None and time_range is not None:
-                    bt_engine.add_actor(ProgressActor(*time_range, progress))
-                with tuned_gc():  # restored when the run ends, also on an error
-                    node.run()
-                recorder.raise_failure()
-                recorder.flush(final=True)
-                if inspect is not None:
-                    inspect(bt_engine)
-            except KeyboardInterrupt:
-                status, error = "interrupted", "interrupted (Ctrl-C or SIGTERM)"
-                with interrupts_deferred():
-                    _flush_quietly(recorder)
-            except Exception as exc:  # recorded in the runs row, then raised as RunFailedError
-                status, error = "failed", f"{type(exc).__name__}: {exc}"
-                with interrupts_deferred():
-                    _flush_quietly(recorder)
-            finally:
-                with interrupts_deferred():
-                    try:
-                        try:
-                            buffer.close()
-                        except RecorderError as exc:
-                            status, error = "failed", str(exc)
-                        with database_errors(engine, f"recording the end of run {run_id}"):
-                            close_run(engine, run_id, status, error)
-                    finally:
-                        if node is not None:
-                            _dispose(node)
-                        log_file = run_log.finish()
-        if status == "failed":
-            raise RunFailedError(run_id, error or "unknown error")
-        if status == "interrupted":
-            raise RunInterrupted(run_id, status)
+
+        def cleanup() -> None:
+            if node is not None:
+                _dispose(node)
+            run_log.finish()
+
+        with (
+            Heartbeat(engine, run_id),
+            recorded_run(engine, run_id, buffer, lambda: recorder, cleanup) as end,
+        ):
+            # Inside the guarded block: NautilusTrader validates the run config here, and a
+            # failure must close the run row rather than leave it 'running'.
+            assert cfg.data is not None  # preflight: backtests have data
+            # The catalog's instruments as the config defines them (fees, margins, limits):
+            # see preflight for the fields that must agree with the stored data instead.
+            run_log.start()
+            catalog = with_config_instruments(
+                open_catalog(cfg.data.catalog), checked.instrument_overrides
+            )
+            node = node_reading(catalog)(configs=[run_config])
+            node.build()
+            bt_engine = node.get_engine(run_config.id)
+            if bt_engine is None:
+                raise RuntimeError("BacktestNode built no engine for the run")
+            speed_up_backtest_engine(bt_engine)  # result-neutral, version-guarded
+            # liveexec's risk gate takes over NautilusTrader's RiskEngine.execute endpoint.
+            gate = (
+                build_risk_gate(cfg, run_id=run_id, database=engine)
+                if (needs_risk_gate(cfg))
+                else None
+            )
+            recorder = RecorderActor(
+                buffer,
+                run_id=run_id,
+                mode=cfg.mode,
+                risk_approved=gate.approved if gate is not None else None,
+            )
+            bt_engine.add_actor(recorder)
+            recorder.attach()
+            if gate is not None:
+                bt_engine.add_actor(gate)
+                gate.attach(bt_engine.kernel.risk_engine)
+            time_range = data_time_range(cfg) if progress is not None else None
+            if progress is not None and time_range is not None:
+                bt_engine.add_actor(ProgressActor(*time_range, progress))
+            with tuned_gc():  # restored when the run ends, also on an error
+                node.run()
+            recorder.raise_failure()
+            recorder.flush(final=True)
+            if inspect is not None:
+                inspect(bt_engine)
+        end.raise_unless_completed()
         try:
             with database_errors(engine, f"reading run {run_id}"):
-                return dataclasses.replace(load_run(engine, run_id), log_file=log_file)
+                return dataclasses.replace(load_run(engine, run_id), log_file=run_log.file)
         except KeyboardInterrupt:
-            raise RunInterrupted(run_id, status) from None  # the run itself had completed
+            raise RunInterrupted(run_id, end.status) from None  # the run itself had completed
     finally:
         with interrupts_ignored():  # the run row is closed: nothing left to interrupt
             engine.dispose()

@@ -29,11 +29,16 @@ from sqlalchemy import Engine
 from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.config._models import LIVE_VENUES
 from liveexec.db import create_db_engine, database_errors, require_current_schema
-from liveexec.errors import ConfigError, ConfigIssue, RunFailedError, RunInterrupted
+from liveexec.errors import ConfigError, ConfigIssue
 from liveexec.nodes import check_importable
-from liveexec.recording import RecordBuffer, RecorderActor, interrupts_deferred, interrupts_ignored
+from liveexec.recording import (
+    RecordBuffer,
+    RecorderActor,
+    interrupts_ignored,
+    recorded_run,
+)
 from liveexec.risk import build_risk_gate, needs_risk_gate
-from liveexec.runs import Heartbeat, RunResult, close_run, load_run, open_run, reap_abandoned
+from liveexec.runs import Heartbeat, RunResult, load_run, open_run, reap_abandoned
 from liveexec.trading._adapters import (
     adapter_credentials,
     add_live_factories,
@@ -43,11 +48,9 @@ from liveexec.trading._adapters import (
 from liveexec.trading._lease import acquire_lease, release_lease, set_lease_run
 from liveexec.trading._run import (
     FLUSH_EVERY_S,
-    _dispose,
     _Driver,
-    _flush_quietly,
+    _end_node,
     _lease_keeper,
-    _release_quietly,
     _signals_to,
     _stop_note,
 )
@@ -213,89 +216,72 @@ def run_until_stopped(
             except BaseException:
                 release_lease(engine, lease)
                 raise
-        status, error = "completed", None
         buffer = RecordBuffer(engine, background=True, flush_interval_s=FLUSH_EVERY_S)
         recorder: RecorderActor | None = None
         node: TradingNode | None = None
         loop: asyncio.AbstractEventLoop | None = None
-        with Heartbeat(engine, run_id), credentials_in_environment(credentials):
-            try:
-                loop = asyncio.new_event_loop()
-                asyncio.set_event_loop(loop)
-                node = TradingNode(config=node_config, loop=loop)
-                add_factories(node)
-                node.build()  # builds the adapters' clients; nothing connects before run()
-                gate = (
-                    build_risk_gate(cfg, run_id=run_id, database=engine)
-                    if needs_risk_gate(cfg)
-                    else None
-                )
-                recorder = RecorderActor(
-                    buffer,
-                    run_id=run_id,
-                    mode=cfg.mode,
-                    risk_approved=gate.approved if gate is not None else None,
-                )
-                node.trader.add_actor(recorder)
-                recorder.attach()
-                if gate is not None:
-                    node.trader.add_actor(gate)
-                    gate.attach(node.kernel.risk_engine)
-                if on_node is not None:
-                    on_node(node)
-                driver = _Driver(
-                    node,
-                    None,
-                    recorder,
-                    None,
-                    stop_policy=cfg.stop,
-                    # Connection, reconciliation and the portfolio come first.
-                    start_timeout_s=cfg.live.timeout_connection_s + 5.0,
-                )
-                keeper = _lease_keeper(engine, lease, loop, driver)
-                with keeper, _signals_to(loop, driver):
-                    driving = loop.create_task(driver.run())
-                    node.run()
-                    del driving
-                if driver.interrupted:
-                    raise KeyboardInterrupt
-                if driver.error is not None:
-                    if "did not start its strategies" in str(driver.error):
-                        raise RuntimeError(
-                            "the venue clients did not connect (or reconcile) within "
-                            f"live.timeout_connection_s ({cfg.live.timeout_connection_s:g}s) "
-                            "+ 5s; nothing was traded (see the node's log for the cause)"
-                        ) from driver.error
-                    raise driver.error
-                recorder.raise_failure()
-                recorder.flush(final=True)
-                error = _stop_note(driver)
-            except KeyboardInterrupt:
-                status, error = "interrupted", "interrupted (Ctrl-C or SIGTERM)"
-                with interrupts_deferred():
-                    _flush_quietly(recorder)
-            except Exception as exc:  # recorded in the runs row, then raised as RunFailedError
-                status, error = "failed", f"{type(exc).__name__}: {exc}"
-                with interrupts_deferred():
-                    _flush_quietly(recorder)
-            finally:
-                with interrupts_deferred():
-                    try:
-                        try:
-                            buffer.close()
-                        except Exception as exc:
-                            status, error = "failed", str(exc)
-                        with database_errors(engine, f"recording the end of run {run_id}"):
-                            close_run(engine, run_id, status, error)
-                    finally:
-                        try:
-                            _dispose(node, loop)
-                        finally:
-                            _release_quietly(engine, lease)
-        if status == "failed":
-            raise RunFailedError(run_id, error or "unknown error")
-        if status == "interrupted":
-            raise RunInterrupted(run_id, status)
+        with (
+            Heartbeat(engine, run_id),
+            credentials_in_environment(credentials),
+            recorded_run(
+                engine,
+                run_id,
+                buffer,
+                lambda: recorder,
+                lambda: _end_node(node, loop, engine, lease),
+            ) as end,
+        ):
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            node = TradingNode(config=node_config, loop=loop)
+            add_factories(node)
+            node.build()  # builds the adapters' clients; nothing connects before run()
+            gate = (
+                build_risk_gate(cfg, run_id=run_id, database=engine)
+                if needs_risk_gate(cfg)
+                else None
+            )
+            recorder = RecorderActor(
+                buffer,
+                run_id=run_id,
+                mode=cfg.mode,
+                risk_approved=gate.approved if gate is not None else None,
+            )
+            node.trader.add_actor(recorder)
+            recorder.attach()
+            if gate is not None:
+                node.trader.add_actor(gate)
+                gate.attach(node.kernel.risk_engine)
+            if on_node is not None:
+                on_node(node)
+            driver = _Driver(
+                node,
+                None,
+                recorder,
+                None,
+                stop_policy=cfg.stop,
+                # Connection, reconciliation and the portfolio come first.
+                start_timeout_s=cfg.live.timeout_connection_s + 5.0,
+            )
+            keeper = _lease_keeper(engine, lease, loop, driver)
+            with keeper, _signals_to(loop, driver):
+                driving = loop.create_task(driver.run())
+                node.run()
+                del driving
+            if driver.interrupted:
+                raise KeyboardInterrupt
+            if driver.error is not None:
+                if "did not start its strategies" in str(driver.error):
+                    raise RuntimeError(
+                        "the venue clients did not connect (or reconcile) within "
+                        f"live.timeout_connection_s ({cfg.live.timeout_connection_s:g}s) "
+                        "+ 5s; nothing was traded (see the node's log for the cause)"
+                    ) from driver.error
+                raise driver.error
+            recorder.raise_failure()
+            recorder.flush(final=True)
+            end.error = _stop_note(driver)
+        end.raise_unless_completed()
         with database_errors(engine, f"reading run {run_id}"):
             return load_run(engine, run_id)
     finally:

@@ -27,17 +27,17 @@ from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.config._models import StopConfig
 from liveexec.data import open_catalog
 from liveexec.db import create_db_engine, database_errors, require_current_schema
-from liveexec.errors import ConfigError, ConfigIssue, RunFailedError, RunInterrupted
+from liveexec.errors import ConfigError, ConfigIssue, RunInterrupted
 from liveexec.nodes._compat import speed_up_backtest_engine
 from liveexec.recording import (
     RecordBuffer,
     RecorderActor,
     RecorderError,
-    interrupts_deferred,
     interrupts_ignored,
+    recorded_run,
 )
 from liveexec.risk import build_risk_gate, needs_risk_gate
-from liveexec.runs import Heartbeat, RunResult, close_run, load_run, open_run, reap_abandoned
+from liveexec.runs import Heartbeat, RunResult, load_run, open_run, reap_abandoned
 from liveexec.trading._build import _as_backtest, build_paper_node_config
 from liveexec.trading._lease import (
     Lease,
@@ -296,10 +296,17 @@ def _release_quietly(engine: Engine, lease: Lease) -> None:
         release_lease(engine, lease)
 
 
-def _flush_quietly(recorder: RecorderActor | None) -> None:
-    if recorder is not None:
-        with contextlib.suppress(RecorderError):
-            recorder.flush(final=True)
+def _end_node(
+    node: TradingNode | None,
+    loop: asyncio.AbstractEventLoop | None,
+    engine: Engine,
+    lease: Lease,
+) -> None:
+    """After the run row is closed: the node disposed, then the lease released (always)."""
+    try:
+        _dispose(node, loop)
+    finally:
+        _release_quietly(engine, lease)
 
 
 def _venue_resumes(state: ResumeState, replay: ReplaySource) -> dict[str, VenueResume]:
@@ -379,130 +386,110 @@ def paper_in_process(
             except BaseException:
                 release_lease(engine, lease)
                 raise
-        status, error = "completed", None
         # The writer thread: a slow database never blocks the node's event loop.
         buffer = RecordBuffer(engine, background=True, flush_interval_s=FLUSH_EVERY_S)
         recorder: RecorderActor | None = None
         node: TradingNode | None = None
         loop: asyncio.AbstractEventLoop | None = None
         stats = PaperStats()
-        with Heartbeat(engine, run_id):
-            try:
-                assert cfg.data is not None  # validated: paper mode has data
-                replay = load_replay(
-                    run_config, open_catalog(cfg.data.catalog), checked.instrument_overrides
+        with (
+            Heartbeat(engine, run_id),
+            recorded_run(
+                engine,
+                run_id,
+                buffer,
+                lambda: recorder,
+                lambda: _end_node(node, loop, engine, lease),
+            ) as end,
+        ):
+            assert cfg.data is not None  # validated: paper mode has data
+            replay = load_replay(
+                run_config, open_catalog(cfg.data.catalog), checked.instrument_overrides
+            )
+            state = None
+            if resumed is not None:
+                state = load_state(engine, run_id, {i.id: i for i in replay.instruments})
+                replay.start = state.replay_position
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            started = time.perf_counter()
+            node = TradingNode(config=node_config, loop=loop)
+            node.add_data_client_factory(REPLAY_CLIENT, replay_factory(replay))
+            venues: list[PaperExecutionClient] = []
+            restored = _venue_resumes(state, replay) if state is not None else None
+            for venue in run_config.venues:
+                node.add_exec_client_factory(venue.name, paper_exec_factory(venues, restored))
+            node.build()
+            if state is not None:
+                restore_cache(
+                    node.kernel.cache,
+                    state,
+                    {v.name: get_oms_type(v) for v in run_config.venues},
                 )
-                state = None
-                if resumed is not None:
-                    state = load_state(engine, run_id, {i.id: i for i in replay.instruments})
-                    replay.start = state.replay_position
-                loop = asyncio.new_event_loop()
-                asyncio.set_event_loop(loop)
-                started = time.perf_counter()
-                node = TradingNode(config=node_config, loop=loop)
-                node.add_data_client_factory(REPLAY_CLIENT, replay_factory(replay))
-                venues: list[PaperExecutionClient] = []
-                restored = _venue_resumes(state, replay) if state is not None else None
-                for venue in run_config.venues:
-                    node.add_exec_client_factory(venue.name, paper_exec_factory(venues, restored))
-                node.build()
-                if state is not None:
-                    restore_cache(
-                        node.kernel.cache,
-                        state,
-                        {v.name: get_oms_type(v) for v in run_config.venues},
-                    )
-                # Result-neutral: the portfolio analyzer's per-closed-position pd.concat is
-                # quadratic over a long-running node (liveexec.nodes._compat).
-                speed_up_backtest_engine(node.kernel)
-                replay.venues.update({str(v.venue): v.process_market_data for v in venues})
-                # liveexec's risk gate takes over NautilusTrader's RiskEngine.execute endpoint,
-                # exactly as in liveexec.backtesting._run (the same decisions in both nodes).
-                gate = (
-                    build_risk_gate(cfg, run_id=run_id, database=engine)
-                    if needs_risk_gate(cfg)
-                    else None
-                )
-                recorder = RecorderActor(
-                    buffer,
-                    run_id=run_id,
-                    mode=cfg.mode,
-                    risk_approved=gate.approved if gate is not None else None,
-                    first_seq=state.last_seq if state is not None else 0,
-                    # Groups only at the driver's flushes (the replay's checkpoints): a group
-                    # cut by a count could commit part of what one event caused, ahead of the
-                    # checkpoint, and a resume would replay that event again.
-                    order_flush_every=UNBOUNDED_GROUP,
-                )
-                node.trader.add_actor(recorder)
-                recorder.attach()
-                if gate is not None:
-                    node.trader.add_actor(gate)
-                    gate.attach(node.kernel.risk_engine)
-                if on_node is not None:
-                    on_node(node)
-                (client,) = replay.clients
-                driver = _Driver(node, client, recorder, progress, stop_policy=cfg.stop)
-                client.checkpoint = driver.checkpoint
-                keeper = _lease_keeper(engine, lease, loop, driver)
-                with keeper, _signals_to(loop, driver), _short_switch_interval():
-                    driving = loop.create_task(driver.run())
-                    node.run()
-                    del driving  # done: it stopped the node
-                stopped = time.perf_counter()
-                stats = PaperStats(
-                    events=client.replayed,
-                    start_to_first_event_s=(
-                        None
-                        if client.first_replayed_at is None
-                        else client.first_replayed_at - started
-                    ),
-                    replay_s=(
-                        None
-                        if client.first_replayed_at is None or driver.stopping_at is None
-                        else driver.stopping_at - client.first_replayed_at
-                    ),
-                    stop_s=None if driver.stopping_at is None else stopped - driver.stopping_at,
-                )
-                if driver.interrupted:
-                    raise KeyboardInterrupt
-                if driver.error is not None:
-                    raise driver.error
-                recorder.raise_failure()
-                recorder.flush(final=True)
-                error = _stop_note(driver)
-            except KeyboardInterrupt:
-                status, error = "interrupted", "interrupted (Ctrl-C or SIGTERM)"
-                with interrupts_deferred():
-                    _flush_quietly(recorder)
-            except Exception as exc:  # recorded in the runs row, then raised as RunFailedError
-                status, error = "failed", f"{type(exc).__name__}: {exc}"
-                with interrupts_deferred():
-                    _flush_quietly(recorder)
-            finally:
-                with interrupts_deferred():
-                    try:
-                        try:
-                            buffer.close()
-                        except RecorderError as exc:
-                            status, error = "failed", str(exc)
-                        with database_errors(engine, f"recording the end of run {run_id}"):
-                            close_run(engine, run_id, status, error)
-                    finally:
-                        try:
-                            _dispose(node, loop)
-                        finally:
-                            _release_quietly(engine, lease)
+            # Result-neutral: the portfolio analyzer's per-closed-position pd.concat is
+            # quadratic over a long-running node (liveexec.nodes._compat).
+            speed_up_backtest_engine(node.kernel)
+            replay.venues.update({str(v.venue): v.process_market_data for v in venues})
+            # liveexec's risk gate takes over NautilusTrader's RiskEngine.execute endpoint,
+            # exactly as in liveexec.backtesting._run (the same decisions in both nodes).
+            gate = (
+                build_risk_gate(cfg, run_id=run_id, database=engine)
+                if needs_risk_gate(cfg)
+                else None
+            )
+            recorder = RecorderActor(
+                buffer,
+                run_id=run_id,
+                mode=cfg.mode,
+                risk_approved=gate.approved if gate is not None else None,
+                first_seq=state.last_seq if state is not None else 0,
+                # Groups only at the driver's flushes (the replay's checkpoints): a group
+                # cut by a count could commit part of what one event caused, ahead of the
+                # checkpoint, and a resume would replay that event again.
+                order_flush_every=UNBOUNDED_GROUP,
+            )
+            node.trader.add_actor(recorder)
+            recorder.attach()
+            if gate is not None:
+                node.trader.add_actor(gate)
+                gate.attach(node.kernel.risk_engine)
+            if on_node is not None:
+                on_node(node)
+            (client,) = replay.clients
+            driver = _Driver(node, client, recorder, progress, stop_policy=cfg.stop)
+            client.checkpoint = driver.checkpoint
+            keeper = _lease_keeper(engine, lease, loop, driver)
+            with keeper, _signals_to(loop, driver), _short_switch_interval():
+                driving = loop.create_task(driver.run())
+                node.run()
+                del driving  # done: it stopped the node
+            stopped = time.perf_counter()
+            stats = PaperStats(
+                events=client.replayed,
+                start_to_first_event_s=(
+                    None if client.first_replayed_at is None else client.first_replayed_at - started
+                ),
+                replay_s=(
+                    None
+                    if client.first_replayed_at is None or driver.stopping_at is None
+                    else driver.stopping_at - client.first_replayed_at
+                ),
+                stop_s=None if driver.stopping_at is None else stopped - driver.stopping_at,
+            )
+            if driver.interrupted:
+                raise KeyboardInterrupt
+            if driver.error is not None:
+                raise driver.error
+            recorder.raise_failure()
+            recorder.flush(final=True)
+            end.error = _stop_note(driver)
         LAST_STATS.__dict__.update(stats.__dict__)
-        if status == "failed":
-            raise RunFailedError(run_id, error or "unknown error")
-        if status == "interrupted":
-            raise RunInterrupted(run_id, status)
+        end.raise_unless_completed()
         try:
             with database_errors(engine, f"reading run {run_id}"):
                 return load_run(engine, run_id)
         except KeyboardInterrupt:
-            raise RunInterrupted(run_id, status) from None
+            raise RunInterrupted(run_id, end.status) from None
     finally:
         with interrupts_ignored():
             engine.dispose()

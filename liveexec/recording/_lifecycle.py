@@ -1,0 +1,87 @@
+"""How every run ends, whichever node ran it: the recorder flushed, the buffer closed and the
+run row closed with what happened (completed, interrupted by Ctrl-C/SIGTERM, failed and why),
+then the node disposed; signals are deferred while that happens, so the row never stays
+``running`` behind a second Ctrl-C. Backtests, paper runs and live runs use this one block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from liveexec.db import database_errors
+from liveexec.errors import RunFailedError, RunInterrupted
+from liveexec.recording._actor import RecorderActor
+from liveexec.recording._buffer import RecordBuffer, RecorderError
+from liveexec.recording._signals import interrupts_deferred
+from liveexec.runs import close_run
+
+__all__ = ["RunEnd", "flush_quietly", "recorded_run"]
+
+
+@dataclass
+class RunEnd:
+    """What the run row is closed with; the block's body may set ``error`` to a note on a run
+    that completed (e.g. why a node stopped)."""
+
+    run_id: str
+    status: str = "completed"
+    error: str | None = None
+
+    def raise_unless_completed(self) -> None:
+        """The outcome as liveexec's exceptions, once the row is closed."""
+        if self.status == "failed":
+            raise RunFailedError(self.run_id, self.error or "unknown error")
+        if self.status == "interrupted":
+            raise RunInterrupted(self.run_id, self.status)
+
+
+def flush_quietly(recorder: RecorderActor | None) -> None:
+    """Record what the orders looked like when the run stopped (a failed write shows at close)."""
+    if recorder is not None:
+        with contextlib.suppress(RecorderError):
+            recorder.flush(final=True)
+
+
+@contextlib.contextmanager
+def recorded_run(
+    engine: Engine,
+    run_id: str,
+    buffer: RecordBuffer,
+    recorder: Callable[[], RecorderActor | None],
+    cleanup: Callable[[], None],
+) -> Iterator[RunEnd]:
+    """Run the block; whatever it raises (but ``BaseException``s other than Ctrl-C), close the
+    run row with the outcome, then call ``cleanup`` (dispose the node, release what it held).
+
+    ``recorder`` returns the recorder once the block has made it (None before). An error while
+    closing the buffer fails the run, whatever it is: the row says why rather than staying
+    ``running``. The exceptions are raised by :meth:`RunEnd.raise_unless_completed`.
+    """
+    end = RunEnd(run_id)
+    try:
+        yield end
+    except KeyboardInterrupt:
+        end.status, end.error = "interrupted", "interrupted (Ctrl-C or SIGTERM)"
+        with interrupts_deferred():
+            flush_quietly(recorder())
+    except Exception as exc:  # recorded in the runs row, then raised as RunFailedError
+        end.status, end.error = "failed", f"{type(exc).__name__}: {exc}"
+        with interrupts_deferred():
+            flush_quietly(recorder())
+    finally:
+        with interrupts_deferred():
+            try:
+                try:
+                    buffer.close()
+                except RecorderError as exc:
+                    end.status, end.error = "failed", str(exc)
+                except Exception as exc:  # not the recorder's own: still the run's end
+                    end.status, end.error = "failed", f"{type(exc).__name__}: {exc}"
+                with database_errors(engine, f"recording the end of run {run_id}"):
+                    close_run(engine, run_id, end.status, end.error)
+            finally:
+                cleanup()
