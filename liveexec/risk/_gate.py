@@ -485,6 +485,16 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
 
     def _decide(self, order: Any, now: int) -> str | None:  # noqa: ANN401
         self.checks += 1
+        try:
+            return self._evaluate(order, now)
+        except Exception as exc:  # a check that cannot be evaluated denies (fail closed)
+            self.model.on_order_closed(order.client_order_id.value)
+            return (
+                f"the risk gate could not evaluate the order ({type(exc).__name__}: {exc}): "
+                "denied (fail closed)"
+            )
+
+    def _evaluate(self, order: Any, now: int) -> str | None:  # noqa: ANN401
         intent = self._intent(order)
         if isinstance(intent, str):
             return intent

@@ -19,6 +19,7 @@ from liveexec.db import create_db_engine, upgrade
 from liveexec.demo import prepare_demo_catalog
 from liveexec.examples import EXAMPLES_DIR
 from liveexec.risk import halt, resume
+from liveexec.risk._model import RiskModel
 from liveexec.runs import RunResult
 
 pytestmark = pytest.mark.slow
@@ -214,3 +215,36 @@ def test_available_balance_denies_entries_the_margin_account_cannot_afford(
         assert abs(position) <= Decimal("0.1")
     with_money = decisions(run(base, sqlite_url, {"check_available_balance": True}))
     assert all(status == "FILLED" for status, _, _ in with_money)  # 100,000 USDT: all pass
+
+
+def test_a_check_that_raises_denies_the_order_and_the_run_goes_on(
+    base: dict[str, Any], sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injected into the limits model of a real backtest: the third order's check raises.
+    That order is denied (NautilusTrader's OrderDenied, recorded with the error as the reason),
+    the strategy goes on, and the orders after it are checked and approved as before."""
+    upgrade(sqlite_url)
+    limits = {"strategies": {"EMACross-000": {"max_open_orders": 10}}}
+    clean = decisions(run(base, sqlite_url, limits))
+    real_check = RiskModel.check
+    calls = 0
+
+    def failing_third(self: RiskModel, intent: Any, now: int) -> str | None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise ArithmeticError("injected fault")
+        return real_check(self, intent, now)
+
+    monkeypatch.setattr(RiskModel, "check", failing_third)
+    faulty = decisions(run(base, sqlite_url, limits))
+    assert all(decision == "approved" for _, decision, _ in clean)
+    assert faulty[:2] == clean[:2]
+    status, decision, reason = faulty[2]
+    assert (status, decision) == ("DENIED", "denied")
+    assert reason == (
+        "the risk gate could not evaluate the order (ArithmeticError: injected fault): "
+        "denied (fail closed)"
+    )
+    others = faulty[:2] + faulty[3:]
+    assert others and all(decision == "approved" for _, decision, _ in others)
