@@ -119,6 +119,9 @@ raw["logging"]["directory"] = sys.argv[3]
 cfg = parse_config(raw)
 for _ in range(2):
     print(backtest(cfg, database_url=sys.argv[2]).log_file)
+# What the process's own file holds while the process lives (it is removed at exit).
+[process_log] = __import__("pathlib").Path(sys.argv[3]).glob("nautilus-*.log")
+open(sys.argv[4], "wb").write(process_log.read_bytes())
 """
 
 
@@ -134,6 +137,7 @@ def test_each_run_keeps_its_own_log(workspace: dict[str, Path | str], tmp_path: 
             str(workspace["config"]),
             str(workspace["url"]),
             str(tmp_path),
+            str(tmp_path / "process-log.copy"),
         ],
         capture_output=True,
         text=True,
@@ -145,6 +149,6 @@ def test_each_run_keeps_its_own_log(workspace: dict[str, Path | str], tmp_path: 
     one, two = first.read_text(), second.read_text()
     for text in (one, two):  # each file holds exactly one run: its strategy started once
         assert text.count("SimpleQuoterStrategy: RUNNING") == 1, text[:2000]
-    # Together they are what the process's file holds.
-    [process_log] = tmp_path.glob("nautilus-*.log")
-    assert process_log.read_text() == one + two
+    # Together they are what the process's file held; that file left with the process.
+    assert (tmp_path / "process-log.copy").read_text() == one + two
+    assert not list(tmp_path.glob("nautilus-*.log"))
