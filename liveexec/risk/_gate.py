@@ -489,10 +489,7 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             return self._evaluate(order, now)
         except Exception as exc:  # a check that cannot be evaluated denies (fail closed)
             self.model.on_order_closed(order.client_order_id.value)
-            return (
-                f"the risk gate could not evaluate the order ({type(exc).__name__}: {exc}): "
-                "denied (fail closed)"
-            )
+            return _not_evaluated("order", exc)
 
     def _evaluate(self, order: Any, now: int) -> str | None:  # noqa: ANN401
         intent = self._intent(order)
@@ -651,14 +648,17 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         )
         self.checks += 1
         model = self.model
-        reason = model.check_increase(increase, now)
-        if (
-            reason is None
-            and self.database_exposure is not None
-            and increase.quantity > 0  # a price-only modify adds nothing to anyone's exposure
-            and not model.reduces(increase)
-        ):
-            reason = self.database_exposure.reason(model, increase)
+        try:
+            reason = model.check_increase(increase, now)
+            if (
+                reason is None
+                and self.database_exposure is not None
+                and increase.quantity > 0  # a price-only modify adds nothing to anyone's exposure
+                and not model.reduces(increase)
+            ):
+                reason = self.database_exposure.reason(model, increase)
+        except Exception as exc:  # a check that cannot be evaluated rejects (fail closed)
+            reason = _not_evaluated("modify", exc)
         if reason is None:
             self._forward(command)
             return
@@ -719,3 +719,12 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         except Exception as exc:  # the state itself is applied; the row is what is lost
             self.state_write_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             self.log.error(f"Could not record trading state changes: {self.state_write_error}")
+
+
+def _not_evaluated(what: str, exc: Exception) -> str:
+    """The reason of a command a check raised on: refused, naming the error (fail closed)."""
+    verdict = "denied" if what == "order" else "rejected"
+    return (
+        f"the risk gate could not evaluate the {what} ({type(exc).__name__}: {exc}): "
+        f"{verdict} (fail closed)"
+    )

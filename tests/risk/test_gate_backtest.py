@@ -248,3 +248,44 @@ def test_a_check_that_raises_denies_the_order_and_the_run_goes_on(
     )
     others = faulty[:2] + faulty[3:]
     assert others and all(decision == "approved" for _, decision, _ in others)
+
+
+def test_a_modify_whose_check_raises_is_rejected_and_the_order_keeps_its_quantity(
+    base: dict[str, Any], sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injected into the check of a modify: NautilusTrader's OrderModifyRejected with the
+    error as the reason, the resting order keeps its quantity, the run completes."""
+    upgrade(sqlite_url)
+
+    def failing(self: RiskModel, intent: Any, now: int) -> str | None:
+        raise ArithmeticError("injected fault")
+
+    monkeypatch.setattr(RiskModel, "check_increase", failing)
+    raw = copy.deepcopy(base)
+    raw["strategies"] = [
+        {
+            "path": "tests.risk.modify_strategy:RaiseQuantity",
+            "config_path": "tests.risk.modify_strategy:RaiseQuantityConfig",
+            "config": {
+                "instrument_id": IID,
+                "bar_type": "BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL",
+                "trade_size": "0.100",
+                "raised_size": "0.500",
+            },
+        }
+    ]
+    raw["risk"] = {"strategies": {"RaiseQuantity-000": {"max_open_orders": 10}}}
+    rejections: list[str] = []
+
+    def inspect(engine: Any) -> None:
+        for strategy in engine.trader.strategies():
+            rejections.extend(strategy.rejections)
+
+    result = _backtest(parse_config(raw), database_url=sqlite_url, inspect=inspect)
+    (order,) = result.orders.to_dicts()
+    assert (order["status"], order["risk_decision"]) == ("ACCEPTED", "approved")
+    assert Decimal(order["quantity"]) == Decimal("0.100")
+    assert rejections == [
+        "the risk gate could not evaluate the modify (ArithmeticError: injected fault): "
+        "rejected (fail closed)"
+    ]
