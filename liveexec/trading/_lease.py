@@ -40,6 +40,7 @@ __all__ = [
     "NoRunningNodeError",
     "acquire_lease",
     "lease_owner",
+    "leased_run",
     "release_lease",
     "request_stop",
 ]
@@ -195,6 +196,22 @@ def release_lease(engine: Engine, lease: Lease) -> None:
                 _LEASES.c.trader_id == lease.trader_id, _LEASES.c.lease_id == lease.lease_id
             )
         )
+
+
+def leased_run(
+    engine: Engine, trader_id: str, mode: str, open_row: Callable[[], str]
+) -> tuple[Lease, str]:
+    """One node per trader id and database: take the lease (refused here, naming the owner),
+    open the run row with ``open_row`` (a new run, or one reopened), and tie the lease to it.
+    The lease is given back if the row cannot be opened."""
+    lease = acquire_lease(engine, trader_id, mode)
+    try:
+        run_id = open_row()
+        set_lease_run(engine, lease, run_id)
+    except BaseException:
+        release_lease(engine, lease)
+        raise
+    return lease, run_id
 
 
 def request_stop(engine: Engine, trader_id: str, *, by: str | None = None) -> LeaseOwner:

@@ -45,7 +45,7 @@ from liveexec.trading._adapters import (
     build_live_node_config,
     credentials_in_environment,
 )
-from liveexec.trading._lease import acquire_lease, release_lease, set_lease_run
+from liveexec.trading._lease import leased_run
 from liveexec.trading._run import (
     FLUSH_EVERY_S,
     _Driver,
@@ -209,13 +209,9 @@ def run_until_stopped(
             reap_abandoned(engine)
             if before_lease is not None:
                 before_lease(engine)
-            lease = acquire_lease(engine, cfg.trader_id, cfg.mode)
-            try:
-                run_id = open_run(engine, cfg)
-                set_lease_run(engine, lease, run_id)
-            except BaseException:
-                release_lease(engine, lease)
-                raise
+            lease, run_id = leased_run(
+                engine, cfg.trader_id, cfg.mode, lambda: open_run(engine, cfg)
+            )
         buffer = RecordBuffer(engine, background=True, flush_interval_s=FLUSH_EVERY_S)
         recorder: RecorderActor | None = None
         node: TradingNode | None = None

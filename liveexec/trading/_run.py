@@ -42,9 +42,8 @@ from liveexec.trading._build import _as_backtest, build_paper_node_config
 from liveexec.trading._lease import (
     Lease,
     LeaseKeeper,
-    acquire_lease,
+    leased_run,
     release_lease,
-    set_lease_run,
 )
 from liveexec.trading._replay import (
     REPLAY_CLIENT,
@@ -374,18 +373,14 @@ def paper_in_process(
             require_current_schema(engine)
             reap_abandoned(engine)
             resumed = None if fresh else find_resumable(engine, cfg, source)
-            # One node per trader id and database: refused here, naming the owner.
-            lease = acquire_lease(engine, cfg.trader_id, cfg.mode)
-            try:
-                if resumed is not None:
-                    reopen_run(engine, resumed)
-                    run_id = resumed
-                else:
-                    run_id = open_run(engine, cfg)
-                set_lease_run(engine, lease, run_id)
-            except BaseException:
-                release_lease(engine, lease)
-                raise
+
+            def open_row() -> str:
+                if resumed is None:
+                    return open_run(engine, cfg)
+                reopen_run(engine, resumed)
+                return resumed
+
+            lease, run_id = leased_run(engine, cfg.trader_id, cfg.mode, open_row)
         # The writer thread: a slow database never blocks the node's event loop.
         buffer = RecordBuffer(engine, background=True, flush_interval_s=FLUSH_EVERY_S)
         recorder: RecorderActor | None = None
