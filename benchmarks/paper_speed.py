@@ -5,11 +5,13 @@ latency under a sustained order-event load, node start and stop.
    (1,441 bars, 120 orders), run by ``BacktestNode`` (the baseline, timed in the same run) and
    by a paper node at several pacings; for each pacing, whether every order and fill equals the
    backtest's, and the replay rate in events/s (and its ratio to the backtest's).
-2. Latency: a strategy that sends a market order on every replayed bar (4 order events each:
-   initialized, submitted, accepted, filled) with bars paced at 4 ms: about 1,000 order events/s
-   for ``--seconds`` (default 60). For each event: the wall time from the recorder receiving it
-   on the message bus (its ``recorded_at``) to the commit of the transaction that wrote it,
-   p50/p99, on SQLite and on PostgreSQL.
+2. Latency: a strategy that sends ``--orders-per-bar`` (2) market orders on every replayed bar
+   (3 order events each: initialized, submitted, filled; the venue does not acknowledge market
+   orders, as in the backtest) with the bars paced for ``--rate`` (1,000) order events/s, for
+   ``--seconds`` (default 60). The rate the node really sustained is printed beside the figures.
+   For each event: the wall time from the recorder receiving it on the message bus (its
+   ``recorded_at``) to the commit of the transaction that wrote it, p50/p99, on SQLite and on
+   PostgreSQL, as the writer measures it (``RecorderStats.commit_latency``, 0.1 ms bins).
 3. Node start to first replayed event, and stop (flush and close), from the runs above.
 
 Run: .venv/bin/python benchmarks/paper_speed.py [--seconds 60] [--postgres URL] [--skip-parity]
@@ -21,7 +23,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -43,6 +44,7 @@ class ChurnConfig(StrategyConfig, frozen=True):
     instrument_id: InstrumentId
     bar_type: BarType
     trade_size: Decimal
+    orders_per_bar: int = 1
 
 
 class Churn(Strategy):  # type: ignore[misc]  # NautilusTrader's Strategy is untyped Cython
@@ -58,12 +60,13 @@ class Churn(Strategy):  # type: ignore[misc]  # NautilusTrader's Strategy is unt
         self.subscribe_bars(self.config.bar_type)
 
     def on_bar(self, bar: Bar) -> None:
-        side = OrderSide.BUY if self._buy else OrderSide.SELL
-        self._buy = not self._buy
-        order = self.order_factory.market(
-            self.config.instrument_id, side, self._instrument.make_qty(self.config.trade_size)
-        )
-        self.submit_order(order)
+        for _ in range(self.config.orders_per_bar):
+            side = OrderSide.BUY if self._buy else OrderSide.SELL
+            self._buy = not self._buy
+            order = self.order_factory.market(
+                self.config.instrument_id, side, self._instrument.make_qty(self.config.trade_size)
+            )
+            self.submit_order(order)
 
 
 def _pct(samples: list[float], q: float) -> float:
@@ -146,14 +149,19 @@ def parity_and_throughput(catalog: Path, url: str) -> None:
         )
 
 
-def latency(catalog: Path, url: str, seconds: float, label: str) -> None:
-    import liveexec.recording._buffer as buffer_module  # noqa: PLC0415
+EVENTS_PER_ORDER = 3  # a market order: initialized, submitted, filled
+
+
+def latency(
+    catalog: Path, url: str, seconds: float, label: str, *, rate: float, orders_per_bar: int
+) -> None:
     from liveexec.config import parse_config  # noqa: PLC0415
     from liveexec.db import upgrade  # noqa: PLC0415
+    from liveexec.recording._buffer import percentile_ms  # noqa: PLC0415
     from liveexec.trading import paper  # noqa: PLC0415
     from liveexec.trading._run import LAST_STATS  # noqa: PLC0415
 
-    gap_ms = 4.0
+    gap_ms = 1000.0 * orders_per_bar * EVENTS_PER_ORDER / rate
     bars = int(seconds * 1000 / gap_ms)
     start = datetime(2022, 1, 1, tzinfo=UTC)
     end = start.timestamp() + bars * 60
@@ -172,38 +180,33 @@ def latency(catalog: Path, url: str, seconds: float, label: str) -> None:
                 "instrument_id": "BTCUSDT-PERP.SIM",
                 "bar_type": "BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL",
                 "trade_size": "0.001",
+                "orders_per_bar": orders_per_bar,
             },
         }
     ]
-    raw["risk"] = {"max_order_submit_rate": "1000/00:00:01"}
+    raw["risk"] = {"max_order_submit_rate": f"{max(1000, int(rate))}/00:00:01"}
     upgrade(url)
-    samples: list[float] = []
-    original: Callable[..., None] = vars(buffer_module)["write_batch"]
-
-    writes: list[float] = []
-
-    def timed(engine: Any, batch: Any) -> None:  # noqa: ANN401
-        began = time.perf_counter()
-        original(engine, batch)
-        writes.append(time.perf_counter() - began)
-        committed = datetime.now(UTC)
-        samples.extend((committed - row["recorded_at"]).total_seconds() for row in batch.events)
-
-    vars(buffer_module)["write_batch"] = timed  # the measurement hook
-    try:
-        result = paper(parse_config(raw), database_url=url, subprocess=False)
-    finally:
-        vars(buffer_module)["write_batch"] = original
+    result = paper(parse_config(raw), database_url=url, subprocess=False)
+    stats = LAST_STATS.recorder
+    assert stats is not None
+    latency, writes = stats.commit_latency, stats.write_time
+    events = sum(latency.values())
     replay_s = LAST_STATS.replay_s or float("nan")
-    rate = len(samples) / replay_s
+    sustained = events / replay_s
+    mean = sum((key + 0.5) / 10 * n for key, n in latency.items()) / max(events, 1)
+
+    def ms(histogram: dict[int, int], q: float) -> str:
+        return f"{percentile_ms(histogram, q) or float('nan'):.1f} ms"
+
     print(
-        f"latency {label}: {len(samples):,} order events in {replay_s:.1f} s = {rate:,.0f}/s "
-        f"({result.orders.height:,} orders); event to commit p50 "
-        f"{_pct(samples, 0.50) * 1e3:.1f} ms, p99 {_pct(samples, 0.99) * 1e3:.1f} ms, max "
-        f"{max(samples) * 1e3:.1f} ms, mean {statistics.fmean(samples) * 1e3:.1f} ms; start "
-        f"to first event {LAST_STATS.start_to_first_event_s or float('nan'):.3f} s, stop "
-        f"{LAST_STATS.stop_s or float('nan'):.3f} s; {len(writes):,} transactions, each "
-        f"p50 {_pct(writes, 0.5) * 1e3:.1f} ms, p99 {_pct(writes, 0.99) * 1e3:.1f} ms"
+        f"latency {label} (paced for {rate:,.0f}/s, {orders_per_bar} orders per bar every "
+        f"{gap_ms:.1f} ms): {events:,} order events in {replay_s:.1f} s = "
+        f"{sustained:,.0f}/s sustained ({result.orders.height:,} orders); event to commit "
+        f"p50 {ms(latency, 0.5)}, p99 {ms(latency, 0.99)}, max {ms(latency, 1.0)}, mean "
+        f"{mean:.1f} ms; start to first event "
+        f"{LAST_STATS.start_to_first_event_s or float('nan'):.3f} s, stop "
+        f"{LAST_STATS.stop_s or float('nan'):.3f} s; {stats.batches:,} transactions, each "
+        f"p50 {ms(writes, 0.5)}, p99 {ms(writes, 0.99)}"
     )
 
 
@@ -228,6 +231,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="sustained load duration")
     parser.add_argument("--postgres", default=os.environ.get("LIVEEXEC_TEST_POSTGRES_URL"))
     parser.add_argument("--skip-parity", action="store_true")
+    parser.add_argument("--rate", type=float, default=1000.0, help="order events/s to pace for")
+    parser.add_argument("--orders-per-bar", type=int, default=2)
     parser.add_argument(
         "--switch-interval",
         type=float,
@@ -251,11 +256,12 @@ def main() -> None:
         upgrade(sqlite)
         if not args.skip_parity:
             parity_and_throughput(catalog, sqlite)
-        latency(catalog, f"sqlite:///{work}/latency.db", args.seconds, "SQLite")
+        load = {"rate": args.rate, "orders_per_bar": args.orders_per_bar}
+        latency(catalog, f"sqlite:///{work}/latency.db", args.seconds, "SQLite", **load)
         if args.postgres:
             url, drop = _scratch_postgres(args.postgres)
             try:
-                latency(catalog, url, args.seconds, "PostgreSQL")
+                latency(catalog, url, args.seconds, "PostgreSQL", **load)
             finally:
                 drop()
 

@@ -22,7 +22,7 @@ from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.model.events import AccountState, OrderEvent, OrderFilled, PositionEvent
 from nautilus_trader.model.identifiers import ClientOrderId
 
-from liveexec.recording._buffer import Kind, RecordBuffer, RecorderError
+from liveexec.recording._buffer import Kind, RecorderError, RowBuffer
 from liveexec.recording._convert import (
     balance_rows,
     event_row,
@@ -42,7 +42,7 @@ ACCOUNT_TOPIC = "events.account.*"
 class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an untyped Cython class
     def __init__(
         self,
-        buffer: RecordBuffer,
+        buffer: RowBuffer,
         *,
         run_id: str,
         mode: str,

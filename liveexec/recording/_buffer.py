@@ -14,9 +14,10 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -24,7 +25,15 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from liveexec.errors import LiveexecError
 from liveexec.recording._writer import Batch, is_connection_error, write_batch
 
-__all__ = ["RecordBuffer", "RecorderError", "RecorderStats", "is_transient"]
+__all__ = [
+    "Kind",
+    "RecordBuffer",
+    "RecorderError",
+    "RecorderStats",
+    "RowBuffer",
+    "is_transient",
+    "percentile_ms",
+]
 
 Kind = Literal["event", "order", "position", "balance", "checkpoint"]
 _STOP = object()
@@ -43,6 +52,34 @@ class RecorderStats:
     waited_full_s: float = 0.0
     retries: int = 0  # failed attempts of batches that were retried
     longest_outage_s: float = 0.0  # from a batch's first failure to its commit
+    # Writer thread only (not inline): for each committed event, the wall time from the
+    # recorder receiving it (its ``recorded_at``) to the commit, and each transaction's
+    # duration; histograms in tenths of a millisecond (bounded: one count per distinct tenth).
+    commit_latency: dict[int, int] = field(default_factory=dict)
+    write_time: dict[int, int] = field(default_factory=dict)
+
+    def add_commit(self, batch: Batch, began: float, committed: datetime) -> None:
+        tenths = int((time.perf_counter() - began) * 1e4)
+        self.write_time[tenths] = self.write_time.get(tenths, 0) + 1
+        latency = self.commit_latency
+        for row in batch.events:
+            key = int((committed - row["recorded_at"]).total_seconds() * 1e4)
+            latency[key] = latency.get(key, 0) + 1
+
+
+def percentile_ms(histogram: Mapping[int, int], q: float) -> float | None:
+    """The ``q`` quantile (0..1) of a histogram in tenths of a millisecond, in milliseconds
+    (the upper edge of its tenth); None when it is empty."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    rank = max(1, -(-int(q * total * 1_000_000) // 1_000_000))  # ceil without float drift
+    seen = 0
+    for key in sorted(histogram):
+        seen += histogram[key]
+        if seen >= rank:
+            return (key + 1) / 10.0
+    return (max(histogram) + 1) / 10.0
 
 
 # Backoff between two attempts of a batch: doubles from the first to the last value.
@@ -68,6 +105,20 @@ def is_transient(exc: BaseException) -> bool:
         message = str(exc).lower()
         return any(word in message for word in _SQLITE_TRANSIENT)
     return False
+
+
+class RowBuffer(Protocol):
+    """What the recorder and a run's lifecycle need of a buffer: :class:`RecordBuffer` (a writer
+    thread, or inline in backtests) or ``ProcessRecordBuffer`` (a writer process)."""
+
+    stats: RecorderStats
+
+    @property
+    def error(self) -> BaseException | None: ...
+
+    def submit_group(self, rows: Sequence[tuple[Kind, Mapping[str, Any]]]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def _add(batch: Batch, kind: Kind, row: Mapping[str, Any]) -> None:
@@ -113,7 +164,11 @@ class RecordBuffer:
         full_timeout_s: float = 60.0,
         retry_for_s: float = 120.0,
         background: bool = True,
+        on_release: Callable[[int, BaseException | None], None] | None = None,
     ) -> None:
+        """``on_release`` (writer thread): called after each batch with the rows it took off
+        the buffer and the error that failed it for good (None: committed); the writer
+        process (:mod:`liveexec.recording._process`) acknowledges commits with it."""
         self._engine = engine
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._capacity = capacity
@@ -125,6 +180,7 @@ class RecordBuffer:
         self._retry_for_s = retry_for_s
         self._error: BaseException | None = None
         self._inline: Batch | None = None if background else Batch()
+        self._on_release = on_release
         self._thread = threading.Thread(target=self._run, name="liveexec-recorder", daemon=True)
         self.stats = RecorderStats()
         if background:
@@ -231,7 +287,9 @@ class RecordBuffer:
                 self._release(taken)
                 continue
             try:
+                began = time.perf_counter()
                 self._write_retrying(batch)
+                self.stats.add_commit(batch, began, datetime.now(UTC))
             except BaseException as exc:
                 self._error = exc
                 self._release(taken)
@@ -270,6 +328,8 @@ class RecordBuffer:
         with self._room:
             self._pending -= rows
             self._room.notify_all()
+        if self._on_release is not None:
+            self._on_release(rows, self._error)
 
     def _write_inline(self) -> None:
         assert self._inline is not None

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from liveexec.db import database_errors
 from liveexec.errors import RunFailedError, RunInterrupted
 from liveexec.recording._actor import RecorderActor
-from liveexec.recording._buffer import RecordBuffer, RecorderError
+from liveexec.recording._buffer import RecorderError, RowBuffer
 from liveexec.recording._signals import interrupts_deferred
 from liveexec.runs import close_run
 
@@ -50,7 +50,7 @@ def flush_quietly(recorder: RecorderActor | None) -> None:
 def recorded_run(
     engine: Engine,
     run_id: str,
-    buffer: RecordBuffer,
+    buffer: RowBuffer,
     recorder: Callable[[], RecorderActor | None],
     cleanup: Callable[[], None],
 ) -> Iterator[RunEnd]:

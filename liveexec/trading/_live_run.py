@@ -32,7 +32,7 @@ from liveexec.db import create_db_engine, database_errors, require_current_schem
 from liveexec.errors import ConfigError, ConfigIssue
 from liveexec.nodes import check_importable
 from liveexec.recording import (
-    RecordBuffer,
+    ProcessRecordBuffer,
     RecorderActor,
     interrupts_ignored,
     recorded_run,
@@ -212,7 +212,9 @@ def run_until_stopped(
             lease, run_id = leased_run(
                 engine, cfg.trader_id, cfg.mode, lambda: open_run(engine, cfg)
             )
-        buffer = RecordBuffer(engine, background=True, flush_interval_s=FLUSH_EVERY_S)
+        buffer = ProcessRecordBuffer(
+            engine.url.render_as_string(hide_password=False), flush_interval_s=FLUSH_EVERY_S
+        )
         recorder: RecorderActor | None = None
         node: TradingNode | None = None
         loop: asyncio.AbstractEventLoop | None = None
@@ -260,6 +262,7 @@ def run_until_stopped(
                 start_timeout_s=cfg.live.timeout_connection_s + 5.0,
             )
             keeper = _lease_keeper(engine, lease, loop, driver)
+            buffer.wait_ready()  # the writer process started while the node was built
             with keeper, _signals_to(loop, driver):
                 driving = loop.create_task(driver.run())
                 node.run()

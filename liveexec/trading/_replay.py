@@ -145,7 +145,7 @@ class ReplayDataClient(LiveMarketDataClient):
         # caused, at most every `checkpoint_every_s`: the recorder commits there with the
         # position (liveexec.trading._run), so a resumed run continues from a consistent point.
         self.checkpoint: Callable[[int], None] | None = None
-        self.checkpoint_every_s = 0.02
+        self.checkpoint_every_s = 0.01
 
     @property
     def total(self) -> int:

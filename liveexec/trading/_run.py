@@ -30,9 +30,10 @@ from liveexec.db import create_db_engine, database_errors, require_current_schem
 from liveexec.errors import ConfigError, ConfigIssue, RunInterrupted
 from liveexec.nodes._compat import speed_up_backtest_engine
 from liveexec.recording import (
-    RecordBuffer,
+    ProcessRecordBuffer,
     RecorderActor,
     RecorderError,
+    RecorderStats,
     interrupts_ignored,
     recorded_run,
 )
@@ -87,6 +88,8 @@ class PaperStats:
     start_to_first_event_s: float | None = None
     replay_s: float | None = None
     stop_s: float | None = None
+    # The writer's counts and histograms (event to commit, transaction time), once it closed.
+    recorder: RecorderStats | None = None
 
 
 LAST_STATS = PaperStats()
@@ -382,7 +385,9 @@ def paper_in_process(
 
             lease, run_id = leased_run(engine, cfg.trader_id, cfg.mode, open_row)
         # The writer thread: a slow database never blocks the node's event loop.
-        buffer = RecordBuffer(engine, background=True, flush_interval_s=FLUSH_EVERY_S)
+        buffer = ProcessRecordBuffer(
+            engine.url.render_as_string(hide_password=False), flush_interval_s=FLUSH_EVERY_S
+        )
         recorder: RecorderActor | None = None
         node: TradingNode | None = None
         loop: asyncio.AbstractEventLoop | None = None
@@ -454,6 +459,7 @@ def paper_in_process(
             driver = _Driver(node, client, recorder, progress, stop_policy=cfg.stop)
             client.checkpoint = driver.checkpoint
             keeper = _lease_keeper(engine, lease, loop, driver)
+            buffer.wait_ready()  # the writer process started while the node was built
             with keeper, _signals_to(loop, driver), _short_switch_interval():
                 driving = loop.create_task(driver.run())
                 node.run()
@@ -478,6 +484,7 @@ def paper_in_process(
             recorder.raise_failure()
             recorder.flush(final=True)
             end.error = _stop_note(driver)
+        stats.recorder = buffer.stats
         LAST_STATS.__dict__.update(stats.__dict__)
         end.raise_unless_completed()
         try:

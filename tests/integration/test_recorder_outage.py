@@ -22,7 +22,7 @@ from sqlalchemy import text
 from liveexec.config import load_config
 from liveexec.db import create_db_engine, upgrade
 from liveexec.demo import prepare_demo_catalog
-from liveexec.recording import RecordBuffer, RecorderError
+from liveexec.recording import ProcessRecordBuffer, RecordBuffer, RecorderError
 from liveexec.recording._buffer import is_transient
 from liveexec.trading import paper
 from tests.integration.test_postgres_outage import PrivateServer, private_postgres
@@ -166,11 +166,24 @@ def _engine_with_run_row(url: str) -> Any:
     return engine
 
 
+# Both writers: the thread (a buffer of this process) and the process of paper and live nodes.
+WRITERS = ["thread", "process"]
+
+
+def _buffer(writer: str, engine: Any, **bounds: Any) -> RecordBuffer | ProcessRecordBuffer:
+    if writer == "thread":
+        return RecordBuffer(engine, **bounds)
+    buffer = ProcessRecordBuffer(engine.url.render_as_string(hide_password=False), **bounds)
+    buffer.wait_ready()
+    return buffer
+
+
+@pytest.mark.parametrize("writer", WRITERS)
 def test_a_database_gone_past_the_retry_bound_fails_loudly(
-    private_postgres: PrivateServer,
+    private_postgres: PrivateServer, writer: str
 ) -> None:
     engine = _engine_with_run_row(private_postgres.url)
-    buffer = RecordBuffer(engine, retry_for_s=1.5, flush_interval_s=0.01)
+    buffer = _buffer(writer, engine, retry_for_s=1.5, flush_interval_s=0.01)
     try:
         private_postgres.stop("immediate")
         began = time.monotonic()
@@ -178,18 +191,24 @@ def test_a_database_gone_past_the_retry_bound_fails_loudly(
         with pytest.raises(RecorderError, match="recording failed"):
             buffer.close()
         assert 1.5 <= time.monotonic() - began < 10
-        assert buffer.stats.retries >= 3  # backoff: several attempts, not one
-        assert buffer.error is not None and is_transient(buffer.error)
+        error = buffer.error
+        assert error is not None
+        if isinstance(buffer, RecordBuffer):
+            assert buffer.stats.retries >= 3  # backoff: several attempts, not one
+            assert is_transient(error)
+        else:  # the writer process reports the driver's own reason
+            assert "connection" in str(error).lower() or "server" in str(error).lower()
     finally:
         engine.dispose()
 
 
+@pytest.mark.parametrize("writer", WRITERS)
 def test_a_buffer_full_past_its_bound_fails_loudly_and_drops_nothing_silently(
-    private_postgres: PrivateServer,
+    private_postgres: PrivateServer, writer: str
 ) -> None:
     url = private_postgres.url
     engine = _engine_with_run_row(url)
-    buffer = RecordBuffer(engine, capacity=3, full_timeout_s=0.5, retry_for_s=60)
+    buffer = _buffer(writer, engine, capacity=3, full_timeout_s=0.5, retry_for_s=60)
     try:
         private_postgres.stop("immediate")
         for n in range(3):
