@@ -7,7 +7,8 @@ latency under a sustained order-event load, node start and stop.
    backtest's, and the replay rate in events/s (and its ratio to the backtest's).
 2. Latency: a strategy that sends ``--orders-per-bar`` (2) market orders on every replayed bar
    (3 order events each: initialized, submitted, filled; the venue does not acknowledge market
-   orders, as in the backtest) with the bars paced for ``--rate`` (1,000) order events/s, for
+   orders, as in the backtest) with the bars on a schedule (``paper.speed``) for ``--rate``
+   (1,000) order events/s, for
    ``--seconds`` (default 60). The rate the node really sustained is printed beside the figures.
    For each event: the wall time from the recorder receiving it on the message bus (its
    ``recorded_at``) to the commit of the transaction that wrote it, p50/p99, on SQLite and on
@@ -171,7 +172,9 @@ def latency(
         datetime.fromtimestamp(end, UTC).isoformat().replace("+00:00", "Z"),
     )
     raw["mode"] = "paper"
-    raw["paper"] = {"min_gap_ms": gap_ms}
+    # On an absolute schedule (one-minute bars at a multiple of real time), so that time the
+    # node spends on a bar is not added to the gap after it: the rate asked is the rate sent.
+    raw["paper"] = {"speed": 60_000.0 / gap_ms, "min_gap_ms": 0.0}
     raw["strategies"] = [
         {
             "path": "paper_speed:Churn",

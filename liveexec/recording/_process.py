@@ -119,7 +119,8 @@ class ProcessRecordBuffer:
         self._ready = False
         self._lock = threading.Lock()  # acknowledgements are read by whoever asks first
         self._process = subprocess.Popen(  # noqa: S603 (this interpreter, our own module)
-            [sys.executable, "-m", "liveexec.recording._process", str(os.getpid())],
+            # -P: the working directory is not on the path (a local "liveexec" folder is not it).
+            [sys.executable, "-P", "-m", "liveexec.recording._process", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             bufsize=0,  # unbuffered: select() on the pipe must see every unread message
