@@ -87,6 +87,8 @@ class PaperStats:
     events: int = 0
     start_to_first_event_s: float | None = None
     replay_s: float | None = None
+    # From the stop to the run closed: the node stopped, the recorder flushed, the writer's
+    # last commit and exit, the run row closed.
     stop_s: float | None = None
     # The writer's counts and histograms (event to commit, transaction time), once it closed.
     recorder: RecorderStats | None = None
@@ -464,7 +466,6 @@ def paper_in_process(
                 driving = loop.create_task(driver.run())
                 node.run()
                 del driving  # done: it stopped the node
-            stopped = time.perf_counter()
             stats = PaperStats(
                 events=client.replayed,
                 start_to_first_event_s=(
@@ -475,7 +476,6 @@ def paper_in_process(
                     if client.first_replayed_at is None or driver.stopping_at is None
                     else driver.stopping_at - client.first_replayed_at
                 ),
-                stop_s=None if driver.stopping_at is None else stopped - driver.stopping_at,
             )
             if driver.interrupted:
                 raise KeyboardInterrupt
@@ -485,6 +485,8 @@ def paper_in_process(
             recorder.flush(final=True)
             end.error = _stop_note(driver)
         stats.recorder = buffer.stats
+        if driver.stopping_at is not None:  # the recorder closed and the run row too
+            stats.stop_s = time.perf_counter() - driver.stopping_at
         LAST_STATS.__dict__.update(stats.__dict__)
         end.raise_unless_completed()
         try:
