@@ -48,6 +48,10 @@ class TradingState(enum.IntEnum):
     HALTED = 2
 
 
+_REDUCING = TradingState.REDUCING
+_HALTED = TradingState.HALTED
+
+
 @dataclass(frozen=True, slots=True)
 class InstrumentLimits:
     max_order_qty: Decimal | None = None
@@ -206,11 +210,15 @@ class _Plan:
     band_ticks: Decimal | None  # price_band_ticks * tick
     instrument_notional: Decimal | None
     strategy_notional: Decimal | None
+    notional: bool  # an order notional limit applies
     strategy_open: int | None
-    # position limits: ((max_position_qty, max_position_notional), of the strategy's book)
-    positions: tuple[tuple[tuple[Decimal | None, Decimal | None], bool], ...]
+    # position limits: (max_position_qty, max_position_notional, of the strategy's book)
+    positions: tuple[tuple[Decimal | None, Decimal | None, bool], ...]
     velocity: bool
     bps_memo: tuple[Decimal, Decimal] | None = None  # (price, price_band_bps * price)
+    # the strategy's and the trader's books in the instrument, once they exist (never removed)
+    book: _Book | None = None
+    ibook: _Book | None = None
 
 
 def _notional_reason(
@@ -221,29 +229,6 @@ def _notional_reason(
     if notional > cap:
         return f"max_order_notional {cap} ({scope}): order notional {notional}"
     return None
-
-
-def _position_breaks(
-    book: _Book,
-    is_buy: bool,
-    add: Decimal,
-    caps: tuple[Decimal | None, Decimal | None],
-    value_px: Decimal | None,
-    *,
-    multiplier: Decimal,
-) -> bool:
-    """Whether :meth:`RiskModel._position_reason` gives a reason for these caps (quantity,
-    notional): the same conditions, without building the reason."""
-    before = book.position + book.working_buy if is_buy else book.working_sell - book.position
-    after = before + add
-    if after <= before or after <= _ZERO:
-        return False
-    qty_cap, notional_cap = caps
-    if qty_cap is not None and after > qty_cap:
-        return True
-    if notional_cap is not None:
-        return value_px is None or after * value_px * multiplier > notional_cap
-    return False
 
 
 def _scope(order: OrderIntent, in_strategy: bool) -> str:
@@ -297,6 +282,8 @@ class RiskModel:
         self.state = TradingState.ACTIVE
         self.state_reason = ""
         self.changes: list[StateChange] = []  # drained by the gate into the database
+        # whether the order :meth:`check` last approved only reduces (as :meth:`reduces`)
+        self.checked_reduces = False
 
     @property
     def limits(self) -> RiskLimits:
@@ -319,6 +306,7 @@ class RiskModel:
             limits.max_gross_exposure is not None or limits.max_net_exposure is not None
         )
         self._max_age = limits.max_price_age_ns
+        self._trader_open = limits.max_open_orders
         self._plans: dict[str, dict[str, _Plan]] = {}  # iid -> sid -> plan
 
     # -- inputs ------------------------------------------------------------------------------
@@ -640,14 +628,6 @@ class RiskModel:
             self._accept(order, now_ns)
         return reason
 
-    def check(self, order: OrderIntent, now_ns: int) -> str | None:
-        """:meth:`submit` without counting the order: call :meth:`accept` if it goes on."""
-        return self._check(order, now_ns)
-
-    def accept(self, order: OrderIntent, now_ns: int) -> None:
-        """Count an order :meth:`check` approved as working."""
-        self._accept(order, now_ns)
-
     def reduces(self, order: OrderIntent) -> bool:
         """Whether the order only brings its strategy's position closer to flat."""
         book = self._books.get((order.strategy_id, order.instrument_id)) or _EMPTY
@@ -686,12 +666,12 @@ class RiskModel:
         limits = self._limits
         strategy = limits.strategies.get(sid)
         instrument = limits.instruments.get(iid)
-        positions: list[tuple[tuple[Decimal | None, Decimal | None], bool]] = []
+        positions: list[tuple[Decimal | None, Decimal | None, bool]] = []
         for caps, in_strategy in ((strategy, True), (instrument, False)):
             if caps is not None and (
                 caps.max_position_qty is not None or caps.max_position_notional is not None
             ):
-                positions.append(((caps.max_position_qty, caps.max_position_notional), in_strategy))
+                positions.append((caps.max_position_qty, caps.max_position_notional, in_strategy))
         ticks = instrument.price_band_ticks if instrument is not None else None
         plan = _Plan(
             info=info,
@@ -704,6 +684,8 @@ class RiskModel:
             band_ticks=ticks * info.tick if ticks is not None else None,
             instrument_notional=instrument.max_order_notional if instrument is not None else None,
             strategy_notional=strategy.max_order_notional if strategy is not None else None,
+            notional=(instrument is not None and instrument.max_order_notional is not None)
+            or (strategy is not None and strategy.max_order_notional is not None),
             strategy_open=strategy.max_open_orders if strategy is not None else None,
             positions=tuple(positions),
             velocity=strategy is not None and self._needs_velocity,
@@ -712,10 +694,10 @@ class RiskModel:
         return plan
 
     def _check(self, order: OrderIntent, now_ns: int, *, new_order: bool = True) -> str | None:
-        limits = self._limits
         iid = order.instrument_id
         sid = order.strategy_id
         self._now_ns = now_ns
+        max_age = self._max_age
         if self._needs_losses:
             cached = self._pnl_cache
             if (
@@ -723,17 +705,14 @@ class RiskModel:
                 and cached[0] is self._evaluated_pnl
                 and self._restore is None
                 and now_ns // _DAY_NS == self._day
-                and (
-                    self._max_age is None
-                    or cached[1] is None
-                    or now_ns - cached[1] <= self._max_age
-                )
+                and (max_age is None or cached[1] is None or now_ns - cached[1] <= max_age)
             ):
                 # what evaluate_losses does for the PnL it evaluated last, on the same day
                 self._last_pnl_ns = now_ns
             else:
                 self.evaluate_losses(now_ns)
-        if self.state == TradingState.HALTED:
+        state = self.state
+        if state == _HALTED:
             return f"trading state HALTED: {self.state_reason}"
         plans = self._plans.get(iid)
         plan = plans.get(sid) if plans is not None else None
@@ -742,11 +721,24 @@ class RiskModel:
             if plan is None:
                 return f"instrument {iid}: not known to the risk gate (no valuation, fail closed)"
         info = plan.info
-        price = self._price(iid)
+        entry = self._prices.get(iid)  # :meth:`_price`, inlined
+        if entry is None or (max_age is not None and now_ns - entry[1] > max_age):
+            price: Decimal | str = self._price(iid)
+        else:
+            price = entry[0]
         qty = order.quantity
-        book = self._books.get((sid, iid)) or _EMPTY
-        ibook = self._instrument_books.get(iid) or _EMPTY
-        reduces = self._reduces(book, order)
+        is_buy = order.is_buy
+        book = plan.book
+        if book is None:
+            book = plan.book = self._books.get((sid, iid))
+        book = book or _EMPTY
+        # :meth:`_reduces`, inlined
+        position = book.position
+        if is_buy:
+            reduces = position < _ZERO and position + book.working_buy + qty <= _ZERO
+        else:
+            reduces = position > _ZERO and position - book.working_sell - qty >= _ZERO
+        self.checked_reduces = reduces
         if (
             self._unvalued is not None
             and self._needs_losses
@@ -755,57 +747,60 @@ class RiskModel:
         ):  # the PnL cannot be valued now (no or too old a price, no exchange rate): the loss
             # limits cannot say the trader is within them (fail closed)
             return f"loss limits: {self._unvalued}"
-        if self.state == TradingState.REDUCING and not reduces:
+        if state == _REDUCING and not reduces:
             return (
-                f"trading state REDUCING ({self.state_reason}): {'BUY' if order.is_buy else 'SELL'}"
+                f"trading state REDUCING ({self.state_reason}): {'BUY' if is_buy else 'SELL'}"
                 f" {qty} does not reduce position {book.position} of {sid} in {iid} "
                 f"(working buys {book.working_buy}, sells {book.working_sell})"
             )
-        if order.is_market and isinstance(price, str):
+        priced = not isinstance(price, str)
+        if order.is_market and not priced:
             return f"market order: {price}"
         # the price the order would trade at, for notionals
-        order_px = order.price if order.price is not None else order.trigger
-        if order_px is None and not isinstance(price, str):
+        band_px = order.price
+        if band_px is None:
+            band_px = order.trigger
+        order_px = band_px
+        if band_px is None and not isinstance(price, str):
             order_px = price
         cap = plan.max_order_qty
         if cap is not None and qty > cap:
             return f"max_order_qty {cap} ({iid}): order quantity {qty}"
-        if plan.band:
-            band_px = order.price if order.price is not None else order.trigger
-            if band_px is not None:
-                if isinstance(price, str):
-                    return f"price band ({iid}): {price}"
-                distance = abs(band_px - price)
-                bps = plan.band_bps
-                if bps is not None:
-                    band = plan.bps_memo  # price_band_bps * price, memoised per price
-                    if band is None or band[0] is not price:
-                        # |price|: a spread's or a future's price may be negative
-                        band = plan.bps_memo = (price, bps * abs(price))
-                    if distance * _BPS > band[1]:
-                        if not price:
-                            return (
-                                f"price_band_bps {bps} ({iid}): price {band_px} against last "
-                                f"price {price}, which has no band in bps (fail closed)"
-                            )
+        if plan.band and band_px is not None:
+            if isinstance(price, str):
+                return f"price band ({iid}): {price}"
+            distance = abs(band_px - price)
+            bps = plan.band_bps
+            if bps is not None:
+                band = plan.bps_memo  # price_band_bps * price, memoised per price
+                if band is None or band[0] is not price:
+                    # |price|: a spread's or a future's price may be negative
+                    band = plan.bps_memo = (price, bps * abs(price))
+                if distance * _BPS > band[1]:
+                    if not price:
                         return (
-                            f"price_band_bps {bps} ({iid}): price {band_px} is "
-                            f"{(distance * _BPS / abs(price)):.2f} bps from last price {price}"
+                            f"price_band_bps {bps} ({iid}): price {band_px} against last "
+                            f"price {price}, which has no band in bps (fail closed)"
                         )
-                ticks = plan.band_ticks
-                if ticks is not None and distance > ticks:
-                    assert plan.instrument is not None
                     return (
-                        f"price_band_ticks {plan.instrument.price_band_ticks} ({iid}): price "
-                        f"{band_px} is {distance / info.tick:f} ticks from last price {price}"
+                        f"price_band_bps {bps} ({iid}): price {band_px} is "
+                        f"{(distance * _BPS / abs(price)):.2f} bps from last price {price}"
                     )
-        notional = qty * order_px * info.multiplier if order_px is not None else None
-        cap = plan.instrument_notional
-        if cap is not None and (notional is None or notional > cap):
-            return _notional_reason(cap, notional, price, f"instrument {iid}")
-        cap = plan.strategy_notional
-        if cap is not None and (notional is None or notional > cap):
-            return _notional_reason(cap, notional, price, f"strategy {sid}")
+            ticks = plan.band_ticks
+            if ticks is not None and distance > ticks:
+                assert plan.instrument is not None
+                return (
+                    f"price_band_ticks {plan.instrument.price_band_ticks} ({iid}): price "
+                    f"{band_px} is {distance / info.tick:f} ticks from last price {price}"
+                )
+        if plan.notional:
+            notional = qty * order_px * info.multiplier if order_px is not None else None
+            cap = plan.instrument_notional
+            if cap is not None and (notional is None or notional > cap):
+                return _notional_reason(cap, notional, price, f"instrument {iid}")
+            cap = plan.strategy_notional
+            if cap is not None and (notional is None or notional > cap):
+                return _notional_reason(cap, notional, price, f"strategy {sid}")
         if new_order:  # reducing orders too: nothing exempts an order from this count
             open_cap = plan.strategy_open
             if open_cap is not None:
@@ -815,27 +810,40 @@ class RiskModel:
                         f"max_open_orders {open_cap} (strategy {sid}): "
                         f"{open_orders} working + this order"
                     )
-            if (
-                limits.max_open_orders is not None
-                and len(self._working) + 1 > limits.max_open_orders
-            ):
+            trader_open = self._trader_open
+            if trader_open is not None and len(self._working) + 1 > trader_open:
                 return (
-                    f"max_open_orders {limits.max_open_orders} (trader): "
+                    f"max_open_orders {trader_open} (trader): "
                     f"{len(self._working)} working + this order"
                 )
         # what the order adds to the worst case on its side (an OCO member: maybe nothing)
         add = self._added(order) if order.group is not None else qty
         value_px = order_px if isinstance(price, str) else price  # a position's valuation
-        for position_caps, in_strategy in plan.positions:
-            the_book = book if in_strategy else ibook
-            if _position_breaks(
-                the_book, order.is_buy, add, position_caps, value_px, multiplier=info.multiplier
+        for qty_cap, notional_cap, in_strategy in plan.positions:
+            if in_strategy:
+                the_book = book
+            else:
+                ibook = plan.ibook
+                if ibook is None:
+                    ibook = plan.ibook = self._instrument_books.get(iid)
+                the_book = ibook or _EMPTY
+            # whether :meth:`_position_reason` gives a reason: the same conditions, inlined
+            if is_buy:
+                before = the_book.position + the_book.working_buy
+            else:
+                before = the_book.working_sell - the_book.position
+            after = before + add
+            if after <= before or after <= _ZERO:
+                continue
+            if (qty_cap is not None and after > qty_cap) or (
+                notional_cap is not None
+                and (value_px is None or after * value_px * info.multiplier > notional_cap)
             ):
                 return self._position_reason(
                     order,
                     add,
                     the_book,
-                    position_caps,
+                    (qty_cap, notional_cap),
                     (price, order_px),
                     info=info,
                     in_strategy=in_strategy,
@@ -872,6 +880,11 @@ class RiskModel:
                         f"{sid}): {len(second)} orders in the last second + this order"
                     )
         return None
+
+    # The public names of :meth:`_check` (:meth:`submit` without counting the order: call
+    # :meth:`accept` if it goes on) and :meth:`_accept` (count an order :meth:`check`
+    # approved as working): aliases, not wrappers, so the gate's order path saves a call.
+    check = _check
 
     @staticmethod
     def _position_reason(
@@ -933,29 +946,33 @@ class RiskModel:
         units, prices, max_age, now = self._units, self._prices, self._max_age, self._now_ns
         for iid in ids:
             book = books.get(iid) or _EMPTY
-            long_q = book.position + book.working_buy
-            short_q = book.position - book.working_sell
+            position = book.position
+            long_q = position + book.working_buy
+            short_q = position - book.working_sell
             if iid == target:
                 if is_buy:
                     long_q += qty
                 else:
                     short_q -= qty
-            if long_q == _ZERO and short_q == _ZERO:
+            if not long_q and not short_q:
                 continue
             unit = units.get(iid)  # :meth:`_unit` when memoised and its price is not too old
             if unit is None or (max_age is not None and now - prices[iid][1] > max_age):
                 unit = self._unit(iid)
             if isinstance(unit, str):
                 return f"exposure: {unit}"
-            gross1 += max(abs(long_q), abs(short_q)) * unit
+            long_abs = abs(long_q)
+            short_abs = abs(short_q)
+            # max(long_abs, short_abs): the first of equals, as max() returns
+            gross1 += (short_abs if short_abs > long_abs else long_abs) * unit
             net1 += (long_q if is_buy else short_q) * unit
-        currency = self.reporting_currency or ""
         gross_cap = limits.max_gross_exposure
         if (
             gross_cap is not None
             and gross1 > gross_cap
             and gross1 > self._before(ids, target, qty, is_buy=is_buy)[0]
         ):
+            currency = self.reporting_currency or ""
             return (
                 f"max_gross_exposure {gross_cap} {currency} (trader): worst-case gross "
                 f"exposure {gross1} {currency}"
@@ -964,6 +981,7 @@ class RiskModel:
         if net_cap is not None and abs(net1) > net_cap:
             before = self._before(ids, target, qty, is_buy=is_buy)
             if abs(net1) > abs(before[1] if is_buy else before[2]):
+                currency = self.reporting_currency or ""
                 return (
                     f"max_net_exposure {net_cap} {currency} (trader): worst-case net exposure "
                     f"{net1} {currency}"
@@ -1127,6 +1145,8 @@ class RiskModel:
                 self._recent_second[sid] = deque()
             minute.append(now_ns)
             self._recent_second[sid].append(now_ns)
+
+    accept = _accept
 
     def _forget(self, client_order_id: str, working: _Working) -> None:
         del self._working[client_order_id]
