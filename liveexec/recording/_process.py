@@ -89,6 +89,15 @@ def _receive(stream: IO[bytes]) -> object:
     return pickle.loads(data)  # noqa: S301 (our own writer process, over its own pipe)
 
 
+def _exit_code(process: subprocess.Popen[bytes]) -> str:
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=1.0)
+    code = process.returncode
+    if code is None:
+        return ""
+    return f" (killed by signal {-code})" if code < 0 else f" (exit code {code})"
+
+
 class ProcessRecordBuffer:
     """Rows go in from the node's thread; a writer process commits them in batches.
 
@@ -227,13 +236,8 @@ class ProcessRecordBuffer:
                     f"the writer process exited (code {self._process.returncode}) with "
                     f"{self._pending} rows not committed"
                 )
+            self._from_writer.close()
         self._raise_error()
-
-    def kill(self) -> None:
-        """Stop the writer at once, committing nothing more (tests, and a node that died)."""
-        self._closed = True
-        self._process.kill()
-        self._process.wait()
 
     # --- node side --------------------------------------------------------------------------
 
@@ -257,7 +261,7 @@ class ProcessRecordBuffer:
                     return
                 _write_all(self._to_writer, _HEADER.pack(len(data)) + data)
             except (BrokenPipeError, OSError, ValueError):
-                self._fail(f"the writer process died (exit code {self._process.poll()})")
+                self._fail(f"the writer process died{_exit_code(self._process)}")
                 return
 
     def _readable(self) -> bool:
@@ -270,6 +274,8 @@ class ProcessRecordBuffer:
         if not self._lock.acquire(blocking=timeout > 0):
             return None
         try:
+            if self._from_writer.closed:  # closed: everything it sent was read
+                return "eof"
             wait = timeout
             while True:
                 ready, _, _ = select.select([self._from_writer], [], [], wait)
@@ -281,7 +287,7 @@ class ProcessRecordBuffer:
                 except (EOFError, OSError, pickle.UnpicklingError):
                     if not self._closed or self._pending:
                         self._fail(
-                            f"the writer process died (exit code {self._process.poll()}) "
+                            f"the writer process died{_exit_code(self._process)} "
                             f"with {self._pending} rows not committed"
                         )
                     return "eof"
