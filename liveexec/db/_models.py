@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -44,6 +45,7 @@ __all__ = [
     "RiskLossMark",
     "RiskStateChange",
     "Run",
+    "RunExposure",
     "UnifiedOrder",
     "UnifiedPosition",
     "metadata",
@@ -427,6 +429,33 @@ class RiskLossMark(SQLModel, table=True):
     day: int = Field(sa_column=Column(BigInteger, nullable=False))  # UTC days since 1970
     ts_event: int = Field(sa_column=Column(BigInteger, nullable=False))  # node clock, UNIX ns
     recorded_at: datetime = _time()
+
+
+def _sum() -> Any:  # noqa: ANN401 (SQLModel Field)
+    # Unbounded numeric: a sum of NUMERIC(36,18) values is exact and never overflows a column.
+    return Field(
+        sa_column=Column(Numeric(asdecimal=True).with_variant(String(80), "sqlite"), nullable=False)
+    )
+
+
+class RunExposure(SQLModel, table=True):
+    """Per paper/live run and instrument: the sums the database-wide exposure check reads
+    (migration 0009). PostgreSQL only: triggers on ``unified_orders`` and ``unified_positions``
+    keep it in the same transaction as the rows, so at every commit it equals the sum over them
+    (working orders' leaves quantity per side, open positions' net quantity, and how many of
+    each: a row with none is deleted). Never written by liveexec itself; empty on SQLite,
+    whose check sums the rows (it has no exact decimal arithmetic for a trigger)."""
+
+    __tablename__ = "run_exposure"
+
+    # The primary key serves the check: per running run of the others, its instruments' rows.
+    run_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    instrument_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    net_qty: Decimal = _sum()
+    working_buys: Decimal = _sum()
+    working_sells: Decimal = _sum()
+    working_orders: int = Field(sa_column=Column(Integer, nullable=False))
+    open_positions: int = Field(sa_column=Column(Integer, nullable=False))
 
 
 PROMOTION_DECISIONS = ("approved", "rejected", "forced")

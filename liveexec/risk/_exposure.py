@@ -2,12 +2,16 @@
 every trader sharing the database, in the reporting currency.
 
 Other traders' part: the working orders (leaves quantity, per side) and open positions (net
-quantity) of their *running* paper/live runs, summed per instrument by one statement over
-``runs``, ``unified_orders`` and ``unified_positions`` (partial indexes of migration 0007;
-backtests never count, nor this trader's own rows). :class:`ExposureWatcher` runs it at start
-and then every ``refresh_interval_s`` of wall time on a thread of its own, so no database call
-sits in the order path; an order is denied while the last successful read is older than
-``max_staleness_s`` (fail closed, as :class:`~liveexec.risk.HaltWatcher`).
+quantity) of their *running* paper/live runs, per instrument, in one statement (one snapshot).
+On PostgreSQL it sums ``run_exposure`` (migration 0009: per run and instrument, kept by
+triggers in the same transaction as the order and position rows) over the running runs, a few
+rows each; on SQLite it reads the rows themselves (partial indexes of migration 0007) and Python
+sums them exactly. Backtests never count, nor this trader's own rows. :class:`ExposureWatcher`
+runs it at start and then every ``refresh_interval_s`` of wall time on a thread of its own, so
+no database call sits in the order path; an order is denied while the last successful read is
+older than ``max_staleness_s``, counted from the read's start (fail closed, as
+:class:`~liveexec.risk.HaltWatcher`), or when no read has finished yet (a database that hangs
+at start does not hang the start: it is waited for ``max_staleness_s`` at most).
 
 This trader's part: the gate's in-memory books (:class:`~liveexec.risk.RiskModel`), current to
 the order. Per instrument, everyone's position and working buys/sells are netted together and
@@ -20,10 +24,13 @@ before it, so an order that reduces exposure never is.
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.sql.elements import TextClause
@@ -37,8 +44,10 @@ __all__ = [
     "DatabaseExposureLimits",
     "ExposureWatcher",
     "OtherBooks",
+    "books_from_rows",
     "combined_exposure_reason",
     "exposure_statement",
+    "order_rows_statement",
     "read_other_exposure",
 ]
 
@@ -61,18 +70,49 @@ def _quoted(values: Iterable[str]) -> str:
     return ", ".join(f"'{value}'" for value in values)
 
 
-def exposure_statement(dialect: str, modes: tuple[str, ...]) -> TextClause:
-    """The one statement (one snapshot of the database) reading the other traders' working
-    orders and open positions. Statuses and modes are literals, as in the partial indexes'
-    predicates, so the planner can match them whatever plan it caches; only the trader id is
-    a parameter. PostgreSQL sums exactly (``numeric``); SQLite keeps the money columns as text
-    (its ``sum`` would be a float), so there the rows come back and Python sums them."""
+def _check_modes(modes: tuple[str, ...]) -> None:
     unknown = set(modes) - set(_MODES)
     if unknown:  # the config allows only these: a programming error
         raise ValueError(f"modes {sorted(unknown)} cannot count (only {_MODES})")
+
+
+def _running_others(modes: tuple[str, ...]) -> str:
+    return f"r.status = 'running' AND r.mode IN ({_quoted(modes)}) AND r.trader_id <> :me"
+
+
+@functools.cache  # one per dialect and modes: built once, not at every read
+def exposure_statement(dialect: str, modes: tuple[str, ...]) -> TextClause:
+    """The one statement (one snapshot of the database) reading the other traders' books:
+    rows of (instrument, net position, working buys, working sells). Modes and statuses are
+    literals, as in the indexes' predicates, so the planner can match them whatever plan it
+    caches; only the trader id is a parameter. PostgreSQL: the running runs (``ix_runs_running``)
+    then each one's ``run_exposure`` rows (its primary key), summed exactly (``numeric``).
+    SQLite: :func:`order_rows_statement` (its rows are summed in Python)."""
+    if dialect != "postgresql":
+        return order_rows_statement(dialect, modes)
+    _check_modes(modes)
+    # OFFSET 0 keeps the lateral subquery a probe per running run (its key): flattened into a
+    # join, the planner may scan the whole table instead, whose rows of ended runs (positions
+    # they left open) grow with the history while the running runs' stay a few.
+    return text(
+        "SELECT e.instrument_id, sum(e.net_qty), sum(e.working_buys), sum(e.working_sells) "
+        "FROM runs r CROSS JOIN LATERAL (SELECT instrument_id, net_qty, working_buys, "
+        "working_sells FROM run_exposure WHERE run_id = r.run_id OFFSET 0) e "
+        f"WHERE {_running_others(modes)} GROUP BY e.instrument_id"
+    )
+
+
+@functools.cache
+def order_rows_statement(dialect: str, modes: tuple[str, ...]) -> TextClause:
+    """The same books from the order and position rows themselves (partial indexes of migration
+    0007): rows of (instrument, side or ``POSITION``, quantity[, filled]). PostgreSQL sums them
+    per instrument and side (``numeric``); SQLite keeps the money columns as text (its ``sum``
+    would be a float), so there the rows come back and Python sums them. SQLite's check reads
+    this; on PostgreSQL it is what ``run_exposure`` is proven and measured against."""
+    _check_modes(modes)
     runs = (
         "FROM runs r JOIN {table} {alias} ON {alias}.run_id = r.run_id "
-        f"WHERE r.status = 'running' AND r.mode IN ({_quoted(modes)}) AND r.trader_id <> :me "
+        f"WHERE {_running_others(modes)} "
     )
     orders = runs.format(table="unified_orders", alias="o") + (
         f"AND o.status IN ({_quoted(WORKING_STATUSES)})"
@@ -93,18 +133,9 @@ def exposure_statement(dialect: str, modes: tuple[str, ...]) -> TextClause:
     )
 
 
-def read_other_exposure(
-    database: Engine | Connection, trader_id: str, modes: tuple[str, ...] = _MODES
-) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
-    """Per instrument: (net position, working buys, working sells) of every trader but
-    ``trader_id`` in its running runs of ``modes`` (through ``database``: an engine, or a
-    connection kept open by the caller)."""
-    statement = exposure_statement(database.dialect.name, modes)
-    if isinstance(database, Connection):
-        rows = database.execute(statement, {"me": trader_id}).all()
-    else:
-        with database.connect() as connection:
-            rows = connection.execute(statement, {"me": trader_id}).all()
+def books_from_rows(rows: Iterable[Sequence[Any]]) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
+    """Per instrument (net position, working buys, working sells) from the rows of
+    :func:`order_rows_statement`, summed exactly."""
     sums: dict[tuple[str, str], Decimal] = {}
     for row in rows:
         quantity = Decimal(row[2]) if len(row) == 3 else Decimal(row[2]) - Decimal(row[3])
@@ -118,6 +149,27 @@ def read_other_exposure(
             plain_decimal(sums.get((iid, "SELL"), _ZERO)),
         )
     return books
+
+
+def read_other_exposure(
+    database: Engine | Connection, trader_id: str, modes: tuple[str, ...] = _MODES
+) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
+    """Per instrument: (net position, working buys, working sells) of every trader but
+    ``trader_id`` in its running runs of ``modes`` (through ``database``: an engine, or a
+    connection kept open by the caller)."""
+    dialect = database.dialect.name
+    statement = exposure_statement(dialect, modes)
+    if isinstance(database, Connection):
+        rows = database.execute(statement, {"me": trader_id}).all()
+    else:
+        with database.connect() as connection:
+            rows = connection.execute(statement, {"me": trader_id}).all()
+    if dialect != "postgresql":
+        return books_from_rows(rows)
+    return {
+        str(iid): (plain_decimal(net), plain_decimal(buys), plain_decimal(sells))
+        for iid, net, buys, sells in rows
+    }
 
 
 class ExposureWatcher:
@@ -141,7 +193,13 @@ class ExposureWatcher:
         self._trader_id = trader_id
         self._modes = modes
         self._max_staleness = max_staleness_s
-        self._loop = PeriodicThread(self.poll_once, interval_s, f"liveexec-exposure-{trader_id}")
+        self._loop = PeriodicThread(
+            self._poll_and_signal,
+            interval_s,
+            f"liveexec-exposure-{trader_id}",
+            first_at_start=True,  # the read at start runs on the thread: start() waits for it
+        )
+        self._first_done = threading.Event()
         # (books, monotonic time of the read): replaced whole, read whole (no lock needed)
         self._snapshot: tuple[OtherBooks, float] | None = None
         self._error = "not read yet"
@@ -151,6 +209,7 @@ class ExposureWatcher:
         self.reads = 0
 
     def poll_once(self) -> None:
+        began = time.monotonic()  # the data is as old as the statement's snapshot, taken now
         try:
             if self._connection is None:
                 self._connection = self._engine.connect().execution_options(
@@ -161,8 +220,14 @@ class ExposureWatcher:
             self._error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             self._close()
             return
-        self._snapshot = (books, time.monotonic())
+        self._snapshot = (books, began)
         self.reads += 1
+
+    def _poll_and_signal(self) -> None:
+        try:
+            self.poll_once()
+        finally:
+            self._first_done.set()
 
     def current(self) -> tuple[OtherBooks, float] | str:
         snapshot = self._snapshot
@@ -177,8 +242,15 @@ class ExposureWatcher:
         return snapshot[0], age
 
     def start(self) -> None:
-        self.poll_once()  # the others' exposure at start, before any order
+        """Reads the others' exposure before any order, waiting for it ``max_staleness_s`` at
+        most: a database that does not answer by then leaves the check failing closed (it
+        keeps trying on the thread) instead of hanging the node's start."""
+        self._first_done.clear()
         self._loop.start()
+        if not self._first_done.wait(self._max_staleness):
+            self._error = (
+                f"the first read has not finished after max_staleness_s {self._max_staleness:g}"
+            )
 
     def stop(self) -> None:
         self._loop.stop()

@@ -150,10 +150,18 @@ class PeriodicThread:
     """Calls ``tick`` every ``interval_s`` seconds of wall time on a daemon thread of its own
     (the halt, loss-mark and exposure threads): :meth:`start`, :meth:`stop` (joins it)."""
 
-    def __init__(self, tick: Callable[[], None], interval_s: float, name: str) -> None:
+    def __init__(
+        self,
+        tick: Callable[[], None],
+        interval_s: float,
+        name: str,
+        *,
+        first_at_start: bool = False,
+    ) -> None:
         self._tick = tick
         self._interval = interval_s
         self._name = name
+        self._first_at_start = first_at_start  # the first tick at start, not one interval later
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -163,6 +171,8 @@ class PeriodicThread:
         self._thread.start()
 
     def _run(self) -> None:
+        if self._first_at_start and not self._stop.is_set():
+            self._tick()
         while not self._stop.wait(self._interval):
             self._tick()
 

@@ -174,9 +174,98 @@ def loaded_postgres(module_postgres_url: str) -> Iterator[str]:
                         T0,
                     )
                 )
+        _running_runs(cur, rng)
         for table in ("runs", "unified_orders", "order_events", "unified_positions"):
             cur.execute(f"ANALYZE {table}")
+        cur.execute("ANALYZE run_exposure")
     yield dsn
+
+
+RUNNING = 40
+ENDED = 400  # ended paper/live runs: the positions they left open stay in run_exposure
+
+
+def _running_runs(cur: psycopg.Cursor[tuple[object, ...]], rng: random.Random) -> None:
+    """What the database-wide exposure check reads: running paper/live runs, each with working
+    orders and open positions in 60 instruments (``run_exposure`` is kept by 0009's triggers
+    as these rows go in), and ten times as many ended ones, with positions left open."""
+    with cur.copy(
+        "COPY runs (run_id, trader_id, mode, config_id, config, liveexec_version, "
+        "nautilus_version, started_at, status) FROM STDIN"
+    ) as copy:
+        for r in range(RUNNING + ENDED):
+            copy.write_row(
+                (
+                    f"live-{r:02d}",
+                    f"TRADER-{r % 20}",
+                    "live" if r % 2 else "paper",
+                    "cfg-live",
+                    "{}",
+                    "0",
+                    "1.231.0",
+                    T0,
+                    "running" if r < RUNNING else "completed",
+                )
+            )
+    with cur.copy(
+        "COPY unified_orders (operation_id, run_id, trader_id, strategy_id, mode, "
+        "instrument_id, venue, client_order_id, side, order_type, time_in_force, quantity, "
+        "filled_qty, status, fills, commissions, tags, created_at, updated_at, ts_last_event, "
+        "last_event_ns) FROM STDIN"
+    ) as copy:
+        for i in range(2 * RUNNING * 200):
+            r = i % (2 * RUNNING)
+            copy.write_row(
+                (
+                    f"live-op-{i}",
+                    f"live-{r:02d}",
+                    f"TRADER-{r % 20}",
+                    "S-1",
+                    "live" if r % 2 else "paper",
+                    f"INST-{i % 60}.SIM",
+                    "SIM",
+                    f"L-{i}",
+                    rng.choice(["BUY", "SELL"]),
+                    "LIMIT",
+                    "GTC",
+                    "2",
+                    "0",
+                    "ACCEPTED" if i % 3 else "FILLED",
+                    "[]",
+                    "{}",
+                    "[]",
+                    T0,
+                    T0,
+                    T0,
+                    i,
+                )
+            )
+    with cur.copy(
+        "COPY unified_positions (run_id, trader_id, strategy_id, instrument_id, position_id, "
+        "opening_order_id, side, net_qty, peak_qty, avg_px_open, realized_pnl, currency, "
+        "status, opened_at, updated_at) FROM STDIN"
+    ) as copy:
+        for i in range((RUNNING + ENDED) * 60):
+            r = i // 60
+            copy.write_row(
+                (
+                    f"live-{r:02d}",
+                    f"TRADER-{r % 20}",
+                    "S-1",
+                    f"INST-{i % 60}.SIM",
+                    f"LP-{i}",
+                    f"L-{i}",
+                    "LONG",
+                    "3",
+                    "3",
+                    "100",
+                    "0",
+                    "USD",
+                    "OPEN",
+                    T0,
+                    T0,
+                )
+            )
 
 
 @pytest.mark.parametrize(("query", "index"), QUERIES, ids=[index for _, index in QUERIES])
@@ -187,20 +276,21 @@ def test_query_uses_its_index(loaded_postgres: str, query: str, index: str) -> N
     assert index in plan, f"{index} not used by:\n{query}\n{plan}"
 
 
-def test_database_exposure_statement_uses_the_partial_indexes(loaded_postgres: str) -> None:
-    """The database-wide exposure check's statement (migration 0007): running runs from
-    ix_runs_running, then each run's working orders and open positions from the covering
-    partial indexes, never a scan of the tables."""
+def _plan(dsn: str, statement: str) -> str:
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(f"EXPLAIN {statement.replace(':me', '%(me)s')}", {"me": "TRADER-7"})
+        return "\n".join(str(row[0]) for row in cur.fetchall())
+
+
+def test_database_exposure_statement_reads_run_exposure_by_its_key(loaded_postgres: str) -> None:
+    """The database-wide exposure check's statement on PostgreSQL (migration 0009): the running
+    runs from ix_runs_running, then each one's run_exposure rows by its primary key; never a
+    scan of a table, nor a read of the orders or positions."""
     from liveexec.risk._exposure import exposure_statement  # noqa: PLC0415 (this test only)
 
-    statement = str(exposure_statement("postgresql", ("paper", "live"))).replace(":me", "%(me)s")
-    with psycopg.connect(loaded_postgres) as conn, conn.cursor() as cur:
-        cur.execute(f"EXPLAIN {statement}", {"me": "TRADER-7"})
-        plan = "\n".join(row[0] for row in cur.fetchall())
-    for index in (
-        "ix_runs_running",
-        "ix_unified_orders_working_exposure",
-        "ix_unified_positions_open_exposure",
-    ):
+    plan = _plan(loaded_postgres, str(exposure_statement("postgresql", ("paper", "live"))))
+    for index in ("ix_runs_running", "pk_run_exposure"):
         assert index in plan, f"{index} not used:\n{plan}"
     assert "Seq Scan" not in plan, plan
+    assert "unified_orders" not in plan, plan
+    assert "unified_positions" not in plan, plan

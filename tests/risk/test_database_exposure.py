@@ -14,6 +14,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from liveexec.config import parse_config
 from liveexec.db import create_db_engine, upgrade
@@ -26,6 +27,7 @@ from liveexec.risk._exposure import (
     DatabaseExposureLimits,
     ExposureWatcher,
     combined_exposure_reason,
+    exposure_statement,
     read_other_exposure,
 )
 from tests.integration.test_postgres_outage import PrivateServer, private_postgres
@@ -374,3 +376,24 @@ def test_refresh_interval_and_staleness_from_the_config_drive_the_reads(sqlite_u
     finally:
         engine.dispose()
     assert reads[0.05] >= 8 and reads[0.5] <= 4, reads
+
+
+def test_sqlite_reads_the_rows_through_the_partial_indexes(sqlite_url: str) -> None:
+    """SQLite's check sums the rows (no run_exposure there): the running runs from
+    ix_runs_running, each one's working orders from the partial index by run, the open
+    positions from theirs; never a scan of the orders or positions tables."""
+    upgrade(sqlite_url)
+    engine = create_db_engine(sqlite_url)
+    try:
+        statement = str(exposure_statement("sqlite", ("paper", "live")))
+        with engine.connect() as connection:
+            plan = "\n".join(
+                str(row[3])
+                for row in connection.execute(text(f"EXPLAIN QUERY PLAN {statement}"), {"me": ME})
+            )
+    finally:
+        engine.dispose()
+    assert "SCAN r USING INDEX ix_runs_running" in plan, plan
+    assert "SEARCH o USING INDEX ix_unified_orders_working_exposure (run_id=?)" in plan, plan
+    assert "USING INDEX ix_unified_positions_open_exposure" in plan, plan
+    assert "SCAN o\n" not in f"{plan}\n" and "SCAN p\n" not in f"{plan}\n", plan
