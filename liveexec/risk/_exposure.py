@@ -94,10 +94,13 @@ def exposure_statement(dialect: str, modes: tuple[str, ...]) -> TextClause:
     # OFFSET 0 keeps the lateral subquery a probe per running run (its key): flattened into a
     # join, the planner may scan the whole table instead, whose rows of ended runs (positions
     # they left open) grow with the history while the running runs' stay a few.
+    # trim_scale: the sums without their 18 decimals' trailing zeros, as plain_decimal would
+    # make them (~0.15 ms of Python per read saved).
     return text(
-        "SELECT e.instrument_id, sum(e.net_qty), sum(e.working_buys), sum(e.working_sells) "
-        "FROM runs r CROSS JOIN LATERAL (SELECT instrument_id, net_qty, working_buys, "
-        "working_sells FROM run_exposure WHERE run_id = r.run_id OFFSET 0) e "
+        "SELECT e.instrument_id, trim_scale(sum(e.net_qty)), trim_scale(sum(e.working_buys)), "
+        "trim_scale(sum(e.working_sells)) FROM runs r CROSS JOIN LATERAL (SELECT instrument_id, "
+        "net_qty, working_buys, working_sells FROM run_exposure WHERE run_id = r.run_id "
+        "OFFSET 0) e "
         f"WHERE {_running_others(modes)} GROUP BY e.instrument_id"
     )
 
@@ -166,10 +169,7 @@ def read_other_exposure(
             rows = connection.execute(statement, {"me": trader_id}).all()
     if dialect != "postgresql":
         return books_from_rows(rows)
-    return {
-        str(iid): (plain_decimal(net), plain_decimal(buys), plain_decimal(sells))
-        for iid, net, buys, sells in rows
-    }
+    return {str(iid): (net, buys, sells) for iid, net, buys, sells in rows}
 
 
 class ExposureWatcher:
