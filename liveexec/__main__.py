@@ -1,8 +1,9 @@
 """``liveexec`` (the console script) and ``python -m liveexec``.
 
-The command line imports NautilusTrader, polars and SQLAlchemy before it can parse anything: a
-Ctrl-C during those seconds ends the command like any other interrupt (``interrupted``, exit
-130), not with a traceback from deep inside an import.
+The command line imports typer and rich before it can parse anything: a Ctrl-C then ends the
+command like any other interrupt (``interrupted``, exit 130), not with a traceback from deep
+inside an import. What takes seconds (NautilusTrader, polars, SQLAlchemy) is imported by each
+command once parsed, where a Ctrl-C exits 130 as anywhere in a command.
 """
 
 from __future__ import annotations

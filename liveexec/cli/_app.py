@@ -3,61 +3,39 @@
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine
+from typer.core import TyperCommand
 
 from liveexec._version import __version__
-from liveexec.backtesting import backtest, preflight
 from liveexec.cli import _lab, _live, _parity, _pipeline, _promotion, _risk
-from liveexec.config import (
-    LiveexecConfig,
-    config_json_schema,
-    load_config,
-    resolve_database_url,
-)
-from liveexec.data import (
-    PRESETS,
-    BarStamp,
-    DataKind,
-    Layout,
-    PresetName,
-    TimestampUnit,
-    open_catalog,
-    read_bars,
-    read_bid_ask_bars_as_quotes,
-    read_quotes,
-    read_trades,
-    write_data,
-)
-from liveexec.db import (
-    check_reachable,
-    create_db_engine,
-    current_revision,
-    database_errors,
-    downgrade,
-    head_revision,
-    mask_url,
-    require_current_schema,
-    schema_drift,
-    upgrade,
-)
-from liveexec.demo import prepare_demo_catalog
 from liveexec.errors import ConfigError, ConfigIssue, DataError, LiveexecError, RunInterrupted
 from liveexec.examples import EXAMPLES_DIR, example_configs
-from liveexec.nodes import check_importable, defined_instruments
-from liveexec.runs import RunResult, list_runs, load_run, reap_abandoned
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from typer._click import Context, HelpFormatter  # the click typer runs (it vendors one)
+
+    from liveexec.config import LiveexecConfig
+    from liveexec.data import DataKind, Layout
+    from liveexec.runs import RunResult
+
+# `liveexec --help` and the commands' --help (but `data import --help`, see _DataImportCommand)
+# import none of NautilusTrader, pandas, polars or SQLAlchemy: each command imports what it runs
+# when it runs. So liveexec.data's option types are spelled out here (importing liveexec.data
+# imports NautilusTrader); tests/integration/test_cli_imports.py checks both.
+PresetName = Literal["ohlcv", "binance-klines", "binance-trades"]
+TimestampUnit = Literal["auto", "s", "ms", "us", "ns", "iso8601"]
+BarStamp = Literal["close", "open"]
 
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
@@ -150,6 +128,10 @@ def config_check(
     their parameters, currencies, the catalog's instruments and data window) without reading the
     market data itself.
     """
+    from liveexec.backtesting import preflight  # noqa: PLC0415 (cheap --help)
+    from liveexec.config import load_config  # noqa: PLC0415 (cheap --help)
+    from liveexec.nodes import check_importable  # noqa: PLC0415 (cheap --help)
+
     notes: list[str] = []
     try:
         cfg = load_config(file, overrides=overrides or ())
@@ -179,6 +161,8 @@ def config_schema(
     ] = None,
 ) -> None:
     """Print the JSON Schema of liveexec configs."""
+    from liveexec.config import config_json_schema  # noqa: PLC0415 (cheap --help)
+
     text = config_json_schema()
     if output is None:
         sys.stdout.write(text)
@@ -193,6 +177,9 @@ def db_upgrade(
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
 ) -> None:
     """Create or migrate the database schema up to a revision (default: head)."""
+    from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.db import mask_url, upgrade  # noqa: PLC0415 (cheap --help)
+
     url = resolve_database_url(override=db)
     try:
         upgrade(url, revision)
@@ -207,6 +194,9 @@ def db_downgrade(
     db: DbOption = None,
 ) -> None:
     """Migrate the schema down to a revision ('base' drops every liveexec table)."""
+    from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.db import downgrade, mask_url  # noqa: PLC0415 (cheap --help)
+
     url = resolve_database_url(override=db)
     try:
         downgrade(url, revision)
@@ -219,6 +209,15 @@ def db_downgrade(
 def _database(db: str | None, *, require_schema: bool) -> Iterator[tuple[str, Engine]]:
     """The database of --db (or the default), reachable and, if asked, at the head revision;
     liveexec errors inside become a clear message and exit code."""
+    from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.db import (  # noqa: PLC0415 (cheap --help)
+        check_reachable,
+        create_db_engine,
+        database_errors,
+        require_current_schema,
+    )
+    from liveexec.runs import reap_abandoned  # noqa: PLC0415 (cheap --help)
+
     url = resolve_database_url(override=db)
     try:
         engine = create_db_engine(url, create=False)
@@ -237,6 +236,8 @@ def _database(db: str | None, *, require_schema: bool) -> Iterator[tuple[str, En
 @db_app.command("current")
 def db_current(db: DbOption = None) -> None:
     """Print the database's schema revision and this liveexec's head revision."""
+    from liveexec.db import current_revision, head_revision, mask_url  # noqa: PLC0415 (cheap --help)
+
     with _database(db, require_schema=False) as (url, engine):
         current = current_revision(engine)
     head = head_revision()
@@ -247,6 +248,8 @@ def db_current(db: DbOption = None) -> None:
 @db_app.command("check")
 def db_check(db: DbOption = None) -> None:
     """Exit 1 if the migrated schema differs from liveexec's models (migration drift)."""
+    from liveexec.db import mask_url, schema_drift  # noqa: PLC0415 (cheap --help)
+
     with _database(db, require_schema=False) as (url, engine):
         drift = schema_drift(engine)
     if drift:
@@ -283,6 +286,16 @@ def _result_tables(result: RunResult) -> list[Table]:
 
 
 def _run_backtest(cfg: LiveexecConfig, url: str, source: str, *, show_progress: bool) -> RunResult:
+    from rich.progress import (  # noqa: PLC0415 (cheap --help)
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from liveexec.backtesting import backtest  # noqa: PLC0415 (cheap --help)
+
     if not show_progress:
         return backtest(cfg, database_url=url, source=source)
     with Progress(
@@ -310,6 +323,9 @@ def backtest_command(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Run a backtest with NautilusTrader's BacktestNode; record it; print a summary and run id."""
+    from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.db import mask_url  # noqa: PLC0415 (cheap --help)
+
     try:
         cfg = load_config(file, overrides=overrides or ())
         url = resolve_database_url(cfg, override=db)
@@ -332,6 +348,9 @@ def runs_list(
     config_id: Annotated[str | None, typer.Option(help="Only runs of this config_id.")] = None,
 ) -> None:
     """The latest runs, newest first."""
+    from liveexec.db import mask_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.runs import list_runs  # noqa: PLC0415 (cheap --help)
+
     with _database(db, require_schema=True) as (url, engine):
         rows = list_runs(engine, limit=limit, config_id=config_id)
     table = Table(title=f"Runs in {mask_url(url)}")
@@ -350,6 +369,9 @@ def runs_reap(db: DbOption = None) -> None:
     run when its heartbeat is over two minutes old. Every command that opens the database does
     this first; this command only says what it found.
     """
+    from liveexec.db import require_current_schema  # noqa: PLC0415 (cheap --help)
+    from liveexec.runs import reap_abandoned  # noqa: PLC0415 (cheap --help)
+
     with _database(db, require_schema=False) as (_url, engine):
         require_current_schema(engine)
         reaped = reap_abandoned(engine)
@@ -364,6 +386,8 @@ def runs_show(
     db: DbOption = None,
 ) -> None:
     """Summary, statistics and account of one run."""
+    from liveexec.runs import load_run  # noqa: PLC0415 (cheap --help)
+
     with _database(db, require_schema=True) as (_url, engine):
         try:
             result = load_run(engine, run_id)
@@ -389,6 +413,10 @@ def _layout_for(
     delimiter: str | None,
 ) -> Layout:
     """The layout the options describe: a preset's, or the default, with options on top."""
+    import dataclasses  # noqa: PLC0415 (cheap --help)
+
+    from liveexec.data import PRESETS, Layout  # noqa: PLC0415 (cheap --help)
+
     base = Layout()
     if preset is not None:
         chosen = PRESETS[preset]
@@ -434,16 +462,33 @@ _DATA_IMPORT_HELP = "\n\n".join(
         "price, quantity (or qty,size), trade_id (or id)[, buyer_maker or side BUY/SELL]. Other "
         "columns are ignored.",
         "Presets (--preset):",
-        *(
-            f"[bold]{preset.name}[/] ({preset.kind}): {preset.summary}"
-            for preset in PRESETS.values()
-        ),
     ]
 )
 
 
+class _DataImportCommand(TyperCommand):
+    """`data import`, whose help ends with the presets: read from liveexec.data (which imports
+    NautilusTrader) only when that help is shown, so `liveexec --help` and `liveexec data
+    --help` (which show its first paragraph) stay cheap."""
+
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
+        from liveexec.data import PRESETS  # noqa: PLC0415 (see the class's docstring)
+
+        self.help = "\n\n".join(
+            [
+                _DATA_IMPORT_HELP,
+                *(
+                    f"[bold]{preset.name}[/] ({preset.kind}): {preset.summary}"
+                    for preset in PRESETS.values()
+                ),
+            ]
+        )
+        super().format_help(ctx, formatter)
+
+
 @data_app.command(
     "import",
+    cls=_DataImportCommand,
     help=_DATA_IMPORT_HELP,
     epilog=(
         "Examples:\n\n"
@@ -558,6 +603,17 @@ def data_import(
     ] = None,
 ) -> None:
     """Check a whole market data file, then write it and the instrument into the catalog."""
+    from liveexec.config import load_config  # noqa: PLC0415 (cheap --help)
+    from liveexec.data import (  # noqa: PLC0415 (cheap --help)
+        open_catalog,
+        read_bars,
+        read_bid_ask_bars_as_quotes,
+        read_quotes,
+        read_trades,
+        write_data,
+    )
+    from liveexec.nodes import defined_instruments  # noqa: PLC0415 (cheap --help)
+
     kinds: list[tuple[DataKind, Path | None]] = [
         ("bars", bars),
         ("quotes", bid or ask),
@@ -650,6 +706,10 @@ def demo(
     1-minute bars, a quote-driven market maker on Binance BTCUSDT quotes and NautilusTrader's
     USD/JPY EMA cross acceptance run.
     """
+    from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.db import mask_url, upgrade  # noqa: PLC0415 (cheap --help)
+    from liveexec.demo import prepare_demo_catalog  # noqa: PLC0415 (cheap --help)
+
     url = resolve_database_url(override=db)
     overview = Table(title="Demo runs")
     for column in ("config", "run_id", "orders", "positions", "total_pnl", "config_id"):

@@ -23,7 +23,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from liveexec.config import liveexec_home
 from liveexec.examples import EXAMPLES_DIR
 
 __all__ = ["WorkingCopy", "jupyter_environment", "lab_command", "prepare_working_copy"]
@@ -187,6 +186,8 @@ def lab_command(
         typer.Argument(help="Passed to `jupyter lab` (after `--`).", show_default=False),
     ] = None,
 ) -> None:
+    from liveexec.config import liveexec_home  # noqa: PLC0415 (cheap --help)
+
     err = Console(stderr=True)
     missing = [name for name in _REQUIRED if importlib.util.find_spec(name) is None]
     if missing:

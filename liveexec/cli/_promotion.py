@@ -6,18 +6,19 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
 
-from liveexec.config import LiveexecConfig, load_config, resolve_database_url
-from liveexec.db import create_db_engine, database_errors, require_current_schema
-from liveexec.db._models import Promotion
 from liveexec.errors import ConfigError, DataError, LiveexecError
-from liveexec.promotion import get_promotion, list_promotions, promote, verify_evidence
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from liveexec.config import LiveexecConfig
+    from liveexec.db._models import Promotion
 
 __all__ = ["promote_command", "promotions_app"]
 
@@ -43,6 +44,8 @@ def _fail(exc: LiveexecError) -> typer.Exit:
 
 @contextmanager
 def _engine(url: str) -> Iterator[Engine]:
+    from liveexec.db import create_db_engine, database_errors, require_current_schema  # noqa: PLC0415 (cheap --help)
+
     engine = create_db_engine(url, create=False)
     try:
         with database_errors(engine, "promotions"):
@@ -107,6 +110,9 @@ def promote_command(
     """Evaluate the config's `promotion` criteria on its backtest (and paper) run and record the
     decision in the append-only `promotions` table. Exit 0 approved, 1 rejected (every failed
     criterion is recorded and printed), 2 bad input (nothing recorded)."""
+    from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.promotion import promote  # noqa: PLC0415 (cheap --help)
+
     try:
         cfg: LiveexecConfig = load_config(config, overrides=overrides or [])
         with _engine(resolve_database_url(cfg, override=db)) as engine:
@@ -131,6 +137,9 @@ def promotions_list(
     db: DbOption = None,
 ) -> None:
     """Decisions, newest first."""
+    from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.promotion import list_promotions  # noqa: PLC0415 (cheap --help)
+
     try:
         with _engine(resolve_database_url(override=db)) as engine:
             rows = list_promotions(engine, config_id)
@@ -168,6 +177,9 @@ def promotions_show(
     db: DbOption = None,
 ) -> None:
     """One decision: runs, metrics, failed criteria, evidence and its hashes."""
+    from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.promotion import get_promotion  # noqa: PLC0415 (cheap --help)
+
     try:
         with _engine(resolve_database_url(override=db)) as engine:
             row = get_promotion(engine, promotion_id)
@@ -183,6 +195,9 @@ def promotions_verify(
 ) -> None:
     """Re-hash the decision's evidence files: exit 0 if every one still matches, 1 if one was
     changed or removed."""
+    from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.promotion import verify_evidence  # noqa: PLC0415 (cheap --help)
+
     try:
         with _engine(resolve_database_url(override=db)) as engine:
             checks = verify_evidence(engine, promotion_id)

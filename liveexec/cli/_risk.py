@@ -8,10 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from liveexec.config import resolve_database_url
-from liveexec.db import create_db_engine, database_errors, mask_url, require_current_schema
 from liveexec.errors import LiveexecError
-from liveexec.risk import active_halt, current_user, halt, resume
 
 __all__ = ["halt_command", "resume_command"]
 
@@ -67,6 +64,10 @@ def halt_command(
 
     Exit codes: 0 halted, 1 database error, 2 bad arguments.
     """
+    from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.db import create_db_engine, database_errors, mask_url, require_current_schema  # noqa: PLC0415 (cheap --help)
+    from liveexec.risk import current_user, halt  # noqa: PLC0415 (cheap --help)
+
     _checked(trader_id)
     url = resolve_database_url(override=db)
     try:
@@ -100,6 +101,10 @@ def resume_command(
 
     Exit codes: 0 resumed (or nothing was halted), 1 database error, 2 bad arguments.
     """
+    from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.db import create_db_engine, database_errors, require_current_schema  # noqa: PLC0415 (cheap --help)
+    from liveexec.risk import active_halt, current_user, resume  # noqa: PLC0415 (cheap --help)
+
     _checked(trader_id)
     url = resolve_database_url(override=db)
     try:
