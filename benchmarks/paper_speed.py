@@ -22,12 +22,13 @@ Run: .venv/bin/python benchmarks/paper_speed.py [--seconds 60] [--postgres URL] 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -153,8 +154,37 @@ def parity_and_throughput(catalog: Path, url: str) -> None:
 EVENTS_PER_ORDER = 3  # a market order: initialized, submitted, filled
 
 
+@contextlib.contextmanager
+def _writer_thread_instead() -> Iterator[None]:
+    """The previous design, for the comparison: the writer a thread of the node's process."""
+    import liveexec.trading._run as run_module  # noqa: PLC0415
+    from liveexec.db import create_db_engine  # noqa: PLC0415
+    from liveexec.recording import RecordBuffer  # noqa: PLC0415
+
+    class ThreadWriter(RecordBuffer):
+        def __init__(self, url: str, **bounds: Any) -> None:  # noqa: ANN401
+            super().__init__(create_db_engine(url), background=True, **bounds)
+
+        def wait_ready(self) -> None:
+            return None
+
+    original = vars(run_module)["ProcessRecordBuffer"]
+    vars(run_module)["ProcessRecordBuffer"] = ThreadWriter
+    try:
+        yield
+    finally:
+        vars(run_module)["ProcessRecordBuffer"] = original
+
+
 def latency(
-    catalog: Path, url: str, seconds: float, label: str, *, rate: float, orders_per_bar: int
+    catalog: Path,
+    url: str,
+    seconds: float,
+    label: str,
+    *,
+    rate: float,
+    orders_per_bar: int,
+    thread_writer: bool = False,
 ) -> None:
     from liveexec.config import parse_config  # noqa: PLC0415
     from liveexec.db import upgrade  # noqa: PLC0415
@@ -189,7 +219,11 @@ def latency(
     ]
     raw["risk"] = {"max_order_submit_rate": f"{max(1000, int(rate))}/00:00:01"}
     upgrade(url)
-    result = paper(parse_config(raw), database_url=url, subprocess=False)
+    if thread_writer:
+        with _writer_thread_instead():
+            result = paper(parse_config(raw), database_url=url, subprocess=False)
+    else:
+        result = paper(parse_config(raw), database_url=url, subprocess=False)
     stats = LAST_STATS.recorder
     assert stats is not None
     latency, writes = stats.commit_latency, stats.write_time
@@ -237,6 +271,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0, help="order events/s to pace for")
     parser.add_argument("--orders-per-bar", type=int, default=2)
     parser.add_argument(
+        "--compare-thread",
+        action="store_true",
+        help="also measure the previous design (the writer a thread of the node's process)",
+    )
+    parser.add_argument(
         "--switch-interval",
         type=float,
         default=None,
@@ -259,14 +298,30 @@ def main() -> None:
         upgrade(sqlite)
         if not args.skip_parity:
             parity_and_throughput(catalog, sqlite)
-        load = {"rate": args.rate, "orders_per_bar": args.orders_per_bar}
+        load: dict[str, Any] = {"rate": args.rate, "orders_per_bar": args.orders_per_bar}
         latency(catalog, f"sqlite:///{work}/latency.db", args.seconds, "SQLite", **load)
+        if args.compare_thread:
+            latency(
+                catalog,
+                f"sqlite:///{work}/latency-thread.db",
+                args.seconds,
+                "SQLite, writer thread (previous design)",
+                thread_writer=True,
+                **load,
+            )
         if args.postgres:
             url, drop = _scratch_postgres(args.postgres)
             try:
                 latency(catalog, url, args.seconds, "PostgreSQL", **load)
             finally:
                 drop()
+            if args.compare_thread:
+                url, drop = _scratch_postgres(args.postgres)
+                try:
+                    label = "PostgreSQL, writer thread (previous design)"
+                    latency(catalog, url, args.seconds, label, thread_writer=True, **load)
+                finally:
+                    drop()
 
 
 if __name__ == "__main__":
