@@ -53,8 +53,9 @@ class RecorderStats:
     retries: int = 0  # failed attempts of batches that were retried
     longest_outage_s: float = 0.0  # from a batch's first failure to its commit
     # Writer thread only (not inline): for each committed event, the wall time from the
-    # recorder receiving it (its ``recorded_at``) to the commit, and each transaction's
-    # duration; histograms in tenths of a millisecond (bounded: one count per distinct tenth).
+    # recorder receiving it (its ``recorded_at``) to the commit, and each batch's write time
+    # (its retries included); histograms in tenths of a millisecond (bounded: one count per
+    # distinct tenth).
     commit_latency: dict[int, int] = field(default_factory=dict)
     write_time: dict[int, int] = field(default_factory=dict)
 
@@ -63,8 +64,10 @@ class RecorderStats:
         self.write_time[tenths] = self.write_time.get(tenths, 0) + 1
         latency = self.commit_latency
         for row in batch.events:
-            key = int((committed - row["recorded_at"]).total_seconds() * 1e4)
-            latency[key] = latency.get(key, 0) + 1
+            received = row.get("recorded_at")
+            if received is not None:  # the recorder stamps every event; other writers may not
+                key = int((committed - received).total_seconds() * 1e4)
+                latency[key] = latency.get(key, 0) + 1
 
 
 def percentile_ms(histogram: Mapping[int, int], q: float) -> float | None:

@@ -169,3 +169,14 @@ def test_the_writer_dies_with_the_node(engine: Engine, tmp_path: Path) -> None:
         if node.poll() is None:
             node.kill()
     assert _count(engine, "SELECT count(*) FROM order_events") == 1
+
+
+def test_percentiles_of_a_latency_histogram() -> None:
+    # tenths of a millisecond -> count: one fast event, 98 at 1.0 ms, one slow at 10.0 ms
+    histogram = {0: 1, 10: 98, 100: 1}
+    assert percentile_ms(histogram, 0.01) == 0.1
+    assert percentile_ms(histogram, 0.5) == 1.1
+    assert percentile_ms(histogram, 0.99) == 1.1
+    assert percentile_ms(histogram, 0.995) == 10.1
+    assert percentile_ms(histogram, 1.0) == 10.1
+    assert percentile_ms({}, 0.5) is None
