@@ -41,6 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import IO, Any
 
+from liveexec.db import create_db_engine
 from liveexec.recording._buffer import Kind, RecordBuffer, RecorderError, RecorderStats
 
 __all__ = ["ProcessRecordBuffer"]
@@ -346,9 +347,6 @@ def _writer_main(parent: int) -> int:
     except EOFError:
         return 1
     assert isinstance(settings, dict)
-
-    from liveexec.db import create_db_engine  # noqa: PLC0415 (after the pipe is read: quick start)
-
     try:
         engine = create_db_engine(settings.pop("url"), create=False)
     except Exception as exc:  # reported to the node, which fails the run
