@@ -386,7 +386,8 @@ def paper_in_process(
                 return resumed
 
             lease, run_id = leased_run(engine, cfg.trader_id, cfg.mode, open_row)
-        # The writer thread: a slow database never blocks the node's event loop.
+        # The writer process (started now, ready once the node is built): a slow database never
+        # blocks the node's event loop, and its writes never wait for the loop's interpreter lock.
         buffer = ProcessRecordBuffer(
             engine.url.render_as_string(hide_password=False), flush_interval_s=FLUSH_EVERY_S
         )
