@@ -198,6 +198,7 @@ class ExposureWatcher:
             interval_s,
             f"liveexec-exposure-{trader_id}",
             first_at_start=True,  # the read at start runs on the thread: start() waits for it
+            on_exit=self._close,  # the thread's connection, closed by the thread
         )
         self._first_done = threading.Event()
         # (books, monotonic time of the read): replaced whole, read whole (no lock needed)
@@ -253,8 +254,10 @@ class ExposureWatcher:
             )
 
     def stop(self) -> None:
-        self._loop.stop()
-        self._close()
+        # A thread still inside a read (a hung database) closes its connection itself when the
+        # read returns: closing it from here could break a call in progress on it.
+        if self._loop.stop():
+            self._close()
 
     def _close(self) -> None:
         connection, self._connection = self._connection, None

@@ -146,9 +146,15 @@ def last_state(engine: Engine, trader_id: str, mode: str) -> tuple[TradingState,
     return None if row is None else (TradingState[row[0]], str(row[1]))
 
 
+# How long stop() waits for a periodic thread (a read hung in the database may outlast it).
+JOIN_TIMEOUT_S = 5.0
+
+
 class PeriodicThread:
     """Calls ``tick`` every ``interval_s`` seconds of wall time on a daemon thread of its own
-    (the halt, loss-mark and exposure threads): :meth:`start`, :meth:`stop` (joins it)."""
+    (the halt, loss-mark and exposure threads): :meth:`start`, :meth:`stop` (joins it).
+    ``on_exit`` runs on that thread when it ends, so what it uses (a database connection) is
+    released by the thread itself, never from another thread while a call may be using it."""
 
     def __init__(
         self,
@@ -157,11 +163,13 @@ class PeriodicThread:
         name: str,
         *,
         first_at_start: bool = False,
+        on_exit: Callable[[], None] | None = None,
     ) -> None:
         self._tick = tick
         self._interval = interval_s
         self._name = name
         self._first_at_start = first_at_start  # the first tick at start, not one interval later
+        self._on_exit = on_exit
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -171,16 +179,24 @@ class PeriodicThread:
         self._thread.start()
 
     def _run(self) -> None:
-        if self._first_at_start and not self._stop.is_set():
-            self._tick()
-        while not self._stop.wait(self._interval):
-            self._tick()
+        try:
+            if self._first_at_start and not self._stop.is_set():
+                self._tick()
+            while not self._stop.wait(self._interval):
+                self._tick()
+        finally:
+            if self._on_exit is not None:
+                self._on_exit()
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        """Ask the thread to end and wait for it (``JOIN_TIMEOUT_S`` at most). Returns whether
+        it ended: a thread still inside a tick ends after it, then runs ``on_exit``."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return True
+        thread.join(timeout=JOIN_TIMEOUT_S)
+        return not thread.is_alive()
 
 
 class HaltWatcher:
@@ -197,7 +213,13 @@ class HaltWatcher:
         self._engine = engine
         self._trader_id = trader_id
         self._stale_after = max(stale_after_s, 3 * interval_s)
-        self._loop = PeriodicThread(self.poll_once, interval_s, f"liveexec-halts-{trader_id}")
+        self._loop = PeriodicThread(
+            self._poll_and_signal,
+            interval_s,
+            f"liveexec-halts-{trader_id}",
+            first_at_start=True,  # the read at start runs on the thread: start() waits for it
+        )
+        self._first_done = threading.Event()
         self._state: tuple[TradingState, str] = (
             TradingState.HALTED,
             "kill switch: the halts table has not been read yet (fail closed)",
@@ -220,6 +242,12 @@ class HaltWatcher:
         self._read_at = time.monotonic()
         self.reads += 1
 
+    def _poll_and_signal(self) -> None:
+        try:
+            self.poll_once()
+        finally:
+            self._first_done.set()
+
     def current(self) -> tuple[TradingState, str]:
         read_at = self._read_at
         if read_at is None or time.monotonic() - read_at > self._stale_after:
@@ -231,8 +259,13 @@ class HaltWatcher:
         return self._state
 
     def start(self) -> None:
-        self.poll_once()  # the state at start, before any order
+        """Reads the halt before any order, waiting for it ``stale_after_s`` at most: a
+        database that does not answer by then leaves the trader HALTED (fail closed; the thread
+        keeps trying) instead of hanging the node's start."""
+        self._first_done.clear()
         self._loop.start()
+        if not self._first_done.wait(self._stale_after):
+            self._error = f"the first read has not finished after {self._stale_after:g} s"
 
     def stop(self) -> None:
         self._loop.stop()

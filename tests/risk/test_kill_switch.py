@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import yaml
 
@@ -74,6 +76,45 @@ def test_an_unreadable_database_fails_closed(tmp_path: Any) -> None:
         assert state == TradingState.HALTED
         assert "database not read for over" in reason and "fail closed" in reason
     finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_database_that_hangs_at_start_halts_without_hanging_the_start(
+    postgres_url: str,
+) -> None:
+    from tests.risk.test_run_exposure import _admin_dsn  # noqa: PLC0415
+
+    upgrade(postgres_url)
+    engine = create_db_engine(postgres_url)
+    watcher = HaltWatcher(engine, "DESK-7", interval_s=0.05, stale_after_s=0.5)
+    locked = threading.Event()
+
+    def hold() -> None:  # another session holds the halts table: the watcher's read waits
+        with psycopg.connect(_admin_dsn(postgres_url)) as connection:
+            connection.execute("LOCK TABLE risk_halts IN ACCESS EXCLUSIVE MODE")
+            locked.set()
+            time.sleep(2.0)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        began = time.monotonic()
+        watcher.start()
+        assert time.monotonic() - began < 1.5  # waited stale_after_s, not the 2 s lock
+        state, reason = watcher.current()
+        assert state == TradingState.HALTED
+        assert "the first read has not finished after 0.5 s" in reason
+        assert "fail closed" in reason
+        holder.join()  # the database answers: the thread's read completes
+        deadline = time.monotonic() + 5
+        while watcher.current()[0] != TradingState.ACTIVE and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert watcher.current() == (TradingState.ACTIVE, "no halt in force")
+    finally:
+        holder.join()
+        watcher.stop()
         engine.dispose()
 
 

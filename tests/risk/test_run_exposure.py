@@ -403,3 +403,28 @@ def test_a_database_that_hangs_at_start_fails_closed_without_hanging_the_start(
     finally:
         holder.join()
         watcher.stop()
+
+
+def test_stop_leaves_a_connection_in_use_to_its_thread(
+    engine: Engine, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read hung past stop()'s join: stop returns without closing the connection under the
+    read (another thread's call on it); the thread closes it itself once the read returns."""
+    import liveexec.risk._store as store  # noqa: PLC0415
+
+    monkeypatch.setattr(store, "JOIN_TIMEOUT_S", 0.3)
+    watcher = ExposureWatcher(engine, "DESK-1", interval_s=0.05, max_staleness_s=0.2)
+    holder = _lock_for(_admin_dsn(postgres_url), 2.0, threading.Event())
+    try:
+        watcher.start()  # the first read waits for the lock
+        began = time.monotonic()
+        watcher.stop()
+        assert time.monotonic() - began < 1.0  # the join's bound, not the 2 s lock
+        assert watcher._connection is not None  # still the hung read's: not closed under it
+    finally:
+        holder.join()
+    deadline = time.monotonic() + 5
+    while watcher._connection is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert watcher._connection is None  # closed by its own thread after the read returned
+    assert watcher.reads == 1  # that read completed normally, and no other started
