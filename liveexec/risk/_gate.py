@@ -663,8 +663,8 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
                 self.approved.add(client_order_id)
             self._forward(command)
             return
-        for client_order_id in approved:
-            self.model.on_order_closed(client_order_id)
+        for client_order_id in approved:  # none of the list leaves: as if never accepted
+            self.model.withdraw(client_order_id, now)
             self._release(client_order_id)
         self.denials += len(command.order_list.orders)
         for order in command.order_list.orders:

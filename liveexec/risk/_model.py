@@ -342,6 +342,22 @@ class RiskModel:
         if working is not None:
             self._set_leaves(client_order_id, working, _ZERO)
 
+    def withdraw(self, client_order_id: str, now_ns: int | None) -> None:
+        """An accepted order that never left (a member of a denied order list): its working
+        quantity and its velocity entry are taken back, as if it had never been accepted.
+        Call right after :meth:`accept` with the same ``now_ns`` (nothing accepted between:
+        the entries taken are the newest)."""
+        working = self._working.get(client_order_id)
+        self.on_order_closed(client_order_id)
+        if working is None or not self._needs_velocity or now_ns is None:
+            return
+        for recent in (
+            self._recent_minute.get(working.strategy_id),
+            self._recent_second.get(working.strategy_id),
+        ):
+            if recent and recent[-1] == now_ns:
+                recent.pop()
+
     def on_order_updated(self, client_order_id: str, leaves: Decimal) -> None:
         """A modified order's new remaining quantity."""
         working = self._working.get(client_order_id)

@@ -363,3 +363,26 @@ def test_the_bps_band_around_a_zero_or_negative_last_price() -> None:
         "price_band_bps 50 (X.SIM): price 0.01 against last price 0, which has no band in bps "
         "(fail closed)"
     )
+
+
+def test_a_withdrawn_order_leaves_no_trace_in_the_limits() -> None:
+    """A member of a denied order list was accepted, then withdrawn: its working quantity, its
+    open-order count and its velocity entry are all taken back (it never left)."""
+    limits = RiskLimits(
+        max_open_orders=1,
+        strategies={"A-000": StrategyLimits(max_orders_per_second=1, max_position_qty=Decimal(1))},
+    )
+    model = RiskModel(limits)
+    model.set_instrument("X.SIM", InstrumentInfo(Decimal(1), Decimal("0.01"), "USD"))
+    model.set_price("X.SIM", Decimal(100), 0)
+
+    def order(n: int) -> OrderIntent:
+        return OrderIntent(f"O-{n}", "A-000", "X.SIM", True, Decimal(1), price=Decimal(100))
+
+    assert model.submit(order(1), 0) is None  # checked and accepted
+    model.withdraw("O-1", 0)
+    # Velocity (1/s), open orders (1) and position (1, counting working buys) would each deny
+    # this one had O-1 stayed counted.
+    assert model.submit(order(2), 1) is None
+    reason = model.submit(order(3), 2)  # O-2 did leave: it counts
+    assert reason is not None
