@@ -10,6 +10,7 @@ from nautilus_trader.backtest.config import BacktestDataConfig
 from nautilus_trader.backtest.node import BacktestNode
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
+from sqlalchemy import Engine
 
 from liveexec.backtesting._build import build_backtest_run_config
 from liveexec.backtesting._display import notebook_progress
@@ -24,6 +25,7 @@ from liveexec.nodes._compat import speed_up_backtest_engine, tuned_gc
 from liveexec.recording import (
     RecordBuffer,
     RecorderActor,
+    RowBuffer,
     interrupts_ignored,
     recorded_run,
 )
@@ -36,7 +38,7 @@ from liveexec.runs import (
     reap_abandoned,
 )
 
-__all__ = ["backtest"]
+__all__ = ["add_recorder_and_gate", "backtest"]
 
 # Called with the finished BacktestEngine before it is disposed: how tests look at NautilusTrader's
 # own view of a run. Not public: users get everything from the tables.
@@ -77,6 +79,36 @@ def node_reading(catalog: ParquetDataCatalog) -> type[BacktestNode]:
             return catalog
 
     return LiveexecBacktestNode
+
+
+def add_recorder_and_gate(
+    add_actor: Callable[[Any], None],
+    kernel: Any,  # noqa: ANN401 (NautilusKernel: untyped Cython)
+    cfg: LiveexecConfig,
+    buffer: RowBuffer,
+    *,
+    run_id: str,
+    database: Engine,
+    **recorder_options: Any,  # noqa: ANN401 (RecorderActor's keyword options)
+) -> RecorderActor:
+    """The recorder, and liveexec's risk gate when the config asks for one, added to a node
+    (``add_actor``: a BacktestEngine's or a TradingNode trader's) and attached: the recorder to
+    the message bus, the gate to ``kernel``'s RiskEngine.execute endpoint, which it takes over
+    in every node alike (the same decisions in backtest, paper and live)."""
+    gate = build_risk_gate(cfg, run_id=run_id, database=database) if needs_risk_gate(cfg) else None
+    recorder = RecorderActor(
+        buffer,
+        run_id=run_id,
+        mode=cfg.mode,
+        risk_approved=gate.approved if gate is not None else None,
+        **recorder_options,
+    )
+    add_actor(recorder)
+    recorder.attach()
+    if gate is not None:
+        add_actor(gate)
+        gate.attach(kernel.risk_engine)
+    return recorder
 
 
 def _dispose(node: Any) -> None:  # noqa: ANN401 (BacktestNode.dispose is untyped)
@@ -149,23 +181,9 @@ def _backtest(
             if bt_engine is None:
                 raise RuntimeError("BacktestNode built no engine for the run")
             speed_up_backtest_engine(bt_engine)  # result-neutral, version-guarded
-            # liveexec's risk gate takes over NautilusTrader's RiskEngine.execute endpoint.
-            gate = (
-                build_risk_gate(cfg, run_id=run_id, database=engine)
-                if (needs_risk_gate(cfg))
-                else None
+            recorder = add_recorder_and_gate(
+                bt_engine.add_actor, bt_engine.kernel, cfg, buffer, run_id=run_id, database=engine
             )
-            recorder = RecorderActor(
-                buffer,
-                run_id=run_id,
-                mode=cfg.mode,
-                risk_approved=gate.approved if gate is not None else None,
-            )
-            bt_engine.add_actor(recorder)
-            recorder.attach()
-            if gate is not None:
-                bt_engine.add_actor(gate)
-                gate.attach(bt_engine.kernel.risk_engine)
             time_range = data_time_range(cfg) if progress is not None else None
             if progress is not None and time_range is not None:
                 bt_engine.add_actor(ProgressActor(*time_range, progress))

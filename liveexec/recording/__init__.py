@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from liveexec.recording._actor import RecorderActor
-    from liveexec.recording._buffer import RecordBuffer, RecorderError, RecorderStats
+    from liveexec.recording._buffer import RecordBuffer, RecorderError, RecorderStats, RowBuffer
     from liveexec.recording._lifecycle import RunEnd, flush_quietly, recorded_run
     from liveexec.recording._process import ProcessRecordBuffer
     from liveexec.recording._signals import interrupts_deferred, interrupts_ignored
@@ -24,6 +24,7 @@ __all__ = [
     "RecorderActor",
     "RecorderError",
     "RecorderStats",
+    "RowBuffer",
     "RunEnd",
     "flush_quietly",
     "interrupts_deferred",
@@ -39,6 +40,7 @@ _HOMES = {
     "RecorderActor": "_actor",
     "RecorderError": "_buffer",
     "RecorderStats": "_buffer",
+    "RowBuffer": "_buffer",
     "RunEnd": "_lifecycle",
     "flush_quietly": "_lifecycle",
     "interrupts_deferred": "_signals",

@@ -26,6 +26,7 @@ from nautilus_trader.model.data import BarType
 from nautilus_trader.model.identifiers import InstrumentId
 from sqlalchemy import Engine
 
+from liveexec.backtesting._run import add_recorder_and_gate
 from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.config._models import LIVE_VENUES
 from liveexec.db import create_db_engine, database_errors, require_current_schema
@@ -37,7 +38,6 @@ from liveexec.recording import (
     interrupts_ignored,
     recorded_run,
 )
-from liveexec.risk import build_risk_gate, needs_risk_gate
 from liveexec.runs import Heartbeat, RunResult, load_run, open_run, reap_abandoned
 from liveexec.trading._adapters import (
     adapter_credentials,
@@ -234,22 +234,14 @@ def run_until_stopped(
             node = TradingNode(config=node_config, loop=loop)
             add_factories(node)
             node.build()  # builds the adapters' clients; nothing connects before run()
-            gate = (
-                build_risk_gate(cfg, run_id=run_id, database=engine)
-                if needs_risk_gate(cfg)
-                else None
-            )
-            recorder = RecorderActor(
+            recorder = add_recorder_and_gate(
+                node.trader.add_actor,
+                node.kernel,
+                cfg,
                 buffer,
                 run_id=run_id,
-                mode=cfg.mode,
-                risk_approved=gate.approved if gate is not None else None,
+                database=engine,
             )
-            node.trader.add_actor(recorder)
-            recorder.attach()
-            if gate is not None:
-                node.trader.add_actor(gate)
-                gate.attach(node.kernel.risk_engine)
             if on_node is not None:
                 on_node(node)
             driver = _Driver(

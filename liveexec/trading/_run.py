@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from liveexec.backtesting import preflight
+from liveexec.backtesting._run import add_recorder_and_gate
 from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.config._models import StopConfig
 from liveexec.data import open_catalog
@@ -37,7 +38,6 @@ from liveexec.recording import (
     interrupts_ignored,
     recorded_run,
 )
-from liveexec.risk import build_risk_gate, needs_risk_gate
 from liveexec.runs import Heartbeat, RunResult, load_run, open_run, reap_abandoned
 from liveexec.trading._build import _as_backtest, build_paper_node_config
 from liveexec.trading._lease import (
@@ -433,29 +433,19 @@ def paper_in_process(
             # quadratic over a long-running node (liveexec.nodes._compat).
             speed_up_backtest_engine(node.kernel)
             replay.venues.update({str(v.venue): v.process_market_data for v in venues})
-            # liveexec's risk gate takes over NautilusTrader's RiskEngine.execute endpoint,
-            # exactly as in liveexec.backtesting._run (the same decisions in both nodes).
-            gate = (
-                build_risk_gate(cfg, run_id=run_id, database=engine)
-                if needs_risk_gate(cfg)
-                else None
-            )
-            recorder = RecorderActor(
+            recorder = add_recorder_and_gate(
+                node.trader.add_actor,
+                node.kernel,
+                cfg,
                 buffer,
                 run_id=run_id,
-                mode=cfg.mode,
-                risk_approved=gate.approved if gate is not None else None,
+                database=engine,
                 first_seq=state.last_seq if state is not None else 0,
                 # Groups only at the driver's flushes (the replay's checkpoints): a group
                 # cut by a count could commit part of what one event caused, ahead of the
                 # checkpoint, and a resume would replay that event again.
                 order_flush_every=UNBOUNDED_GROUP,
             )
-            node.trader.add_actor(recorder)
-            recorder.attach()
-            if gate is not None:
-                node.trader.add_actor(gate)
-                gate.attach(node.kernel.risk_engine)
             if on_node is not None:
                 on_node(node)
             (client,) = replay.clients
