@@ -12,7 +12,11 @@ running paper/live runs; ``--orders`` (2,000,000) orders spread over them, ``--w
 (100,000) of them working, of which ``--counted`` (10,000) in the running paper/live runs of
 the other traders (the rest: orders left working at the end of backtests and of ended runs,
 which the check must not read), the others filled or canceled; 200,000 positions, those of
-running runs open. ``VACUUM ANALYZE`` after the load (autovacuum's job on a live server).
+running runs open. ``VACUUM ANALYZE`` after the load (autovacuum's job on a live server). Then
+``--churn`` (20,000) transactions of one order update each, as the recorder commits them, on the
+running runs' working orders (a quantity up or down: the triggers update ``run_exposure`` every
+time), so the read meets the table as trading leaves it, not as the bulk load packed it: its
+pages, dead rows and HOT share are printed.
 
 The check does not run this in the order path: a thread refreshes a snapshot every
 ``refresh_interval_s`` (default 0.25 s) and orders are denied when it is older than
@@ -21,7 +25,7 @@ The check does not run this in the order path: a thread refreshes a snapshot eve
 The machine is shared: the figures are noisy, compare only the ratio measured in the same run.
 
 Run: .venv/bin/python benchmarks/risk_cross_trader.py [--postgres URL] [--orders N]
-[--working N] [--counted N] [--calls N]
+[--working N] [--counted N] [--churn N] [--calls N]
 (default URL: LIVEEXEC_TEST_POSTGRES_URL)
 """
 
@@ -170,6 +174,40 @@ def load(dsn: str, *, orders: int, working: int, counted: int, running: int) -> 
     return counts
 
 
+def churn(dsn: str, transactions: int) -> str:
+    """``transactions`` commits of one working order's quantity changed (up, then down: the
+    books end as loaded), on the running paper/live runs; the table's state afterwards."""
+    rng = random.Random(11)  # noqa: S311 (test data, not secrets)
+    with psycopg.connect(dsn) as conn:
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT o.operation_id FROM unified_orders o JOIN runs r USING (run_id) "
+                "WHERE r.status = 'running' AND o.status IN ('ACCEPTED', 'SUBMITTED', "
+                "'PARTIALLY_FILLED')"
+            )
+        ]
+        conn.commit()
+        picked = [rng.choice(ids) for _ in range(transactions // 2)]
+        for step in (1, -1):
+            for operation_id in picked:
+                conn.execute(
+                    "UPDATE unified_orders SET quantity = quantity + %s WHERE operation_id = %s",
+                    (step, operation_id),
+                )
+                conn.commit()
+        row = conn.execute(
+            "SELECT pg_relation_size('run_exposure') / 8192, n_live_tup, n_dead_tup, "
+            "n_tup_hot_upd, n_tup_upd FROM pg_stat_user_tables WHERE relname = 'run_exposure'"
+        ).fetchone()
+    assert row is not None
+    pages, live, dead, hot, updated = row
+    return (
+        f"run_exposure after {len(picked) * 2:,} one-order transactions: {pages} pages, "
+        f"{live} live rows, {dead} dead, {hot}/{updated} updates HOT"
+    )
+
+
 def timed(call: Callable[[], object], calls: int) -> list[float]:
     call()  # warm: connection, plan
     out = []
@@ -228,6 +266,7 @@ def main() -> None:
     parser.add_argument("--working", type=int, default=100_000)
     parser.add_argument("--counted", type=int, default=10_000)
     parser.add_argument("--running", type=int, default=40)
+    parser.add_argument("--churn", type=int, default=20_000)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--seq-calls", type=int, default=15)
     args = parser.parse_args()
@@ -248,6 +287,8 @@ def main() -> None:
             f"{counts['counted']:,} of them in other traders' running paper/live runs), "
             f"{POSITIONS:,} positions, {RUNS:,} runs in {time.perf_counter() - start:.1f} s"
         )
+        start = time.perf_counter()
+        print(churn(dsn, args.churn) + f" ({time.perf_counter() - start:.1f} s)")
         url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
         engine = create_db_engine(url)
         new_sql = str(exposure_statement("postgresql", MODES)).replace(":me", "%(me)s")
@@ -266,9 +307,12 @@ def main() -> None:
             return books_from_rows(old_connection.execute(old_statement, {"me": ME}).all())
 
         assert old_read() == books, "run_exposure and the order rows disagree"
-        # New and old read alternately: the machine's noise falls on both alike.
+        # The read alone, as the check's thread runs it (the target's figure); then new and
+        # old alternately for their ratio: the machine's noise falls on both alike (the old
+        # read's thousands of Decimals and cache misses fall on the new one's tail too).
+        alone = timed(watcher.poll_once, args.calls)
         indexed, old = timed_pair(watcher.poll_once, old_read, args.calls)
-        assert watcher.reads == args.calls + 1, "a read failed"
+        assert watcher.reads == 2 * args.calls + 2, "a read failed"
         old_connection.close()
         with psycopg.connect(dsn) as conn:  # the statement alone: server, network, rows
             server = timed(lambda: conn.execute(new_sql, {"me": ME}).fetchall(), args.calls)
@@ -306,7 +350,8 @@ def main() -> None:
         )
 
     print()
-    line("ExposureWatcher.poll_once, run_exposure (0009)", indexed)
+    line("ExposureWatcher.poll_once, run_exposure (0009), alone", alone)
+    line("ExposureWatcher.poll_once, run_exposure (0009), alternating with the next", indexed)
     line("the same read over the order rows (0007 partial covering indexes)", old)
     line("the 0009 statement alone (psycopg, no SQLAlchemy, no Decimals)", server)
     line("floor, SELECT 1 on the same connection", floor)

@@ -85,23 +85,24 @@ def exposure_statement(dialect: str, modes: tuple[str, ...]) -> TextClause:
     """The one statement (one snapshot of the database) reading the other traders' books:
     rows of (instrument, net position, working buys, working sells). Modes and statuses are
     literals, as in the indexes' predicates, so the planner can match them whatever plan it
-    caches; only the trader id is a parameter. PostgreSQL: the running runs (``ix_runs_running``)
-    then each one's ``run_exposure`` rows (its primary key), summed exactly (``numeric``).
+    caches; only the trader id is a parameter. PostgreSQL: the running runs' ids
+    (``ix_runs_running``), then their ``run_exposure`` rows in one scan of its primary key,
+    summed exactly (``numeric``).
     SQLite: :func:`order_rows_statement` (its rows are summed in Python)."""
     if dialect != "postgresql":
         return order_rows_statement(dialect, modes)
     _check_modes(modes)
-    # OFFSET 0 keeps the lateral subquery a probe per running run (its key): flattened into a
-    # join, the planner may scan the whole table instead, whose rows of ended runs (positions
-    # they left open) grow with the history while the running runs' stay a few.
+    # One bitmap scan of run_exposure's key for the running runs all together (= ANY of their
+    # ids): each heap page is visited once, however the triggers' updates spread a run's rows
+    # over the pages (measured, 38 runs of 50 instruments: 71 heap blocks instead of 857 with
+    # a probe per run, statement p50 0.90 vs 1.34 ms). Rows of ended runs (positions they left
+    # open) grow with the history and are never read: only the running runs' keys are.
     # trim_scale: the sums without their 18 decimals' trailing zeros, as plain_decimal would
     # make them (~0.15 ms of Python per read saved).
     return text(
         "SELECT e.instrument_id, trim_scale(sum(e.net_qty)), trim_scale(sum(e.working_buys)), "
-        "trim_scale(sum(e.working_sells)) FROM runs r CROSS JOIN LATERAL (SELECT instrument_id, "
-        "net_qty, working_buys, working_sells FROM run_exposure WHERE run_id = r.run_id "
-        "OFFSET 0) e "
-        f"WHERE {_running_others(modes)} GROUP BY e.instrument_id"
+        "trim_scale(sum(e.working_sells)) FROM run_exposure e WHERE e.run_id = ANY (ARRAY("
+        f"SELECT r.run_id FROM runs r WHERE {_running_others(modes)})) GROUP BY e.instrument_id"
     )
 
 

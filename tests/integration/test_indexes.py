@@ -284,8 +284,8 @@ def _plan(dsn: str, statement: str) -> str:
 
 def test_database_exposure_statement_reads_run_exposure_by_its_key(loaded_postgres: str) -> None:
     """The database-wide exposure check's statement on PostgreSQL (migration 0009): the running
-    runs from ix_runs_running, then each one's run_exposure rows by its primary key; never a
-    scan of a table, nor a read of the orders or positions."""
+    runs' ids from ix_runs_running, then their run_exposure rows in one scan of its primary key
+    (= ANY of the ids); never a scan of a table, nor a read of the orders or positions."""
     from liveexec.risk._exposure import exposure_statement  # noqa: PLC0415 (this test only)
 
     plan = _plan(loaded_postgres, str(exposure_statement("postgresql", ("paper", "live"))))
