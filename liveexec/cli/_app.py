@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,7 @@ from typer.core import TyperCommand
 
 from liveexec._version import __version__
 from liveexec.cli import _lab, _live, _parity, _pipeline, _promotion, _risk
+from liveexec.data import BarStamp, PresetName, TimestampUnit
 from liveexec.errors import ConfigError, ConfigIssue, DataError, LiveexecError, RunInterrupted
 from liveexec.examples import EXAMPLES_DIR, example_configs
 
@@ -29,13 +30,9 @@ if TYPE_CHECKING:
     from liveexec.data import DataKind, Layout
     from liveexec.runs import RunResult
 
-# `liveexec --help` and the commands' --help (but `data import --help`, see _DataImportCommand)
-# import none of NautilusTrader, pandas, polars or SQLAlchemy: each command imports what it runs
-# when it runs. So liveexec.data's option types are spelled out here (importing liveexec.data
-# imports NautilusTrader); tests/integration/test_cli_imports.py checks both.
-PresetName = Literal["ohlcv", "binance-klines", "binance-trades"]
-TimestampUnit = Literal["auto", "s", "ms", "us", "ns", "iso8601"]
-BarStamp = Literal["close", "open"]
+# `liveexec --help` and every command's --help import none of NautilusTrader, pandas, polars or
+# SQLAlchemy: each command imports what it runs when it runs (liveexec.data's layouts and
+# presets, imported here, are plain Python; tests/integration/test_cli_imports.py checks it).
 
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
@@ -467,12 +464,11 @@ _DATA_IMPORT_HELP = "\n\n".join(
 
 
 class _DataImportCommand(TyperCommand):
-    """`data import`, whose help ends with the presets: read from liveexec.data (which imports
-    NautilusTrader) only when that help is shown, so `liveexec --help` and `liveexec data
-    --help` (which show its first paragraph) stay cheap."""
+    """`data import`, whose help ends with the presets (built when that help is shown):
+    `liveexec data --help` shows the command's first paragraph only."""
 
     def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
-        from liveexec.data import PRESETS  # noqa: PLC0415 (see the class's docstring)
+        from liveexec.data import PRESETS  # noqa: PLC0415 (only this help lists them)
 
         self.help = "\n\n".join(
             [

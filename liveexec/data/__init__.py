@@ -5,35 +5,43 @@ quotes and trades, read in the layout they come in, checked whole, then written.
     parsed = read_bars(path, instrument, "BTCUSDT.BINANCE-1-MINUTE-LAST-EXTERNAL",
                        PRESETS["binance-klines"].layout)   # raises DataError, writes nothing
     write_data(open_catalog("catalog"), parsed)
+
+Names are imported on first use: the layouts and presets (what the command line's options and
+help need) do not import NautilusTrader or pandas; the readers and writers do.
 """
 
-from pathlib import Path
+from __future__ import annotations
 
-from liveexec.data._catalog import (
-    DEFAULT_VOLUME,
-    ImportResult,
-    ParsedData,
-    import_bars,
-    import_bid_ask_bars_as_quotes,
-    import_quotes,
-    import_trades,
-    open_catalog,
-    read_bars,
-    read_bid_ask_bars_as_quotes,
-    read_quotes,
-    read_trades,
-    write_data,
-    write_instruments,
-)
-from liveexec.data._layouts import (
-    PRESETS,
-    BarStamp,
-    DataKind,
-    Layout,
-    Preset,
-    PresetName,
-    TimestampUnit,
-)
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from liveexec.data._catalog import (
+        DEFAULT_VOLUME,
+        ImportResult,
+        ParsedData,
+        import_bars,
+        import_bid_ask_bars_as_quotes,
+        import_quotes,
+        import_trades,
+        open_catalog,
+        read_bars,
+        read_bid_ask_bars_as_quotes,
+        read_quotes,
+        read_trades,
+        write_data,
+        write_instruments,
+    )
+    from liveexec.data._layouts import (
+        PRESETS,
+        BarStamp,
+        DataKind,
+        Layout,
+        Preset,
+        PresetName,
+        TimestampUnit,
+    )
 
 DEMO_DATA_DIR = Path(__file__).resolve().parent / "demo"
 
@@ -61,3 +69,12 @@ __all__ = [
     "write_data",
     "write_instruments",
 ]
+
+_LAYOUTS = ("PRESETS", "BarStamp", "DataKind", "Layout", "Preset", "PresetName", "TimestampUnit")
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 (module attribute protocol)
+    if name not in __all__ or name == "DEMO_DATA_DIR":
+        raise AttributeError(f"module 'liveexec.data' has no attribute {name!r}")
+    home = "_layouts" if name in _LAYOUTS else "_catalog"
+    return getattr(importlib.import_module(f"liveexec.data.{home}"), name)
