@@ -754,6 +754,16 @@ def main() -> None:
         # Before a run opened (or after it was reported): nothing was left half-recorded.
         _err().print("interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    except SystemExit as exc:
+        # typer turns a Ctrl-C inside a command that does not report it itself (one still
+        # importing what it runs, say) into a silent exit 130: say it, as above. A command that
+        # reported its interrupted run exits 130 with no KeyboardInterrupt behind it.
+        raised = exc.__context__
+        if exc.code == EXIT_INTERRUPTED and isinstance(
+            getattr(raised, "__cause__", None), KeyboardInterrupt
+        ):
+            _err().print("interrupted")
+        raise
     finally:
         # The work is done and reported: a late Ctrl-C must not turn the exit code into a
         # death by signal while the interpreter shuts down.

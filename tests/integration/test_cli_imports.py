@@ -155,4 +155,5 @@ def test_ctrl_c_while_a_command_imports_exits_130(tmp_path: Path) -> None:
     out, err = child.communicate(timeout=60)
     assert ready.read_text() == "parsed", "liveexec.runs was imported before the command ran"
     assert child.returncode == 130, err
+    assert err.strip() == "interrupted", err
     assert "Traceback" not in out + err
