@@ -234,13 +234,13 @@ def per_order(orders: int) -> Figures:
         theirs.append((clock() - start) / 1000)
         theirs_cpu += cpu() - cpu_start
         again = order.client_order_id.value
-        gate._check_funds = False  # the same order again, without the margin check
+        gate._path.check_funds = False  # the same order again, without the margin check
         cpu_start = cpu()
         start = clock()
         reason = gate._decide(order, n * step)
         no_funds.append((clock() - start) / 1000)
         no_funds_cpu += cpu() - cpu_start
-        gate._check_funds = True
+        gate._path.check_funds = True
         assert reason is None, reason
         gate.model.on_order_closed(again)
     intents = [

@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
+_ONE_TUPLE = Decimal(1).as_tuple()  # (sign 0, digits (1,), exponent 0)
 _BPS = Decimal(10_000)
 _SECOND_NS = 1_000_000_000
 _MINUTE_NS = 60 * _SECOND_NS
@@ -202,7 +203,6 @@ class _Plan:
     instrument (the order path reads them without looking them up again)."""
 
     info: InstrumentInfo
-    strategy: StrategyLimits | None
     instrument: InstrumentLimits | None
     max_order_qty: Decimal | None
     band: bool  # a price band (bps or ticks) applies
@@ -215,10 +215,20 @@ class _Plan:
     # position limits: (max_position_qty, max_position_notional, of the strategy's book)
     positions: tuple[tuple[Decimal | None, Decimal | None, bool], ...]
     velocity: bool
+    # info.multiplier, or None where it is exactly Decimal("1") (value 1, exponent 0): then
+    # x * multiplier is x itself (x, a product rounded to the context already, keeps its
+    # digits, exponent and sign), so the order path skips that multiplication
+    multiplier: Decimal | None
+    per_minute: int | None  # the strategy's max_orders_per_minute / _second
+    per_second: int | None
     bps_memo: tuple[Decimal, Decimal] | None = None  # (price, price_band_bps * price)
     # the strategy's and the trader's books in the instrument, once they exist (never removed)
     book: _Book | None = None
     ibook: _Book | None = None
+    # the strategy's recent order times (last minute, last second), once they exist (never
+    # removed)
+    minute: deque[int] | None = None
+    second: deque[int] | None = None
 
 
 def _notional_reason(
@@ -282,8 +292,12 @@ class RiskModel:
         self.state = TradingState.ACTIVE
         self.state_reason = ""
         self.changes: list[StateChange] = []  # drained by the gate into the database
-        # whether the order :meth:`check` last approved only reduces (as :meth:`reduces`)
+        # whether the order :meth:`check` last approved only reduces (as :meth:`reduces`), and
+        # its strategy's book in its instrument then (read-only: :meth:`reducible` of it)
         self.checked_reduces = False
+        self.checked_book = _EMPTY
+        # the order :meth:`check` last checked (past the plan lookup) and its plan
+        self._checked: tuple[OrderIntent | None, _Plan | None] = (None, None)
 
     @property
     def limits(self) -> RiskLimits:
@@ -302,9 +316,9 @@ class RiskModel:
         self._needs_losses = self.needs_losses = (
             limits.max_daily_loss is not None or limits.max_drawdown is not None
         )
-        self._needs_exposure = (
-            limits.max_gross_exposure is not None or limits.max_net_exposure is not None
-        )
+        self._gross_cap = limits.max_gross_exposure
+        self._net_cap = limits.max_net_exposure
+        self._needs_exposure = self._gross_cap is not None or self._net_cap is not None
         self._max_age = limits.max_price_age_ns
         self._trader_open = limits.max_open_orders
         self._plans: dict[str, dict[str, _Plan]] = {}  # iid -> sid -> plan
@@ -691,7 +705,6 @@ class RiskModel:
         ticks = instrument.price_band_ticks if instrument is not None else None
         plan = _Plan(
             info=info,
-            strategy=strategy,
             instrument=instrument,
             max_order_qty=instrument.max_order_qty if instrument is not None else None,
             band=instrument is not None
@@ -705,6 +718,9 @@ class RiskModel:
             strategy_open=strategy.max_open_orders if strategy is not None else None,
             positions=tuple(positions),
             velocity=strategy is not None and self._needs_velocity,
+            multiplier=None if info.multiplier.as_tuple() == _ONE_TUPLE else info.multiplier,
+            per_minute=strategy.max_orders_per_minute if strategy is not None else None,
+            per_second=strategy.max_orders_per_second if strategy is not None else None,
         )
         self._plans.setdefault(iid, {})[sid] = plan
         return plan
@@ -755,6 +771,8 @@ class RiskModel:
         else:
             reduces = position > _ZERO and position - book.working_sell - qty >= _ZERO
         self.checked_reduces = reduces
+        self.checked_book = book
+        self._checked = (order, plan)  # for :meth:`accept` of this order
         if (
             self._unvalued is not None
             and self._needs_losses
@@ -809,8 +827,14 @@ class RiskModel:
                     f"price_band_ticks {plan.instrument.price_band_ticks} ({iid}): price "
                     f"{band_px} is {distance / info.tick:f} ticks from last price {price}"
                 )
+        multiplier = plan.multiplier
         if plan.notional:
-            notional = qty * order_px * info.multiplier if order_px is not None else None
+            if order_px is None:
+                notional = None
+            else:
+                notional = qty * order_px
+                if multiplier is not None:
+                    notional *= multiplier
             cap = plan.instrument_notional
             if cap is not None and (notional is None or notional > cap):
                 return _notional_reason(cap, notional, price, f"instrument {iid}")
@@ -851,10 +875,19 @@ class RiskModel:
             after = before + add
             if after <= before or after <= _ZERO:
                 continue
-            if (qty_cap is not None and after > qty_cap) or (
-                notional_cap is not None
-                and (value_px is None or after * value_px * info.multiplier > notional_cap)
-            ):
+            if qty_cap is not None and after > qty_cap:
+                denied = True
+            elif notional_cap is not None:
+                if value_px is None:
+                    denied = True
+                else:
+                    value = after * value_px
+                    if multiplier is not None:
+                        value *= multiplier
+                    denied = value > notional_cap
+            else:
+                denied = False
+            if denied:
                 return self._position_reason(
                     order,
                     add,
@@ -868,38 +901,39 @@ class RiskModel:
             exposure = self._exposure_reason(order, add)
             if exposure is not None:
                 return exposure
-        strategy = plan.strategy
-        if new_order and plan.velocity and strategy is not None:
-            minute = self._recent_minute.get(sid)
+        if new_order and plan.velocity:
+            minute = plan.minute
+            if minute is None:
+                minute = plan.minute = self._recent_minute.get(sid)
             if minute is not None:
                 cutoff = now_ns - _MINUTE_NS
                 while minute and minute[0] <= cutoff:
                     minute.popleft()
-                if (
-                    strategy.max_orders_per_minute is not None
-                    and len(minute) + 1 > strategy.max_orders_per_minute
-                ):
+                per_minute = plan.per_minute
+                if per_minute is not None and len(minute) + 1 > per_minute:
                     return (
-                        f"max_orders_per_minute {strategy.max_orders_per_minute} (strategy "
+                        f"max_orders_per_minute {per_minute} (strategy "
                         f"{sid}): {len(minute)} orders in the last minute + this order"
                     )
-                second = self._recent_second[sid]
+                second = plan.second
+                if second is None:
+                    second = plan.second = self._recent_second[sid]
                 cutoff = now_ns - _SECOND_NS
                 while second and second[0] <= cutoff:
                     second.popleft()
-                if (
-                    strategy.max_orders_per_second is not None
-                    and len(second) + 1 > strategy.max_orders_per_second
-                ):
+                per_second = plan.per_second
+                if per_second is not None and len(second) + 1 > per_second:
                     return (
-                        f"max_orders_per_second {strategy.max_orders_per_second} (strategy "
+                        f"max_orders_per_second {per_second} (strategy "
                         f"{sid}): {len(second)} orders in the last second + this order"
                     )
         return None
 
     # The public names of :meth:`_check` (:meth:`submit` without counting the order: call
     # :meth:`accept` if it goes on) and :meth:`_accept` (count an order :meth:`check`
-    # approved as working): aliases, not wrappers, so the gate's order path saves a call.
+    # approved as working; the order :meth:`check` read last, unchanged since, reuses the books
+    # and order times its check looked up): aliases, not wrappers, so the gate's order path
+    # saves a call.
     check = _check
 
     @staticmethod
@@ -953,7 +987,6 @@ class RiskModel:
         over the instruments; the figures before it only when an after-figure is above its
         limit (the same sums, term by term and in the same order, as two calls of
         :meth:`_exposures`)."""
-        limits = self._limits
         books = self._instrument_books
         target = order.instrument_id
         is_buy = order.is_buy
@@ -982,20 +1015,20 @@ class RiskModel:
             # max(long_abs, short_abs): the first of equals, as max() returns
             gross1 += (short_abs if short_abs > long_abs else long_abs) * unit
             net1 += (long_q if is_buy else short_q) * unit
-        gross_cap = limits.max_gross_exposure
+        gross_cap = self._gross_cap
         if (
             gross_cap is not None
             and gross1 > gross_cap
-            and gross1 > self._before(ids, target, qty, is_buy=is_buy)[0]
+            and gross1 > self._before(target, qty, is_buy=is_buy)[0]
         ):
             currency = self.reporting_currency or ""
             return (
                 f"max_gross_exposure {gross_cap} {currency} (trader): worst-case gross "
                 f"exposure {gross1} {currency}"
             )
-        net_cap = limits.max_net_exposure
+        net_cap = self._net_cap
         if net_cap is not None and abs(net1) > net_cap:
-            before = self._before(ids, target, qty, is_buy=is_buy)
+            before = self._before(target, qty, is_buy=is_buy)
             if abs(net1) > abs(before[1] if is_buy else before[2]):
                 currency = self.reporting_currency or ""
                 return (
@@ -1005,13 +1038,14 @@ class RiskModel:
         return None
 
     def _before(
-        self, ids: Iterable[str], target: str, qty: Decimal, *, is_buy: bool
+        self, target: str, qty: Decimal, *, is_buy: bool
     ) -> tuple[Decimal, Decimal, Decimal]:
         """Worst-case gross, long net and short net before the order, over the instruments
         :meth:`_exposure_reason` valued (those not flat after the order: every unit is known,
         it returned otherwise)."""
         books = self._instrument_books
         gross = long_net = short_net = _ZERO
+        ids: Iterable[str] = books if target in books else (*books, target)
         for iid in ids:
             book = books.get(iid) or _EMPTY
             long_q = book.position + book.working_buy
@@ -1128,13 +1162,26 @@ class RiskModel:
     def _accept(self, order: OrderIntent, now_ns: int | None) -> None:
         sid = order.strategy_id
         iid = order.instrument_id
-        key = (sid, iid)
-        book = self._books.get(key)
+        # the plan :meth:`check` used for this very order holds its books and velocity times
+        # once they exist (the same objects the dicts hold: neither is ever removed)
+        checked, plan = self._checked
+        if checked is not order:
+            plan = None
+        book = plan.book if plan is not None else None
         if book is None:
-            book = self._books[key] = _Book()
-        ibook = self._instrument_books.get(iid)
+            key = (sid, iid)
+            book = self._books.get(key)
+            if book is None:
+                book = self._books[key] = _Book()
+            if plan is not None:
+                plan.book = book
+        ibook = plan.ibook if plan is not None else None
         if ibook is None:
-            ibook = self._instrument_books[iid] = _Book()
+            ibook = self._instrument_books.get(iid)
+            if ibook is None:
+                ibook = self._instrument_books[iid] = _Book()
+            if plan is not None:
+                plan.ibook = ibook
         group_key = self._group_key(order) if order.group is not None else None
         self._open_by_strategy[sid] = self._open_by_strategy.get(sid, 0) + 1
         if group_key is None:
@@ -1155,12 +1202,20 @@ class RiskModel:
             self._working[order.client_order_id] = working
             self._set_leaves(order.client_order_id, working, order.quantity)
         if self._needs_velocity and now_ns is not None:
-            minute = self._recent_minute.get(sid)
-            if minute is None:
-                minute = self._recent_minute[sid] = deque()
-                self._recent_second[sid] = deque()
+            if plan is not None:
+                minute, second = plan.minute, plan.second
+            else:
+                minute = second = None
+            if minute is None or second is None:
+                minute = self._recent_minute.get(sid)
+                if minute is None:
+                    minute = self._recent_minute[sid] = deque()
+                    self._recent_second[sid] = deque()
+                second = self._recent_second[sid]
+                if plan is not None:
+                    plan.minute, plan.second = minute, second
             minute.append(now_ns)
-            self._recent_second[sid].append(now_ns)
+            second.append(now_ns)
 
     accept = _accept
 
