@@ -1185,13 +1185,15 @@ class RiskModel:
         group_key = self._group_key(order) if order.group is not None else None
         self._open_by_strategy[sid] = self._open_by_strategy.get(sid, 0) + 1
         if group_key is None:
-            if order.is_buy:
-                book.working_buy += order.quantity
-                ibook.working_buy += order.quantity
+            qty = order.quantity
+            is_buy = order.is_buy
+            if is_buy:
+                book.working_buy += qty
+                ibook.working_buy += qty
             else:
-                book.working_sell += order.quantity
-                ibook.working_sell += order.quantity
-            self._working[order.client_order_id] = _Working(sid, iid, order.is_buy, order.quantity)
+                book.working_sell += qty
+                ibook.working_sell += qty
+            self._working[order.client_order_id] = _Working(sid, iid, is_buy, qty)
         else:
             group = self._groups.get(group_key)
             if group is None:
