@@ -57,7 +57,7 @@ def migrations(session: nox.Session) -> None:
 
 @nox.session(python=TOOLS_PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on liveexec/, migrations/ and this file (see [tool.mypy])."""
+    """mypy --strict on liveexec/, migrations/, benchmarks/ and this file (see [tool.mypy])."""
     install(session, "typecheck")
     session.run("mypy", *session.posargs)
 

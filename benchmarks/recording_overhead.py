@@ -29,7 +29,7 @@ def bare(cfg: LiveexecConfig) -> float:
     started = time.perf_counter()
     node.run()
     elapsed = time.perf_counter() - started
-    node.dispose()
+    node.dispose()  # type: ignore[no-untyped-call]  # NautilusTrader's, unannotated
     return elapsed
 
 
