@@ -492,8 +492,10 @@ class RiskModel:
 
     def restore_working(self, order: OrderIntent) -> None:
         """An order working when the node started, ``order.quantity`` its leaves: counted as
-        working as if approved now, without a velocity entry (a one-cancels-other member
-        counts in full: the group is not rebuilt)."""
+        working as if approved now, without a velocity entry. Members of a one-cancels-other
+        (or one-updates-other) group rejoin their group (``order.group``): the group counts
+        its largest member's leaves on each side, as before the restart (NautilusTrader has
+        already cancelled or reduced the siblings of a member that filled)."""
         self._accept(
             OrderIntent(
                 order.client_order_id,
@@ -505,6 +507,7 @@ class RiskModel:
                 order.trigger,
                 order.is_market,
                 order.reduce_only,
+                order.group,
             ),
             None,
         )

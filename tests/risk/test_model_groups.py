@@ -81,6 +81,33 @@ def test_a_member_joining_a_group_that_filled_counts_in_full() -> None:
     assert reason is not None and reason.endswith("= -2.6")
 
 
+def test_restored_members_of_a_group_count_once_as_before_the_restart() -> None:
+    """A node restarted with a bracket's exits working (restored from the database or
+    reconciled) counts them as their group, as the uninterrupted node did: a further sell of
+    the limit's size still fits (counted in full, the two exits made it -2 and denied it)."""
+    uninterrupted = new_model()
+    assert uninterrupted.submit(order("O-1", True, "1"), 0) is None
+    uninterrupted.on_fill("O-1", Decimal(1))
+    assert uninterrupted.submit(order("O-2", False, "1", group="O-2", price="110"), 0) is None
+    assert uninterrupted.submit(order("O-3", False, "1", group="O-2", price="90"), 0) is None
+    restarted = new_model()
+    restarted.restore_position(SID, IID, Decimal(1))
+    restarted.restore_working(order("O-2", False, "1", group="O-2", price="110"))
+    restarted.restore_working(order("O-3", False, "1", group="O-2", price="90"))
+    for model in (uninterrupted, restarted):
+        assert model.instrument_book(IID) == (Decimal(1), Decimal(0), Decimal(1))
+        assert model.strategy_book(SID, IID) == (Decimal(1), Decimal(0), Decimal(1))
+        assert model.open_orders == 2
+        assert model.submit(order("O-4", False, "1"), 0) is None
+        reason = model.submit(order("O-5", False, "0.5"), 0)
+        assert reason == (
+            f"max_position_qty 1 (instrument {IID}): position 1 - working 2 - order 0.5 = -1.5"
+        )
+        # the take-profit fills: the group has nothing left to fill, its stop-loss adds nothing
+        model.on_fill("O-2", Decimal(1))
+        assert model.instrument_book(IID) == (Decimal(0), Decimal(0), Decimal(1))
+
+
 qty = st.integers(min_value=1, max_value=12).map(lambda n: Decimal(n) / 10)
 single = st.tuples(st.just("single"), st.booleans(), qty)
 pair = st.tuples(st.just("pair"), st.booleans(), st.booleans(), qty, qty)
