@@ -19,7 +19,7 @@ import enum
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, getcontext
 
 __all__ = [
     "InstrumentInfo",
@@ -36,6 +36,22 @@ __all__ = [
 _ZERO = Decimal(0)
 _ONE_TUPLE = Decimal(1).as_tuple()  # (sign 0, digits (1,), exponent 0)
 _BPS = Decimal(10_000)
+# The trader's exposure sums kept per instrument held (RiskModel._exposure_fast) from this many
+# instruments on: below it, summing every instrument per order costs less than keeping them.
+_FAST_EXPOSURE_FROM = 12
+# The kept sums are summed afresh after this many additions (bounding their rounding error).
+_RESUM_AFTER = 1_000_000
+_ROUNDOFF: dict[int, Decimal] = {}
+
+
+def _unit_roundoff(precision: int) -> Decimal:
+    """10 ** (1 - precision): at least twice the relative error of one rounded addition."""
+    value = _ROUNDOFF.get(precision)
+    if value is None:
+        value = _ROUNDOFF[precision] = Decimal(1).scaleb(1 - precision)
+    return value
+
+
 _SECOND_NS = 1_000_000_000
 _MINUTE_NS = 60 * _SECOND_NS
 _DAY_NS = 86_400 * _SECOND_NS
@@ -298,6 +314,20 @@ class RiskModel:
         self.checked_book = _EMPTY
         # the order :meth:`check` last checked (past the plan lookup) and its plan
         self._checked: tuple[OrderIntent | None, _Plan | None] = (None, None)
+        # The exposure sums kept per instrument (:meth:`_exposure_fast`), once tracked: the
+        # instruments whose book or unit value changed since, each held instrument's terms
+        # (gross, long net, short net, its price's time), the held ones with no unit value,
+        # the sums of the terms and of the gross terms' absolute values (the size), how many
+        # additions made them since they were last summed afresh, the largest size since, and
+        # a lower bound of the terms' price times.
+        self._xtrack = False
+        self._xdirty: set[str] = set()
+        self._xterms: dict[str, tuple[Decimal, Decimal, Decimal, int]] = {}
+        self._xbad: set[str] = set()
+        self._xsums = (_ZERO, _ZERO, _ZERO, _ZERO)  # gross, long net, short net, size
+        self._xadds = 0
+        self._xsize_max = _ZERO
+        self._xoldest = 0
 
     @property
     def limits(self) -> RiskLimits:
@@ -321,6 +351,8 @@ class RiskModel:
         self._needs_exposure = self._gross_cap is not None or self._net_cap is not None
         self._max_age = limits.max_price_age_ns
         self._trader_open = limits.max_open_orders
+        if getattr(self, "_xtrack", False):
+            self._xdirty.update(self._instrument_books)
         self._plans: dict[str, dict[str, _Plan]] = {}  # iid -> sid -> plan
 
     # -- inputs ------------------------------------------------------------------------------
@@ -328,12 +360,16 @@ class RiskModel:
     def set_instrument(self, instrument_id: str, info: InstrumentInfo) -> None:
         self.instruments[instrument_id] = info
         self._units.pop(instrument_id, None)
+        if self._xtrack:
+            self._xdirty.add(instrument_id)
         self._plans.pop(instrument_id, None)
         self._pnl_cache = None
 
     def set_price(self, instrument_id: str, price: Decimal, ts_ns: int) -> None:
         self._prices[instrument_id] = (price, ts_ns)
         self._units.pop(instrument_id, None)
+        if self._xtrack:
+            self._xdirty.add(instrument_id)
         self._pnl_cache = None
 
     def on_fill(self, client_order_id: str, quantity: Decimal) -> None:
@@ -345,6 +381,8 @@ class RiskModel:
         signed = qty if working.is_buy else -qty
         self._books[(working.strategy_id, working.instrument_id)].position += signed
         self._instrument_books[working.instrument_id].position += signed
+        if self._xtrack:
+            self._xdirty.add(working.instrument_id)
         group = self._groups.get(working.group) if working.group is not None else None
         if group is not None:
             group.filled += qty
@@ -417,6 +455,8 @@ class RiskModel:
             ):
                 book.working_buy += buy
                 book.working_sell += sell
+            if self._xtrack:
+                self._xdirty.add(working.instrument_id)
         if leaves <= _ZERO:
             self._forget(client_order_id, working)
 
@@ -462,6 +502,8 @@ class RiskModel:
         else:
             self._rates[instrument_id] = rate
         self._units.pop(instrument_id, None)
+        if self._xtrack:
+            self._xdirty.add(instrument_id)
         self._pnl_cache = None
 
     def _foreign(self, instrument_id: str) -> bool:
@@ -489,6 +531,8 @@ class RiskModel:
             self._instrument_books.setdefault(instrument_id, _Book()),
         ):
             book.position += signed_qty
+        if self._xtrack:
+            self._xdirty.add(instrument_id)
 
     def restore_working(self, order: OrderIntent) -> None:
         """An order working when the node started, ``order.quantity`` its leaves: counted as
@@ -989,8 +1033,16 @@ class RiskModel:
         """Gross and net exposure after the order (net on the order's side only), in one pass
         over the instruments; the figures before it only when an after-figure is above its
         limit (the same sums, term by term and in the same order, as two calls of
-        :meth:`_exposures`)."""
+        :meth:`_exposures`). From ``_FAST_EXPOSURE_FROM`` instruments on, an order that the
+        kept sums show far enough inside both caps is approved without the pass
+        (:meth:`_exposure_fast`): the same decision."""
         books = self._instrument_books
+        if self._xtrack or len(books) >= _FAST_EXPOSURE_FROM:
+            if not self._xtrack:
+                self._xtrack = True
+                self._xdirty.update(books)
+            if self._exposure_fast(order, qty):
+                return None
         target = order.instrument_id
         is_buy = order.is_buy
         gross1 = net1 = _ZERO
@@ -1039,6 +1091,131 @@ class RiskModel:
                     f"{net1} {currency}"
                 )
         return None
+
+    def _exposure_fast(self, order: OrderIntent, qty: Decimal) -> bool:
+        """Whether the order is certainly within both exposure caps, from the sums kept per
+        instrument held instead of a pass over every instrument (False: not certain, the pass
+        decides). Each term is the product the pass computes (same operands, same rounding);
+        the pass's sum and the kept one differ only by their additions' rounding, bounded
+        below, so an order whose kept figures plus that bound are within the caps is approved
+        by the pass too. Held instruments with no unit value, a price that may be older than
+        ``max_price_age_s``, or an order in an instrument with neither: not certain (the pass
+        gives the reason)."""
+        dirty = self._xdirty
+        if dirty:
+            for iid in dirty:
+                self._xrefresh(iid)
+            dirty.clear()
+        if self._xbad:
+            return False
+        terms = self._xterms
+        max_age = self._max_age
+        now = self._now_ns
+        if max_age is not None and terms and now - self._xoldest > max_age:
+            self._xoldest = min(term[3] for term in terms.values())
+            if now - self._xoldest > max_age:
+                return False
+        target = order.instrument_id
+        book = self._instrument_books.get(target) or _EMPTY
+        position = book.position
+        long_q = position + book.working_buy
+        short_q = position - book.working_sell
+        is_buy = order.is_buy
+        if is_buy:
+            long_q += qty
+        else:
+            short_q -= qty
+        gross = net = _ZERO
+        if long_q or short_q:
+            entry = self._prices.get(target)
+            if entry is None or (max_age is not None and now - entry[1] > max_age):
+                return False
+            unit = self._units.get(target)
+            if unit is None:
+                unit = self._units[target] = self._unit_of(target, entry[0])
+            if isinstance(unit, str):
+                return False
+            long_abs = abs(long_q)
+            short_abs = abs(short_q)
+            gross = (short_abs if short_abs > long_abs else long_abs) * unit
+            net = (long_q if is_buy else short_q) * unit
+        sum_gross, sum_long, sum_short, size = self._xsums
+        # Rounding: the pass sums n terms (each as computed here) with one rounding per
+        # addition, the kept sums came from _xadds additions and this check adds a few more;
+        # each rounding is at most half a unit in the last digit of a result no larger than
+        # the size (every term's absolute value is at most its gross term's), so below
+        # 10 ** (1 - precision) times the size per addition, counted whole here.
+        size = max(self._xsize_max, size + abs(gross))
+        margin = size * (len(terms) + self._xadds + 8) * _unit_roundoff(getcontext().prec)
+        before = terms.get(target)
+        gross_cap = self._gross_cap
+        if gross_cap is not None:
+            after = sum_gross + gross
+            if before is not None:
+                after -= before[0]
+            if after + margin > gross_cap:
+                return False
+        net_cap = self._net_cap
+        if net_cap is not None:
+            after = (sum_long if is_buy else sum_short) + net
+            if before is not None:
+                after -= before[1] if is_buy else before[2]
+            if abs(after) + margin > net_cap:
+                return False
+        return True
+
+    def _xrefresh(self, iid: str) -> None:
+        """Re-derive one instrument's exposure terms (its book or unit value changed) as
+        :meth:`_exposure_reason` computes them before any order, and the kept sums with
+        them."""
+        sum_gross, sum_long, sum_short, size = self._xsums
+        terms = self._xterms
+        old = terms.pop(iid, None)
+        if old is not None:
+            sum_gross -= old[0]
+            sum_long -= old[1]
+            sum_short -= old[2]
+            size -= abs(old[0])
+        self._xbad.discard(iid)
+        book = self._instrument_books.get(iid) or _EMPTY
+        position = book.position
+        long_q = position + book.working_buy
+        short_q = position - book.working_sell
+        if long_q or short_q:
+            entry = self._prices.get(iid)
+            unit: Decimal | str | None = None
+            if entry is not None:
+                unit = self._units.get(iid)
+                if unit is None:
+                    unit = self._units[iid] = self._unit_of(iid, entry[0])
+            if entry is None or unit is None or isinstance(unit, str):
+                self._xbad.add(iid)
+            else:
+                long_abs = abs(long_q)
+                short_abs = abs(short_q)
+                gross = (short_abs if short_abs > long_abs else long_abs) * unit
+                long_net = long_q * unit
+                short_net = short_q * unit
+                terms[iid] = (gross, long_net, short_net, entry[1])
+                if len(terms) == 1 or entry[1] < self._xoldest:
+                    self._xoldest = entry[1]
+                sum_gross += gross
+                sum_long += long_net
+                sum_short += short_net
+                size += abs(gross)
+        self._xadds += 8
+        if self._xadds > _RESUM_AFTER:  # afresh: the rounding of the additions so far goes
+            sum_gross = sum_long = sum_short = size = _ZERO
+            for gross, long_net, short_net, _ in terms.values():
+                sum_gross += gross
+                sum_long += long_net
+                sum_short += short_net
+                size += abs(gross)
+            self._xadds = len(terms) * 4
+            self._xsize_max = size
+        elif size > self._xsize_max:
+            self._xsize_max = size
+        self._xsums = (sum_gross, sum_long, sum_short, size)
 
     def _before(
         self, target: str, qty: Decimal, *, is_buy: bool
@@ -1196,6 +1373,8 @@ class RiskModel:
             else:
                 book.working_sell += qty
                 ibook.working_sell += qty
+            if self._xtrack:
+                self._xdirty.add(iid)
             self._working[order.client_order_id] = _Working(sid, iid, is_buy, qty)
         else:
             group = self._groups.get(group_key)

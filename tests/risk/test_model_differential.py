@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,6 +28,7 @@ from liveexec.risk import (
     RiskModel,
     StrategyLimits,
     TradingState,
+    _model,
 )
 from tests.risk._reference_model import RiskModel as ReferenceModel
 
@@ -135,6 +137,43 @@ def _snapshot(model: Any) -> tuple[object, ...]:
 def test_fast_path_decides_as_the_reference(
     risk_limits: RiskLimits, ops: list[tuple[Any, ...]], currency: str | None
 ) -> None:
+    _drive(risk_limits, ops, currency)
+
+
+@settings(max_examples=400, deadline=None)
+@given(limits, operations, st.sampled_from(("USDT", None)))
+def test_kept_exposure_sums_decide_as_the_reference(
+    risk_limits: RiskLimits, ops: list[tuple[Any, ...]], currency: str | None
+) -> None:
+    """The same with the trader's exposure sums kept per instrument from the first instrument
+    on (``RiskModel._exposure_fast``; by default from 12 instruments held)."""
+    with patch.object(_model, "_FAST_EXPOSURE_FROM", 0):
+        _drive(risk_limits, ops, currency, kept_sums=True)
+
+
+def _assert_kept_sums_current(model: RiskModel) -> None:
+    """The kept terms and sums equal the ones derived afresh from every book: no change to a
+    book, price, rate or instrument went unmarked (a stale term would differ here even where
+    no decision is near a cap)."""
+    for iid in model._xdirty:
+        model._xrefresh(iid)
+    model._xdirty.clear()
+    kept = (dict(model._xterms), model._xsums, set(model._xbad))
+    model._xterms.clear()
+    model._xbad.clear()
+    model._xsums = (Decimal(0),) * 4
+    for iid in model._instrument_books:
+        model._xrefresh(iid)
+    assert (model._xterms, model._xsums, model._xbad) == kept
+
+
+def _drive(
+    risk_limits: RiskLimits,
+    ops: list[tuple[Any, ...]],
+    currency: str | None,
+    *,
+    kept_sums: bool = False,
+) -> None:
     fast, reference = RiskModel(risk_limits, currency), ReferenceModel(risk_limits, currency)
     models: tuple[Any, ...] = (fast, reference)
     infos = {
@@ -214,3 +253,5 @@ def test_fast_path_decides_as_the_reference(
         if len(results) == 2:
             assert results[0] == results[1], (step, op)
         assert _snapshot(fast) == _snapshot(reference), (step, op)
+        if kept_sums and fast._xtrack:
+            _assert_kept_sums_current(fast)
