@@ -22,6 +22,11 @@ of process CPU time, and their ratios.
 The machine is shared: use --repeat N and take the best of the N per-order blocks (lowest p50,
 CPU and best window), comparing only figures taken in the same run or in alternation.
 
+Instruments held: ``RiskModel.submit`` with gross and net exposure caps while 1 to 50
+instruments are held (each order's instrument gets a new price first, as a tick between
+orders would), the trader's exposure summed over every instrument per order against the sums
+kept per instrument (``RiskModel._exposure_fast``, from 16 instruments held), alternating.
+
 Run: .venv/bin/python benchmarks/risk_check.py [--orders N] [--repeat N] [--runs N]
 [--skip-backtest] [--tuned-gc]
 
@@ -40,6 +45,7 @@ import tempfile
 import time
 from decimal import Decimal
 from typing import Any
+from unittest.mock import patch
 
 import yaml
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
@@ -59,13 +65,16 @@ from liveexec.demo import prepare_demo_catalog
 from liveexec.examples import EXAMPLES_DIR
 from liveexec.nodes._compat import tuned_gc
 from liveexec.risk import (
+    InstrumentInfo,
     InstrumentLimits,
     OrderIntent,
     RiskGate,
     RiskLimits,
+    RiskModel,
     StrategyLimits,
     TradingState,
 )
+from liveexec.risk import _model as risk_model
 
 EVERY_CHECK: dict[str, Any] = {  # the risk section of the whole-backtest run: all checks on
     "instruments": {
@@ -351,6 +360,44 @@ def whole_backtest(runs: int) -> None:
     )
 
 
+def _held(instruments: int, kept: bool, orders: int) -> list[float]:
+    """Wall µs of ``RiskModel.submit`` per order with ``instruments`` held."""
+    with patch.object(risk_model, "_FAST_EXPOSURE_FROM", 0 if kept else 10**9):
+        ids = [f"I-{n}.SIM" for n in range(instruments)]
+        caps = Decimal(10**12)
+        model = RiskModel(RiskLimits(max_gross_exposure=caps, max_net_exposure=caps), "USDT")
+        for n, iid in enumerate(ids):
+            model.set_instrument(iid, InstrumentInfo(Decimal(1), Decimal("0.01"), "USDT"))
+            model.set_price(iid, Decimal(100 + n), 0)
+            assert model.submit(OrderIntent(f"P-{n}", "S-1", iid, True, Decimal(3)), 0) is None
+            model.on_fill(f"P-{n}", Decimal(3))
+        times = []
+        for j in range(orders):
+            iid = ids[j % instruments]
+            model.set_price(iid, Decimal(100 + j % 7), j)
+            order = OrderIntent(f"O-{j}", "S-1", iid, j % 2 == 0, Decimal(1), price=Decimal(100))
+            start = time.perf_counter()
+            model.submit(order, j)
+            times.append((time.perf_counter() - start) * 1e6)
+            model.on_order_closed(order.client_order_id)
+        return times
+
+
+def instruments_held(orders: int) -> None:
+    print("RiskModel.submit with gross and net exposure caps, by instruments held (wall µs)")
+    for instruments in (1, 16, 50):
+        summed: list[float] = []
+        kept: list[float] = []
+        for _ in range(3):  # alternating blocks
+            summed += _held(instruments, False, orders // 3)
+            kept += _held(instruments, True, orders // 3)
+        (s50, s99), (k50, k99) = percentiles(summed), percentiles(kept)
+        print(
+            f"  {instruments:2d} held: summed per order p50 {s50:6.2f} p99 {s99:6.2f} | "
+            f"kept sums p50 {k50:6.2f} p99 {k99:6.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -370,6 +417,7 @@ def main() -> None:
             blocks.append(per_order(args.orders))
     if args.repeat > 1:
         best_of(blocks)
+    instruments_held(args.orders // 2)
     if not args.skip_backtest:
         whole_backtest(args.runs)
 

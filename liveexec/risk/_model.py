@@ -38,7 +38,7 @@ _ONE_TUPLE = Decimal(1).as_tuple()  # (sign 0, digits (1,), exponent 0)
 _BPS = Decimal(10_000)
 # The trader's exposure sums kept per instrument held (RiskModel._exposure_fast) from this many
 # instruments on: below it, summing every instrument per order costs less than keeping them.
-_FAST_EXPOSURE_FROM = 12
+_FAST_EXPOSURE_FROM = 16
 # The kept sums are summed afresh after this many additions (bounding their rounding error).
 _RESUM_AFTER = 1_000_000
 _ROUNDOFF: dict[int, Decimal] = {}

@@ -146,7 +146,7 @@ def test_kept_exposure_sums_decide_as_the_reference(
     risk_limits: RiskLimits, ops: list[tuple[Any, ...]], currency: str | None
 ) -> None:
     """The same with the trader's exposure sums kept per instrument from the first instrument
-    on (``RiskModel._exposure_fast``; by default from 12 instruments held)."""
+    on (``RiskModel._exposure_fast``; by default from 16 instruments held)."""
     with patch.object(_model, "_FAST_EXPOSURE_FROM", 0):
         _drive(risk_limits, ops, currency, kept_sums=True)
 

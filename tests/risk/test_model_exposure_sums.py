@@ -1,5 +1,5 @@
 """The trader's gross and net exposure sums kept per instrument (``RiskModel._exposure_fast``,
-from 12 instruments held) decide as the pass over every instrument does: orders well inside the
+from 16 instruments held) decide as the pass over every instrument does: orders well inside the
 caps are approved from the kept sums, and an order whose figure only the pass's rounding puts
 above a cap is left to the pass (``tests/risk/test_model_differential.py`` drives both against
 the reference model over random sequences)."""
