@@ -25,7 +25,8 @@ CPU and best window), comparing only figures taken in the same run or in alterna
 Instruments held: ``RiskModel.submit`` with gross and net exposure caps while 1 to 50
 instruments are held (each order's instrument gets a new price first, as a tick between
 orders would), the trader's exposure summed over every instrument per order against the sums
-kept per instrument (``RiskModel._exposure_fast``, from 16 instruments held), alternating.
+kept per instrument (``RiskModel._exposure_fast``, from 16 instruments held), alternating;
+then with drawdown and daily loss limits instead (the PnL valued over every position).
 
 Run: .venv/bin/python benchmarks/risk_check.py [--orders N] [--repeat N] [--runs N]
 [--skip-backtest] [--tuned-gc]
@@ -360,17 +361,31 @@ def whole_backtest(runs: int) -> None:
     )
 
 
-def _held(instruments: int, kept: bool, orders: int) -> list[float]:
-    """Wall µs of ``RiskModel.submit`` per order with ``instruments`` held."""
+def _held(instruments: int, kept: bool, orders: int, *, losses: bool = False) -> list[float]:
+    """Wall µs of ``RiskModel.submit`` per order with ``instruments`` held: with gross and
+    net exposure caps, or (``losses``) with drawdown and daily loss limits instead."""
     with patch.object(risk_model, "_FAST_EXPOSURE_FROM", 0 if kept else 10**9):
         ids = [f"I-{n}.SIM" for n in range(instruments)]
         caps = Decimal(10**12)
-        model = RiskModel(RiskLimits(max_gross_exposure=caps, max_net_exposure=caps), "USDT")
+        limits = (
+            RiskLimits(max_drawdown=caps, max_daily_loss=caps)
+            if losses
+            else RiskLimits(max_gross_exposure=caps, max_net_exposure=caps)
+        )
+        model = RiskModel(limits, "USDT")
         for n, iid in enumerate(ids):
             model.set_instrument(iid, InstrumentInfo(Decimal(1), Decimal("0.01"), "USDT"))
             model.set_price(iid, Decimal(100 + n), 0)
             assert model.submit(OrderIntent(f"P-{n}", "S-1", iid, True, Decimal(3)), 0) is None
             model.on_fill(f"P-{n}", Decimal(3))
+            model.on_position(
+                f"POS-{n}",
+                iid,
+                signed_qty=Decimal(3),
+                avg_px_open=Decimal(100),
+                realized_pnl=Decimal(0),
+                ts_ns=0,
+            )
         times = []
         for j in range(orders):
             iid = ids[j % instruments]
@@ -396,6 +411,10 @@ def instruments_held(orders: int) -> None:
             f"  {instruments:2d} held: summed per order p50 {s50:6.2f} p99 {s99:6.2f} | "
             f"kept sums p50 {k50:6.2f} p99 {k99:6.2f}"
         )
+    print("RiskModel.submit with drawdown and daily loss limits (the PnL valued per order)")
+    for instruments in (1, 16, 50):
+        l50, l99 = percentiles(_held(instruments, False, orders, losses=True))
+        print(f"  {instruments:2d} positions: p50 {l50:6.2f} p99 {l99:6.2f}")
 
 
 def main() -> None:

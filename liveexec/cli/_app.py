@@ -746,15 +746,25 @@ def _terminate(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _ended() -> None:
+    # The command has ended: further Ctrl-Cs (a user pressing it again, a script sending
+    # several) must interrupt neither what is said nor the exit, nor turn the exit code into a
+    # death by signal while the interpreter shuts down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except KeyboardInterrupt:
         # Before a run opened (or after it was reported): nothing was left half-recorded.
-        _err().print("interrupted")
+        _ended()
+        sys.stderr.write("interrupted\n")  # plain: rich imports on first use
         sys.exit(EXIT_INTERRUPTED)
     except SystemExit as exc:
+        _ended()
         # typer turns a Ctrl-C inside a command that does not report it itself (one still
         # importing what it runs, say) into a silent exit 130: say it, as above. A command that
         # reported its interrupted run exits 130 with no KeyboardInterrupt behind it.
@@ -762,10 +772,7 @@ def main() -> None:
         if exc.code == EXIT_INTERRUPTED and isinstance(
             getattr(raised, "__cause__", None), KeyboardInterrupt
         ):
-            _err().print("interrupted")
+            sys.stderr.write("interrupted\n")
         raise
     finally:
-        # The work is done and reported: a late Ctrl-C must not turn the exit code into a
-        # death by signal while the interpreter shuts down.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _ended()
