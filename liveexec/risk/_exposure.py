@@ -164,18 +164,14 @@ def read_other_exposure(
     """Per instrument: (net position, working buys, working sells) of every trader but
     ``trader_id`` in its running runs of ``modes`` (through ``database``: an engine, or a
     connection kept open by the caller)."""
+    if isinstance(database, Engine):
+        with database.connect() as connection:
+            return read_other_exposure(connection, trader_id, modes)
     dialect = database.dialect.name
-    if dialect == "postgresql" and isinstance(database, Connection):
+    if dialect == "postgresql":
         return _read_postgresql(database, trader_id, modes)
     statement = exposure_statement(dialect, modes)
-    if isinstance(database, Connection):
-        rows = database.execute(statement, {"me": trader_id}).all()
-    else:
-        with database.connect() as connection:
-            if dialect == "postgresql":
-                return _read_postgresql(connection, trader_id, modes)
-            rows = connection.execute(statement, {"me": trader_id}).all()
-    return books_from_rows(rows)
+    return books_from_rows(database.execute(statement, {"me": trader_id}).all())
 
 
 @functools.cache

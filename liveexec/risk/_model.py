@@ -1130,9 +1130,7 @@ class RiskModel:
             entry = self._prices.get(target)
             if entry is None or (max_age is not None and now - entry[1] > max_age):
                 return False
-            unit = self._units.get(target)
-            if unit is None:
-                unit = self._units[target] = self._unit_of(target, entry[0])
+            unit = self._unit_at(target, entry[0])
             if isinstance(unit, str):
                 return False
             long_abs = abs(long_q)
@@ -1183,11 +1181,7 @@ class RiskModel:
         short_q = position - book.working_sell
         if long_q or short_q:
             entry = self._prices.get(iid)
-            unit: Decimal | str | None = None
-            if entry is not None:
-                unit = self._units.get(iid)
-                if unit is None:
-                    unit = self._units[iid] = self._unit_of(iid, entry[0])
+            unit = self._unit_at(iid, entry[0]) if entry is not None else None
             if entry is None or unit is None or isinstance(unit, str):
                 self._xbad.add(iid)
             else:
@@ -1245,10 +1239,18 @@ class RiskModel:
 
     def _unit(self, iid: str) -> Decimal | str:
         """The value of one unit of ``iid`` in the reporting currency, or why there is none
-        (memoised per price: only the price's age is checked each time)."""
+        (memoised per price: only the price's age is checked each time). :meth:`_unit_at`
+        inlined (this runs per held instrument in the valuations)."""
         price = self._price(iid)
         if isinstance(price, str):
             return price
+        unit = self._units.get(iid)
+        if unit is None:
+            unit = self._units[iid] = self._unit_of(iid, price)
+        return unit
+
+    def _unit_at(self, iid: str, price: Decimal) -> Decimal | str:
+        """:meth:`_unit` at ``price`` (its last price), whatever the price's age."""
         unit = self._units.get(iid)
         if unit is None:
             unit = self._units[iid] = self._unit_of(iid, price)
