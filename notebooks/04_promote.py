@@ -12,7 +12,8 @@
 # # 04 · Promote
 # Judges the config's backtest (and paper run, if given) against the `promotion` criteria of
 # the config, and records the decision, with the evidence files and their sha256, in the
-# append-only `promotions` table. `liveexec live` refuses a config without an approval.
+# hash-chained `promotions` table, signed with the approver's key (`$LIVEEXEC_SIGNING_KEY`).
+# `liveexec live` refuses a config without a signed approval of exactly what would trade.
 
 # %% tags=["parameters"]
 config = "../liveexec/examples/ema_cross_btc_perp_bars.yaml"
@@ -56,4 +57,6 @@ if params.result_file:
     Path(params.result_file).write_text(
         json.dumps({"promotion_id": decision.row.promotion_id, "decision": decision.row.decision})
     )
+for warning in decision.warnings:
+    print(f"warning: {warning}")
 decision

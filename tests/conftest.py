@@ -20,12 +20,36 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 def isolated_home(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    """Every test gets its own LIVEEXEC_HOME and no inherited database URL."""
+    """Every test gets its own LIVEEXEC_HOME and config directory (no approver key, nobody
+    trusted), and no inherited database URL."""
     home = tmp_path_factory.mktemp("liveexec-home")
     monkeypatch.setenv("LIVEEXEC_HOME", str(home))
     monkeypatch.setenv("LIVEEXEC_CATALOG", str(home / "catalog"))
-    monkeypatch.delenv("LIVEEXEC_DATABASE_URL", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    for name in (
+        "LIVEEXEC_DATABASE_URL",
+        "LIVEEXEC_SIGNING_KEY",
+        "LIVEEXEC_SIGNING_KEY_PASSPHRASE",
+        "LIVEEXEC_TRUSTED_APPROVERS",
+        "LIVEEXEC_APPROVER",
+    ):
+        monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture
+def approver(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An approver 'alice' whose key signs by default and whom this host trusts; returns the
+    trusted approvers line."""
+    from liveexec.promotion import generate_key  # noqa: PLC0415 (imports the gate)
+
+    signer = generate_key(isolated_home / "keys" / "alice.pem")
+    trusted = isolated_home / "trusted_approvers"
+    line = f"alice ed25519 {signer.public_key}"
+    trusted.write_text(f"# approvers of this test\n{line}\n")
+    monkeypatch.setenv("LIVEEXEC_SIGNING_KEY", str(signer.path))
+    monkeypatch.setenv("LIVEEXEC_TRUSTED_APPROVERS", str(trusted))
+    return line
 
 
 def _postgres_admin_url() -> str | None:

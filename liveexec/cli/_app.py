@@ -17,7 +17,7 @@ from rich.table import Table
 from typer.core import TyperCommand
 
 from liveexec._version import __version__
-from liveexec.cli import _lab, _live, _parity, _pipeline, _promotion, _risk
+from liveexec.cli import _keys, _lab, _live, _parity, _pipeline, _promotion, _risk
 from liveexec.data import BarStamp, PresetName, TimestampUnit
 from liveexec.errors import ConfigError, ConfigIssue, DataError, LiveexecError, RunInterrupted
 from liveexec.examples import EXAMPLES_DIR, example_configs
@@ -79,6 +79,7 @@ app.add_typer(data_app, name="data")
 app.command("parity")(_parity.parity_command)
 app.command("promote")(_promotion.promote_command)
 app.add_typer(_promotion.promotions_app, name="promotions")
+app.add_typer(_keys.keys_app, name="keys")
 app.command("pipeline")(_pipeline.pipeline_command)
 app.command("lab")(_lab.lab_command)
 app.command("halt")(_risk.halt_command)

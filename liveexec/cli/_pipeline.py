@@ -36,6 +36,14 @@ def pipeline_command(
             show_default=False,
         ),
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Reuse an --out folder that holds an earlier decision's evidence (that "
+            "decision's evidence then no longer verifies, and `liveexec live` refuses it).",
+        ),
+    ] = False,
     overrides: Annotated[
         list[str] | None, typer.Option("--set", help="Override a config value: dotted.key=value.")
     ] = None,
@@ -44,7 +52,8 @@ def pipeline_command(
     run, recorded), 03_paper_validate (a paper run and its parity with the backtest; with
     --paper or when the config's promotion criteria require it), 04_promote (the gate,
     recorded with the sha256 of the executed notebooks before it and their HTML exports).
-    Each executed notebook and its HTML stay in --out as evidence.
+    Each executed notebook and its HTML stay in --out as evidence; --out belongs to one
+    pipeline at a time and keeps one decision's evidence (pipeline.json says which).
     Exit 0 approved; 1 a stage failed (the stages that ran are kept) or the gate rejected the
     config (failed criteria recorded); 2 bad config or parameters (nothing ran)."""
     err = Console(stderr=True)
@@ -72,6 +81,7 @@ def pipeline_command(
             approver=approver,
             paper=paper,
             progress=progress,
+            replace=replace,
         )
     except PipelineFailedError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)

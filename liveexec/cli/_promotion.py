@@ -55,6 +55,14 @@ def _engine(url: str) -> Iterator[Engine]:
         engine.dispose()
 
 
+def _signer_text(row: Promotion) -> str:
+    from liveexec.promotion import fingerprint  # noqa: PLC0415 (cheap --help)
+
+    if row.approver_key is None:
+        return f"[yellow]unsigned[/] (claimed: {row.approver})"
+    return f"{row.approver}, key {fingerprint(row.approver_key)}"
+
+
 def _decision_table(row: Promotion) -> Table:
     table = Table(title=f"Promotion {row.promotion_id}", show_header=False)
     table.add_column("", style="bold")
@@ -63,13 +71,20 @@ def _decision_table(row: Promotion) -> Table:
     for label, value in (
         ("decision", f"[{color}]{row.decision}[/]"),
         ("config", row.config_id),
+        ("record", f"row {row.seq}, hash {row.row_hash}"),
         ("backtest run", row.backtest_run_id or ""),
         ("paper run", row.paper_run_id or ""),
-        ("approver", row.approver),
+        ("approver", _signer_text(row)),
         ("decided", f"{row.decided_at:%Y-%m-%d %H:%M:%S} UTC"),
         ("reason", row.reason or ""),
     ):
         table.add_row(label, value)
+    bound = row.binding
+    if bound:
+        versions = ", ".join(f"{k} {v}" for k, v in bound.get("versions", {}).items())
+        table.add_row("binds", f"config {bound.get('config_id')}; {versions}")
+        for group, files in bound.get("sources", {}).items():
+            table.add_row("binds source", f"{group} ({len(files)} files)")
     for name, metrics in row.metrics.items():
         table.add_row(f"metrics: {name}", json.dumps(metrics, default=str))
     for failure in row.failed:
@@ -80,6 +95,18 @@ def _decision_table(row: Promotion) -> Table:
     for item in row.evidence:
         table.add_row("evidence", f"{item['path']}\nsha256 {item['sha256']}")
     return table
+
+
+KeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key",
+        help="The approver's private key (default $LIVEEXEC_SIGNING_KEY, else "
+        "~/.config/liveexec/approver.pem; see `liveexec keys`). Without one the decision is "
+        "recorded unsigned, and `liveexec live` does not accept an unsigned approval.",
+        show_default=False,
+    ),
+]
 
 
 def promote_command(
@@ -100,16 +127,23 @@ def promote_command(
     ] = None,
     approver: Annotated[
         str | None,
-        typer.Option(help="Who decides; default $LIVEEXEC_APPROVER, else the login name."),
+        typer.Option(
+            help="Who decides; default: the name the trusted approvers file gives the key, "
+            "else $LIVEEXEC_APPROVER, else the login name."
+        ),
     ] = None,
+    key: KeyOption = None,
     db: DbOption = None,
     overrides: Annotated[
         list[str] | None, typer.Option("--set", help="Override a config value: dotted.key=value.")
     ] = None,
 ) -> None:
     """Evaluate the config's `promotion` criteria on its backtest (and paper) run and record the
-    decision in the append-only `promotions` table. Exit 0 approved, 1 rejected (every failed
-    criterion is recorded and printed), 2 bad input (nothing recorded)."""
+    decision, signed with the approver's key, in the hash-chained `promotions` table. The
+    decision binds the config, its components' source files, the NautilusTrader, liveexec and
+    Python versions, the risk section and the runs' contents: `liveexec live` refuses when any
+    of them changed. Exit 0 approved, 1 rejected (every failed criterion is recorded and
+    printed), 2 bad input (nothing recorded)."""
     from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415 (cheap --help)
     from liveexec.promotion import promote  # noqa: PLC0415 (cheap --help)
 
@@ -123,10 +157,13 @@ def promote_command(
                 paper_run_id=paper,
                 evidence=list(evidence or []),
                 approver=approver,
+                key=key,
             )
     except LiveexecError as exc:
         raise _fail(exc) from None
     Console().print(_decision_table(decision.row))
+    for warning in decision.warnings:
+        Console(stderr=True).print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if decision.row.decision != "approved":
         raise typer.Exit(1)
 
@@ -136,7 +173,7 @@ def promotions_list(
     config_id: Annotated[str | None, typer.Option(help="Only this config's decisions.")] = None,
     db: DbOption = None,
 ) -> None:
-    """Decisions, newest first."""
+    """Decisions, newest first (in the record's order)."""
     from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
     from liveexec.promotion import list_promotions  # noqa: PLC0415 (cheap --help)
 
@@ -147,6 +184,7 @@ def promotions_list(
         raise _fail(exc) from None
     table = Table(title="Promotions (newest first)")
     for name in (
+        "row",
         "promotion",
         "decided (UTC)",
         "config",
@@ -159,6 +197,7 @@ def promotions_list(
         table.add_column(name, overflow="fold")
     for row in rows:
         table.add_row(
+            str(row.seq),
             row.promotion_id,
             f"{row.decided_at:%Y-%m-%d %H:%M:%S}",
             row.config_id,
@@ -166,7 +205,7 @@ def promotions_list(
             str(len(row.failed)),
             row.backtest_run_id or "",
             row.paper_run_id or "",
-            row.approver,
+            _signer_text(row),
         )
     Console().print(table)
 
@@ -176,7 +215,7 @@ def promotions_show(
     promotion_id: Annotated[str, typer.Argument(help="From `liveexec promotions list`.")],
     db: DbOption = None,
 ) -> None:
-    """One decision: runs, metrics, failed criteria, evidence and its hashes."""
+    """One decision: runs, what it binds, metrics, failed criteria, evidence and its hashes."""
     from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
     from liveexec.promotion import get_promotion  # noqa: PLC0415 (cheap --help)
 
@@ -190,28 +229,105 @@ def promotions_show(
 
 @promotions_app.command("verify")
 def promotions_verify(
-    promotion_id: Annotated[str, typer.Argument(help="From `liveexec promotions list`.")],
+    promotion_id: Annotated[
+        str | None,
+        typer.Argument(help="A decision to check as `liveexec live` would (default: none)."),
+    ] = None,
+    *,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="With a decision: also check that this config, here, is what it approved "
+            "(sources, versions, risk section).",
+        ),
+    ] = None,
+    head: Annotated[
+        Path | None,
+        typer.Option(
+            "--head", help="A head exported by `liveexec promotions head`: must be in the record."
+        ),
+    ] = None,
+    reset_witness: Annotated[
+        bool,
+        typer.Option(
+            "--reset-witness",
+            help="Take the record's current head as the one this machine has seen (after a "
+            "database was restored or recreated on purpose).",
+        ),
+    ] = False,
     db: DbOption = None,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a --config value: dotted.key=value.")
+    ] = None,
 ) -> None:
-    """Re-hash the decision's evidence files: exit 0 if every one still matches, 1 if one was
-    changed or removed."""
-    from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
-    from liveexec.promotion import verify_evidence  # noqa: PLC0415 (cheap --help)
+    """Check the whole promotion record: every row's hash and link, every signature, the
+    newest head this machine saw (and an exported --head); with a decision id, also whether it
+    would let its config trade live (trusted signature, runs and evidence unchanged, still in
+    force). Exit 0 if all holds, 1 if anything does not (each problem printed)."""
+    from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.promotion import verify  # noqa: PLC0415 (cheap --help)
+    from liveexec.promotion._chain import read_head_file  # noqa: PLC0415 (cheap --help)
 
     try:
-        with _engine(resolve_database_url(override=db)) as engine:
-            checks = verify_evidence(engine, promotion_id)
+        cfg = load_config(config, overrides=overrides or []) if config else None
+        exported = read_head_file(head) if head else None
+        with _engine(resolve_database_url(cfg, override=db)) as engine:
+            result = verify(
+                engine, promotion_id, cfg=cfg, head=exported, reset_witness=reset_witness
+            )
     except LiveexecError as exc:
         raise _fail(exc) from None
     out = Console()
-    for check in checks:
+    chain_head = result.report.head
+    out.print(
+        f"record: {len(result.report.rows)} decisions"
+        + (f", head row {chain_head.seq} hash {chain_head.row_hash}" if chain_head else ""),
+        highlight=False,
+    )
+    for check in result.evidence:
         state = (
             "[green]matches[/]"
             if check.ok
             else ("[red]missing[/]" if check.current is None else "[red]changed[/]")
         )
         out.print(f"{state} {check.path}", highlight=False)
-    if not checks:
+    if result.decision is not None and not result.decision.evidence:
         out.print("no evidence files recorded")
-    if not all(check.ok for check in checks):
+    for problem in result.problems:
+        out.print(f"[red]problem:[/] {problem}", highlight=False)
+    if not result.ok:
         raise typer.Exit(1)
+    out.print("[green]verified[/]")
+
+
+@promotions_app.command("head")
+def promotions_head(
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the head here (default: print it).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Export the record's head (row number, its hash, the first row's hash) to keep somewhere
+    the database's writers cannot reach; `liveexec promotions verify --head FILE` later proves
+    the record still contains it (nothing before it was changed, removed or replaced)."""
+    from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.promotion import read_chain, read_trusted_approvers, verify_chain  # noqa: PLC0415
+
+    try:
+        with _engine(resolve_database_url(override=db)) as engine:
+            report = verify_chain(read_chain(engine), read_trusted_approvers())
+    except LiveexecError as exc:
+        raise _fail(exc) from None
+    if not report.intact:
+        for issue in report.broken:
+            Console(stderr=True).print(f"[red]problem:[/] {issue}", highlight=False)
+        raise typer.Exit(1)
+    if report.head is None:
+        Console(stderr=True).print("the record is empty: nothing to export")
+        raise typer.Exit(1)
+    text = json.dumps(report.head.as_dict(), indent=2) + "\n"
+    if out_file is None:
+        typer.echo(text, nl=False)
+    else:
+        out_file.write_text(text)

@@ -462,15 +462,22 @@ PROMOTION_DECISIONS = ("approved", "rejected", "forced")
 
 
 class Promotion(SQLModel, table=True):
-    """One decision on whether a config may trade live (append-only: triggers refuse UPDATE and
-    DELETE; the newest decision on a ``config_id`` is the one in force)."""
+    """One decision on whether a config may trade live. Append-only and hash-chained (migration
+    0010, liveexec.db._chain): rows are ordered by ``seq``, each holds the hash of the row
+    before it, triggers refuse UPDATE, DELETE, TRUNCATE and an INSERT that does not extend the
+    chain; an approval counts only when signed by a trusted approver's key (liveexec.promotion).
+    The newest decision on a ``config_id`` in chain order is the one in force."""
 
     __tablename__ = "promotions"
     __table_args__ = (
         CheckConstraint(_in("decision", PROMOTION_DECISIONS), name="decision"),
-        # Serves require_approved and `promotions list --config-id`: WHERE config_id = :c
-        # ORDER BY decided_at DESC, id DESC.
-        Index("ix_promotions_config_decided", "config_id", "decided_at"),
+        # One successor per row, one row per place: the chain cannot fork.
+        UniqueConstraint("seq"),
+        UniqueConstraint("prev_hash"),
+        UniqueConstraint("row_hash"),
+        # Serves the decision in force and `promotions list --config-id`: WHERE config_id = :c
+        # ORDER BY seq DESC.
+        Index("ix_promotions_config_seq", "config_id", "seq"),
     )
 
     id: int | None = Field(
@@ -479,6 +486,10 @@ class Promotion(SQLModel, table=True):
             BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
         ),
     )
+    format: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    prev_hash: str = _id(64)
+    row_hash: str = _id(64)
     promotion_id: str = _id(36, unique=True)
     config_id: str = _id(64)
     backtest_run_id: str | None = Field(
@@ -488,11 +499,18 @@ class Promotion(SQLModel, table=True):
         default=None, sa_column=Column(String(36), ForeignKey("runs.run_id"), nullable=True)
     )
     decision: str = _id(16)
+    # What the decision binds: config_id, the components' source hashes, versions, the risk
+    # section (liveexec.promotion._binding), and the runs' content hashes.
+    binding: dict[str, Any] = _json()
     metrics: dict[str, Any] = _json()
     criteria: dict[str, Any] = _json()
     failed: list[dict[str, Any]] = _json()  # [{criterion, value, limit}]
     evidence: list[dict[str, Any]] = _json()  # [{path, sha256, bytes}]
     approver: str = _id(255)
+    # The approver's Ed25519 public key (base64 of its 32 bytes) and signature over the row's
+    # hash (base64 of 64 bytes); null for an unsigned decision, which approves nothing.
+    approver_key: str | None = _id(44, nullable=True)
+    signature: str | None = _id(88, nullable=True)
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     liveexec_version: str = _id(32)
     decided_at: datetime = _time()

@@ -158,9 +158,9 @@ def _promotion_gate(engine: Any, cfg: LiveexecConfig, force: bool, reason: str |
     from liveexec.promotion import record_override, require_approved  # noqa: PLC0415 (cycle)
 
     if force:
-        record_override(engine, cfg.config_id, reason=reason)
+        record_override(engine, cfg, reason=reason)
     else:
-        require_approved(engine, cfg.config_id)
+        require_approved(engine, cfg)
 
 
 def live_in_process(

@@ -56,26 +56,29 @@ def test_criteria_do_not_change_config_id(catalog: Path) -> None:
     assert plain.config_id == strict.config_id
 
 
-def test_gate_approves_rejects_and_supersedes(catalog: Path, db_url: str, tmp_path: Path) -> None:
+def test_gate_approves_rejects_and_supersedes(
+    catalog: Path, db_url: str, tmp_path: Path, approver: str
+) -> None:
     upgrade(db_url)
     cfg = parse_config(quoter(catalog))
     run = backtest(cfg, database_url=db_url)  # 1 closed position, PnL -22.74 USDT
     engine = create_db_engine(db_url, create=False)
     try:
         with pytest.raises(NotApprovedError, match="liveexec promote CONFIG --backtest"):
-            require_approved(engine, cfg.config_id)
+            require_approved(engine, cfg)
         evidence = tmp_path / "02_backtest.html"
         evidence.write_text("<html>run</html>")
         approved = promote(engine, cfg, run.run_id, evidence=[evidence], approver="alice")
         assert approved.row.decision == "approved" and approved.row.failed == []
         assert approved.row.metrics["backtest"]["trades"] == 1
         assert approved.row.approver == "alice"
-        require_approved(engine, cfg.config_id)  # passes
+        assert approved.row.approver_key is not None and approved.warnings == []
+        require_approved(engine, cfg)  # passes
         assert all(check.ok for check in verify_evidence(engine, approved.row.promotion_id))
 
         # The same runs judged by stricter criteria: rejected, each failure with value and limit.
         strict = parse_config(quoter(catalog, min_trades=5, min_total_return=0.0))
-        rejected = promote(engine, strict, run.run_id, approver="bob")
+        rejected = promote(engine, strict, run.run_id)
         assert rejected.row.decision == "rejected"
         assert {(f["criterion"], f["value"], f["limit"]) for f in rejected.row.failed} == {
             ("backtest.min_trades", "1", ">= 5"),
@@ -83,11 +86,11 @@ def test_gate_approves_rejects_and_supersedes(catalog: Path, db_url: str, tmp_pa
         }
         # A later decision supersedes: the rejection is in force now.
         with pytest.raises(NotApprovedError, match=r"backtest\.min_trades: 1"):
-            require_approved(engine, cfg.config_id)
+            require_approved(engine, cfg)
         # A forced start is recorded but approves nothing.
-        record_override(engine, cfg.config_id, approver="carol", reason="incident drill")
+        record_override(engine, cfg, reason="incident drill")
         with pytest.raises(NotApprovedError):
-            require_approved(engine, cfg.config_id)
+            require_approved(engine, cfg)
         rows = list_promotions(engine, cfg.config_id)
         assert [r.decision for r in rows] == ["forced", "rejected", "approved"]
 

@@ -21,6 +21,7 @@ from liveexec.errors import ConfigError, RunFailedError, SchemaOutOfDateError
 from liveexec.promotion import NotApprovedError
 from liveexec.trading import LeaseHeldError, live
 from liveexec.trading._lease import acquire_lease, release_lease
+from tests.analysis.test_promotion_record import forged_approval, insert_row
 from tests.live.test_live_adapters import CREDS, ENV, KEY, SECRET, live_raw
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,6 +101,21 @@ def test_an_unapproved_config_is_refused_before_any_run_row(db_url: str) -> None
     upgrade(db_url)
     with pytest.raises(NotApprovedError, match="liveexec live --force"):
         live(parse_config(live_raw(BINANCE, PERP), environ=ENV), database_url=db_url)
+    assert _count(db_url, "runs") == 0
+    assert _count(db_url, "live_leases") == 0
+
+
+def test_an_approval_typed_into_the_database_does_not_start_live(db_url: str) -> None:
+    """The attack of issue 18: an 'approved' row written with SQL (well chained, unsigned)."""
+    upgrade(db_url)
+    cfg = parse_config(live_raw(BINANCE, PERP), environ=ENV)
+    engine = create_db_engine(db_url, create=False)
+    try:
+        insert_row(engine, **forged_approval(engine, cfg.config_id))
+    finally:
+        engine.dispose()
+    with pytest.raises(NotApprovedError, match="is not signed by a trusted approver"):
+        live(cfg, database_url=db_url)
     assert _count(db_url, "runs") == 0
     assert _count(db_url, "live_leases") == 0
 

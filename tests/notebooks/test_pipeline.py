@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from liveexec.cli import app
-from liveexec.config import parse_config
+from liveexec.config import load_config, parse_config
 from liveexec.db import create_db_engine, upgrade
 from liveexec.demo import prepare_demo_catalog
+from liveexec.errors import ConfigError
 from liveexec.examples import EXAMPLES_DIR
 from liveexec.pipeline import PipelineFailedError, executed_text, run
 from liveexec.promotion import (
@@ -25,6 +31,7 @@ from liveexec.promotion import (
 )
 
 pytestmark = pytest.mark.slow
+LIVEEXEC = str(Path(sys.executable).with_name("liveexec"))
 
 FAKE_KEY = "FAKEKEY-do-not-print-7f3a9c"  # a secret that must appear in no evidence file
 
@@ -49,7 +56,7 @@ def evidence_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
-def test_pipeline_approves(config: Path, db_url: str, tmp_path: Path) -> None:
+def test_pipeline_approves(config: Path, db_url: str, tmp_path: Path, approver: str) -> None:
     upgrade(db_url)
     stages: list[tuple[str, str]] = []
     result = run(
@@ -68,9 +75,10 @@ def test_pipeline_approves(config: Path, db_url: str, tmp_path: Path) -> None:
         assert stage.notebook.is_file() and stage.html is not None and stage.html.is_file()
     engine = create_db_engine(db_url, create=False)
     try:
-        require_approved(engine, result.config_id)
+        require_approved(engine, load_config(config))  # signed by alice's key in the kernel
         row = get_promotion(engine, str(result.promotion_id))
         assert row.approver == "alice" and row.backtest_run_id == result.backtest_run_id
+        assert row.approver_key == approver.split()[2]
         assert row.paper_run_id == result.paper_run_id
         # The paper run replays the same quotes: every order matched, same fills and PnL.
         assert row.metrics["parity"]["matched_pct"] == 100.0
@@ -79,7 +87,7 @@ def test_pipeline_approves(config: Path, db_url: str, tmp_path: Path) -> None:
         recorded = {Path(e["path"]).name: e["sha256"] for e in row.evidence}
         assert set(recorded) == {
             f"{name}.{suffix}" for name in names[:3] for suffix in ("ipynb", "html")
-        }
+        } | {"02_backtest.json", "03_paper_validate.json"}  # the files naming the runs
         for name, digest in recorded.items():
             assert sha256_file(tmp_path / "out" / name) == digest
     finally:
@@ -119,7 +127,7 @@ def test_pipeline_rejects(config: Path, db_url: str, tmp_path: Path) -> None:
             {"criterion": "backtest.min_trades", "value": "1", "limit": ">= 5"}
         ]
         with pytest.raises(NotApprovedError):
-            require_approved(engine, rows[0].config_id)
+            require_approved(engine, load_config(config))
     finally:
         engine.dispose()
     for path in evidence_files(out):
@@ -165,3 +173,61 @@ def test_bad_config_runs_nothing(config: Path, sqlite_url: str, tmp_path: Path) 
     )
     assert done.exit_code == 2 and "promotion.min_trades" in done.output
     assert not (tmp_path / "out").exists()
+
+
+def test_one_folder_keeps_one_pipelines_evidence(
+    config: Path, sqlite_url: str, tmp_path: Path
+) -> None:
+    """Two pipelines on one --out at once: the second is refused before it runs anything, and
+    the first's decision cites its own backtest. The folder then keeps that decision's
+    evidence: reused only with --replace."""
+    upgrade(sqlite_url)
+    out = tmp_path / "out"
+    first = subprocess.Popen(
+        [LIVEEXEC, "pipeline", str(config), "--out", str(out), "--db", sqlite_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "pipeline.json").exists():
+            assert first.poll() is None and time.monotonic() < deadline, "first never started"
+            time.sleep(0.1)
+        second = subprocess.run(
+            [LIVEEXEC, "pipeline", str(config), "--out", str(out), "--db", sqlite_url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert second.returncode == 2, second.stdout + second.stderr
+        assert "another pipeline" in " ".join(second.stderr.split())
+        output, _ = first.communicate(timeout=600)
+    finally:
+        first.kill()
+    assert first.returncode == 0, output
+    manifest = json.loads((out / "pipeline.json").read_text())
+    assert manifest["status"] == "decided"
+    engine = create_db_engine(sqlite_url, create=False)
+    try:
+        [row] = list_promotions(engine)
+        assert row.backtest_run_id == manifest["backtest_run_id"]
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM runs")).scalar_one() == 1
+    finally:
+        engine.dispose()
+    # Later, sequentially: refused, naming the decision whose evidence the folder holds.
+    with pytest.raises(ConfigError, match=f"holds the evidence of promotion {row.promotion_id}"):
+        run(config, out, database_url=sqlite_url)
+    # --replace: the earlier evidence goes (that decision no longer verifies), this run's comes.
+    with pytest.raises(PipelineFailedError, match="01_explore"):
+        run(
+            config,
+            out,
+            database_url=sqlite_url,
+            replace=True,
+            overrides=[f"data.catalog.path={tmp_path / 'no-catalog'}"],
+        )
+    assert not (out / "02_backtest.ipynb").exists()
+    assert json.loads((out / "pipeline.json").read_text())["status"] == "failed"
