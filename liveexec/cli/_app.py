@@ -18,6 +18,7 @@ from typer.core import TyperCommand
 
 from liveexec._version import __version__
 from liveexec.cli import _keys, _lab, _live, _parity, _pipeline, _promotion, _risk
+from liveexec.cli._options import DbOption
 from liveexec.data import BarStamp, PresetName, TimestampUnit
 from liveexec.errors import ConfigError, ConfigIssue, DataError, LiveexecError, RunInterrupted
 from liveexec.examples import EXAMPLES_DIR, example_configs
@@ -86,14 +87,6 @@ app.command("halt")(_risk.halt_command)
 app.command("resume")(_risk.resume_command)
 _live.register_live_commands(app)
 
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Database URL (sqlite:///PATH or postgresql://USER@HOST:PORT/DB).",
-        show_default=False,
-    ),
-]
 SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a config value: dotted.key=value (repeatable)."),

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from liveexec.cli._options import DbOption
+
 __all__ = ["register_live_commands"]
 
 _PAPER_HELP = "\n\n".join(
@@ -36,14 +38,7 @@ def paper_command(
         list[str] | None,
         typer.Option("--set", help="Override a config value: dotted.key=value (repeatable)."),
     ] = None,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            help="Database URL (sqlite:///PATH or postgresql://USER@HOST:PORT/DB).",
-            show_default=False,
-        ),
-    ] = None,
+    db: DbOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     fresh: Annotated[
         bool,
@@ -132,14 +127,7 @@ def live_command(
         list[str] | None,
         typer.Option("--set", help="Override a config value: dotted.key=value (repeatable)."),
     ] = None,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            help="Database URL (sqlite:///PATH or postgresql://USER@HOST:PORT/DB).",
-            show_default=False,
-        ),
-    ] = None,
+    db: DbOption = None,
     force: Annotated[
         bool,
         typer.Option(
@@ -195,14 +183,7 @@ _STOP_HELP = "\n\n".join(
 
 def stop_command(
     trader_id: Annotated[str, typer.Argument(help="The trader id of the running node.")],
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            help="Database URL (sqlite:///PATH or postgresql://USER@HOST:PORT/DB).",
-            show_default=False,
-        ),
-    ] = None,
+    db: DbOption = None,
     wait: Annotated[
         bool, typer.Option(help="Wait until the node has stopped and closed its run.")
     ] = True,

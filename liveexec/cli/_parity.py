@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from liveexec.cli._options import DbOption
 from liveexec.errors import ConfigError, DataError, LiveexecError
 
 if TYPE_CHECKING:
@@ -53,12 +54,7 @@ def _orders_table(report: ParityReport, limit: int) -> Table:
 def parity_command(
     run_a: Annotated[str, typer.Argument(help="The reference run (e.g. the backtest).")],
     run_b: Annotated[str, typer.Argument(help="The run compared with it (e.g. the paper run).")],
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db", help="Database URL; default as for `liveexec runs`.", show_default=False
-        ),
-    ] = None,
+    db: DbOption = None,
     rows: Annotated[int, typer.Option(help="Differing orders to list.", min=0)] = 20,
 ) -> None:
     """Align two recorded runs' orders by each strategy's own order sequence (client order ids

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from liveexec.cli._options import DbOption
 from liveexec.errors import ConfigError, LiveexecError
 
 __all__ = ["pipeline_command"]
@@ -20,10 +21,7 @@ def pipeline_command(
     out: Annotated[
         Path, typer.Option("--out", help="Folder for the executed notebooks and HTML exports.")
     ],
-    db: Annotated[
-        str | None,
-        typer.Option("--db", help="Database URL; default: the config's.", show_default=False),
-    ] = None,
+    db: DbOption = None,
     approver: Annotated[
         str | None,
         typer.Option(help="Who decides; default $LIVEEXEC_APPROVER, else the login name."),

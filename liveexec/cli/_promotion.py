@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from liveexec.cli._options import DbOption
 from liveexec.errors import ConfigError, DataError, LiveexecError
 
 if TYPE_CHECKING:
@@ -26,15 +27,6 @@ promotions_app = typer.Typer(
     help="Promotion decisions (append-only): list them, show one, re-hash its evidence.",
     no_args_is_help=True,
 )
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Database URL; default: the config's, else as `liveexec runs`.",
-        show_default=False,
-    ),
-]
 
 
 def _fail(exc: LiveexecError) -> typer.Exit:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from liveexec.cli._options import DbOption
 from liveexec.errors import LiveexecError
 
 __all__ = ["halt_command", "resume_command"]
@@ -15,15 +16,6 @@ __all__ = ["halt_command", "resume_command"]
 _TRADER_ID = re.compile(r"[A-Za-z0-9_]+-[A-Za-z0-9_]+")
 
 TraderArg = Annotated[str, typer.Argument(help="The trader to halt or resume, e.g. TRADER-001.")]
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Database URL shared with the nodes (default: $LIVEEXEC_DATABASE_URL, then the "
-        "embedded SQLite file).",
-        show_default=False,
-    ),
-]
 ByOption = Annotated[
     str | None,
     typer.Option(

@@ -44,8 +44,20 @@ class PrivateServer:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=60)
 
-    def init(self) -> None:
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
+    def init(self, *, password: str | None = None) -> None:
+        """Trust authentication, or with ``password`` SCRAM (``postgres`` has that password)."""
+        if password is None:
+            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
+            return
+        secret = self.root / "pwfile"
+        secret.write_text(password + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(secret, "postgres")
+        self._run(
+            *("initdb", "-D", str(self.data), "-U", "postgres", "-A", "scram-sha-256"),
+            f"--pwfile={secret}",
+        )
+        secret.unlink()
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
@@ -65,17 +77,18 @@ class PrivateServer:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
 
-@pytest.fixture
-def private_postgres() -> Iterator[PrivateServer]:
+@contextlib.contextmanager
+def started_private_postgres(password: str | None = None) -> Iterator[PrivateServer]:
+    """A private server for one test (see :meth:`PrivateServer.init`), removed after it."""
     if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("initdb and pg_ctl are needed on CI for the outage test")
+            pytest.fail("initdb and pg_ctl are needed on CI for private PostgreSQL servers")
         pytest.skip("initdb/pg_ctl not installed")
     root = Path(tempfile.mkdtemp(prefix="liveexec-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
     server = PrivateServer(root)
-    server.init()
+    server.init(password=password)
     server.start()
     try:
         yield server
@@ -83,6 +96,12 @@ def private_postgres() -> Iterator[PrivateServer]:
         with contextlib.suppress(subprocess.CalledProcessError):  # stopped by the test
             server.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivateServer]:
+    with started_private_postgres() as server:
+        yield server
 
 
 def test_an_outage_mid_run_is_one_line_and_the_run_is_abandoned_once_back(
