@@ -31,7 +31,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-import adbc_driver_sqlite.dbapi
 import polars as pl
 import psycopg
 from sqlalchemy import Engine, Table, text
@@ -111,12 +110,17 @@ def fill_sqlite(path: Path, rows: pl.DataFrame) -> None:
             if isinstance(c.type, (ExactDecimal, UTCDateTime))
         ]
     )
-    with sqlite3.connect(path) as connection:
+    names = ", ".join(stored.columns)
+    marks = ", ".join("?" for _ in stored.columns)
+    connection = sqlite3.connect(path)
+    try:
         connection.execute(RUN.replace("NOW", "'2024-01-01 00:00:00.000000'"))
-    with adbc_driver_sqlite.dbapi.connect(str(path)) as connection:
-        with connection.cursor() as cursor:
-            cursor.adbc_ingest("unified_orders", stored.to_arrow(), mode="append")
+        connection.executemany(
+            f"INSERT INTO unified_orders ({names}) VALUES ({marks})", stored.iter_rows()
+        )
         connection.commit()
+    finally:
+        connection.close()
 
 
 def best(timings: dict[str, list[float]], name: str) -> float:

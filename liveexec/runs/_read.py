@@ -1,10 +1,13 @@
 """Reading the tables back into polars with exact types: Decimal money, UTC-aware times.
 
-Both databases are read by ADBC drivers, which decode the rows into Arrow columns in C/C++;
-Python never touches a single value. PostgreSQL rows arrive through binary ``COPY``; SQLite rows
-through the SQLite C API. Both end in the same typed polars casts, so the two databases give
-identical frames (JSON columns excepted: they are each database's JSON text, see
-:func:`read_table`).
+PostgreSQL is read by its ADBC driver, which decodes the rows of a binary ``COPY`` into Arrow
+columns in C; Python never touches a single value. SQLite is read through the engine's own
+connection (Python's ``sqlite3``): the ADBC SQLite driver carries a second copy of SQLite, and
+two copies in one process break each other's POSIX locks on the file (closing one drops the
+other's), which SQLite documents as a way to corrupt a database and which crashed concurrent
+`liveexec promote` processes with SIGBUS here (issue 18). Both end in the same typed polars
+casts, so the two databases give identical frames (JSON columns excepted: they are each
+database's JSON text, see :func:`read_table`).
 """
 
 from __future__ import annotations
@@ -12,15 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import polars as pl
 from sqlalchemy import JSON, BigInteger, Boolean, Engine, Integer, Table, text
 from sqlalchemy.exc import OperationalError
 
-from liveexec.db._engine import SQLITE_BUSY_TIMEOUT_MS, mask_url
+from liveexec.db._engine import mask_url
 from liveexec.db._types import MONEY_PRECISION, MONEY_SCALE, ExactDecimal, UTCDateTime
 from liveexec.errors import DatabaseError, DatabaseUnavailableError
 
@@ -358,48 +359,18 @@ def _read_sqlite(
     params = [run_id] if run_id is not None else []
     if run_id is not None:
         query += " WHERE run_id = ?"
-    database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        frame = _read_sqlite_connection(engine, table, items, query, params)
-    else:
-        frame = _read_sqlite_file(Path(database).expanduser().resolve(), table, query, params)
+    frame = _read_sqlite_connection(engine, table, items, query, params)
     marks = frame.get_column(_PROBE)
     if frame.is_empty() or marks[0] != 1 or marks.sum() != 1:
         raise DatabaseError(f"SQLite returned the rows of {table.name} out of order")
     return frame.slice(1).drop(_PROBE)
 
 
-def _read_sqlite_file(path: Path, table: Table, query: str, params: list[Any]) -> pl.DataFrame:
-    if not path.is_file():
-        raise DatabaseUnavailableError(f"SQLite database {path} does not exist")
-    import adbc_driver_sqlite.dbapi  # noqa: PLC0415 (loaded on first use only)
-
-    try:
-        connection = adbc_driver_sqlite.dbapi.connect(f"file:{quote(str(path))}?mode=ro")
-    except Exception as exc:
-        raise DatabaseUnavailableError(f"cannot open SQLite database {path}: {exc}") from None
-    try:
-        # Wait for a writer's lock as liveexec's own connections do (a running node commits
-        # while `liveexec stop` or a notebook reads), instead of failing with "database is locked".
-        cursor = connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        finally:
-            cursor.close()
-        return _fetch(connection, query, params)
-    except Exception as exc:
-        raise DatabaseError(
-            f"cannot read {table.name} from SQLite database {path}: {exc}"
-        ) from None
-    finally:
-        connection.close()
-
-
 def _read_sqlite_connection(
     engine: Engine, table: Table, items: list[tuple[str, str, str]], query: str, params: list[Any]
 ) -> pl.DataFrame:
-    """An in-memory or URI-named database exists only behind the engine's own connection: read
-    it through the DB-API there (polars builds the columns from the rows in Rust)."""
+    """The rows through the engine's own SQLite connection (it waits for a writer's lock as
+    every liveexec connection does); polars builds the columns from the rows in Rust."""
     schema: dict[str, type[pl.DataType]] = {_PROBE: pl.Int64}
     for _expr, name, kind in items:
         schema[name] = pl.Int64 if kind in ("int", "bool") else pl.String
