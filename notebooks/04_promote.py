@@ -37,12 +37,16 @@ print(f"config {cfg.config_id}, backtest {params.backtest_run_id}")
 
 # %% [markdown]
 # ## The criteria
+# liveexec's defaults refuse a losing or untested strategy (paper run required, at least 30
+# closed positions, Sharpe at least 0.5, no loss, drawdown at most 20 %, no denial or
+# rejection). What this config loosens or disables is marked, and said again in the decision.
 
 # %%
-cfg.promotion.model_dump()
+promotion.criteria_table(cfg.promotion)
 
 # %% [markdown]
 # ## The decision
+# One line per criterion: its limit, the value measured on the runs, pass or fail.
 
 # %%
 decision = promotion.decide(

@@ -78,12 +78,26 @@ def _decision_table(row: Promotion) -> Table:
         for group, files in bound.get("sources", {}).items():
             table.add_row("binds source", f"{group} ({len(files)} files)")
     for name, metrics in row.metrics.items():
-        table.add_row(f"metrics: {name}", json.dumps(metrics, default=str))
-    for failure in row.failed:
+        if name not in ("scorecard", "loosened"):
+            table.add_row(f"metrics: {name}", json.dumps(metrics, default=str))
+    marks = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "disabled": "[yellow]disabled[/]"}
+    for score in row.metrics.get("scorecard", []):
         table.add_row(
-            "[red]failed[/]",
-            f"{failure['criterion']}: {failure['value']} (limit {failure['limit']})",
+            f"  {score['criterion']}",
+            f"{marks.get(score['outcome'], score['outcome'])}  {score['value']} "
+            f"(limit {score['limit']})",
         )
+    for item in row.metrics.get("loosened", []):
+        state = "disabled" if item["value"] == "null" else f"loosened to {item['value']}"
+        table.add_row(
+            "[yellow]loosened[/]", f"{item['criterion']} {state} (default {item['default']})"
+        )
+    if not row.metrics.get("scorecard"):
+        for failure in row.failed:
+            table.add_row(
+                "[red]failed[/]",
+                f"{failure['criterion']}: {failure['value']} (limit {failure['limit']})",
+            )
     for item in row.evidence:
         table.add_row("evidence", f"{item['path']}\nsha256 {item['sha256']}")
     return table

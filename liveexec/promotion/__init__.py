@@ -9,7 +9,13 @@ kept in the hash-chained, append-only ``promotions`` table.
 
 from liveexec.promotion._binding import binding, binding_changes, run_fingerprint
 from liveexec.promotion._chain import ChainHead, ChainReport, read_chain, verify_chain
-from liveexec.promotion._gate import Evaluation, FailedCriterion, evaluate
+from liveexec.promotion._gate import (
+    Evaluation,
+    FailedCriterion,
+    Score,
+    criteria_table,
+    evaluate,
+)
 from liveexec.promotion._keys import (
     PASSPHRASE_ENV,
     SIGNING_KEY_ENV,
@@ -54,12 +60,14 @@ __all__ = [
     "EvidenceCheck",
     "FailedCriterion",
     "NotApprovedError",
+    "Score",
     "Signer",
     "TrustedApprovers",
     "Verification",
     "approver_name",
     "binding",
     "binding_changes",
+    "criteria_table",
     "decide",
     "decision_in_force",
     "default_key_path",

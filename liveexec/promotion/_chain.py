@@ -13,8 +13,8 @@ that no longer contains it.
 
 from __future__ import annotations
 
+import fcntl
 import json
-import os
 import time
 import uuid
 from collections.abc import Mapping
@@ -284,23 +284,26 @@ def check_witness(engine: Engine, rows: list[Promotion]) -> str | None:
 
 def remember_head(engine: Engine, head: ChainHead | None, *, reset: bool = False) -> None:
     """Keep ``head`` as the newest seen of this database (a lower one never replaces a higher
-    one unless ``reset``)."""
+    one unless ``reset``). Read-modify-write under an exclusive lock: concurrent commands on
+    this machine never lose each other's heads."""
     if head is None and not reset:
         return
     path = _witness_file()
-    data = _read_witness()
-    key = _witness_key(engine)
-    kept = data.get(key)
-    if head is None:
-        data.pop(key, None)
-    elif reset or kept is None or int(kept.get("seq", 0)) <= head.seq:
-        data[key] = {**head.as_dict(), "seen_at": now().isoformat(timespec="seconds")}
-    else:
-        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True))
-    temporary.replace(path)
+    with path.with_name(f".{path.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = _read_witness()
+        key = _witness_key(engine)
+        kept = data.get(key)
+        if head is None:
+            data.pop(key, None)
+        elif reset or kept is None or int(kept.get("seq", 0)) <= head.seq:
+            data[key] = {**head.as_dict(), "seen_at": now().isoformat(timespec="seconds")}
+        else:
+            return
+        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=True))
+        temporary.replace(path)
 
 
 def read_head_file(path: Path) -> dict[str, Any]:

@@ -211,25 +211,32 @@ class Decision:
             if row.approver_key
             else f"UNSIGNED (claimed: {row.approver})"
         )
+        color = {"approved": "green", "rejected": "red"}.get(row.decision, "orange")
         lines = [
-            ("decision", row.decision),
             ("promotion", f"{row.promotion_id} (row {row.seq} of the record)"),
             ("config", row.config_id),
             ("backtest run", row.backtest_run_id or ""),
             ("paper run", row.paper_run_id or ""),
             ("approver", signed),
             ("decided", f"{row.decided_at:%Y-%m-%d %H:%M:%S} UTC"),
-            *(
-                ("failed", f"{f['criterion']}: {f['value']} (limit {f['limit']})")
-                for f in row.failed
-            ),
             *(("evidence", f"{e['path']} sha256 {e['sha256']}") for e in row.evidence),
             *(("warning", warning) for warning in self.warnings),
         ]
-        body = "".join(
+        about = "".join(
             f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in lines
         )
-        return f"<h5>Promotion decision</h5><table><tbody>{body}</tbody></table>"
+        marks = {"pass": "&#10003; pass", "fail": "&#10007; FAIL", "disabled": "disabled"}
+        card = "".join(
+            f"<tr><td>{html.escape(s.criterion)}</td><td>{html.escape(s.limit)}</td>"
+            f"<td>{html.escape(s.value)}</td><td>{marks[s.outcome]}</td></tr>"
+            for s in self.evaluation.scorecard
+        )
+        return (
+            f"<h5>Promotion decision: <span style='color:{color}'>{row.decision}</span></h5>"
+            "<table><thead><tr><th>criterion</th><th>limit</th><th>value</th><th>result</th>"
+            f"</tr></thead><tbody>{card}</tbody></table>"
+            f"<table><tbody>{about}</tbody></table>"
+        )
 
 
 def promote(
@@ -281,7 +288,7 @@ def promote(
         signer,
     )
     remember_head(engine, verify_chain(read_chain(engine), trusted).head)
-    return Decision(row, evaluation, warnings)
+    return Decision(row, evaluation, [*evaluation.warnings, *warnings])
 
 
 def decide(

@@ -39,14 +39,24 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+# The quoter example closes one losing position on its day of quotes: liveexec's default
+# criteria refuse it (below), so the tests that need an approval loosen them explicitly.
+LOOSE: dict[str, Any] = {
+    "min_trades": 1,
+    "min_sharpe": None,
+    "max_drawdown": None,
+    "min_total_return": None,
+    "require_paper": False,
+}
+
+
 def quoter(catalog: Path, **promotion: Any) -> dict[str, Any]:
     raw: dict[str, Any] = yaml.safe_load(
         (EXAMPLES_DIR / "simple_quoter_btcusdt_quotes.yaml").read_text()
     )
     raw["data"]["catalog"]["path"] = str(catalog)
     raw["logging"] = {"level": "ERROR", "file_level": None}
-    if promotion:
-        raw["promotion"] = promotion
+    raw["promotion"] = {**LOOSE, **promotion}
     return raw
 
 
@@ -54,6 +64,48 @@ def test_criteria_do_not_change_config_id(catalog: Path) -> None:
     plain = parse_config(quoter(catalog))
     strict = parse_config(quoter(catalog, min_trades=50, min_sharpe=2.0))
     assert plain.config_id == strict.config_id
+
+
+def test_the_defaults_refuse_a_losing_untested_strategy(
+    catalog: Path, sqlite_url: str, approver: str
+) -> None:
+    """The BTC example's backtest (Sharpe about -18, a loss) under a config that says nothing
+    about promotion: rejected, every reason on the scorecard; loosening is explicit and said."""
+    upgrade(sqlite_url)
+    raw = yaml.safe_load((EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml").read_text())
+    raw["data"]["catalog"]["path"] = str(catalog)
+    raw["logging"] = {"level": "ERROR", "file_level": None}
+    assert "promotion" not in raw
+    prepare_demo_catalog(parse_config(raw))
+    cfg = parse_config(raw)
+    run = backtest(cfg, database_url=sqlite_url)
+    assert run.statistics["sharpe"] is not None and run.statistics["sharpe"] < 0
+    engine = create_db_engine(sqlite_url, create=False)
+    try:
+        decision = promote(engine, cfg, run.run_id)
+        assert decision.row.decision == "rejected"
+        failed = {f.criterion for f in decision.evaluation.failed}
+        assert {"backtest.min_sharpe", "backtest.min_total_return", "require_paper"} <= failed
+        assert decision.evaluation.loosened == [] and decision.warnings == []
+        lines = {s.criterion: s.outcome for s in decision.evaluation.scorecard}
+        assert lines["backtest.min_trades"] == "pass"  # a busy strategy: trades are not the issue
+        assert lines["backtest.max_drawdown"] in ("pass", "fail")
+        # Loosened by hand: written in the config, recorded and warned about.
+        raw["promotion"] = {"min_sharpe": None, "min_total_return": -0.5, "require_paper": False}
+        loose = promote(engine, parse_config(raw), run.run_id)
+        assert {item["criterion"] for item in loose.row.metrics["loosened"]} == {
+            "min_sharpe",
+            "min_total_return",
+            "require_paper",
+        }
+        assert "promotion.min_sharpe is disabled (default 0.5)" in loose.warnings
+        assert "promotion.min_total_return is loosened to -0.5 (default 0)" in loose.warnings
+        assert {s.criterion for s in loose.evaluation.scorecard if s.outcome == "disabled"} == {
+            "backtest.min_sharpe",
+            "require_paper",
+        }
+    finally:
+        engine.dispose()
 
 
 def test_gate_approves_rejects_and_supersedes(
@@ -72,7 +124,9 @@ def test_gate_approves_rejects_and_supersedes(
         assert approved.row.decision == "approved" and approved.row.failed == []
         assert approved.row.metrics["backtest"]["trades"] == 1
         assert approved.row.approver == "alice"
-        assert approved.row.approver_key is not None and approved.warnings == []
+        assert approved.row.approver_key is not None
+        assert "promotion.require_paper is disabled (default true)" in approved.warnings
+        assert all(warning.startswith("promotion.") for warning in approved.warnings)
         require_approved(engine, cfg)  # passes
         assert all(check.ok for check in verify_evidence(engine, approved.row.promotion_id))
 

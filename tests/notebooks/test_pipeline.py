@@ -29,6 +29,7 @@ from liveexec.promotion import (
     require_approved,
     sha256_file,
 )
+from tests.analysis.test_promotion import LOOSE
 
 pytestmark = pytest.mark.slow
 LIVEEXEC = str(Path(sys.executable).with_name("liveexec"))
@@ -44,6 +45,7 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     raw["data"]["catalog"]["path"] = str(root / "catalog")
     raw["live"] = {"binance": {"api_key": FAKE_KEY, "api_secret": FAKE_KEY}}
+    raw["promotion"] = LOOSE  # one losing position on a day of quotes: loosened on purpose
     # Every line NautilusTrader logs goes to the files checked for the secret below.
     raw["logging"] = {"directory": str(root / "logs"), "file_level": "INFO"}
     prepare_demo_catalog(parse_config(raw))
