@@ -23,6 +23,7 @@ import pandas as pd
 import polars as pl
 from nautilus_trader.model.data import Bar, BarAggregation, BarType, QuoteTick, TradeTick
 from nautilus_trader.model.instruments import Instrument
+from nautilus_trader.model.objects import QUANTITY_MAX
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 from nautilus_trader.persistence.wranglers import (
     BarDataWrangler,
@@ -252,6 +253,11 @@ def _volume(volume: float | None) -> float:
         return DEFAULT_VOLUME
     if not volume > 0:
         raise ConfigError("--volume", [ConfigIssue("volume", f"{volume} is not positive")])
+    if volume > QUANTITY_MAX:
+        issue = ConfigIssue(
+            "volume", f"{volume} is beyond NautilusTrader's largest quantity ({QUANTITY_MAX:,.0f})"
+        )
+        raise ConfigError("--volume", [issue])
     return float(volume)
 
 

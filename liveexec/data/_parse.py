@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import polars as pl
+from nautilus_trader.model.objects import PRICE_MAX, QUANTITY_MAX
 
 from liveexec.data._layouts import DataKind, Layout
 from liveexec.data._readers import ROW, RawTable
@@ -38,6 +39,8 @@ _DAY_MONTH = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b.*")
 _COMPACT_DATE = re.compile(r"(19|20)\d{6}(\d{4}(\d{2})?)?")
 _SHOWN_CHARS = 80  # of a value quoted in a message
 _MAX_COLLISIONS = 100  # of 64-bit hashes, looking for a repeated row
+_MAX_ID_BYTES = 36
+_ID = "NautilusTrader's trade ids are 1 to 36 ASCII characters"
 
 Role = Literal["price", "size", "text", "flag", "side"]
 
@@ -256,12 +259,19 @@ def _convert(ctx: _Context, frame: pl.DataFrame, field: _Field, source: str) -> 
     if missing is not None:
         raise missing
     if field.role in ("price", "size"):
-        return _number(ctx, frame, raw, source)
+        return _number(ctx, frame, raw, source, field.role)
     if field.role == "text":
         text = raw.cast(pl.String).str.strip_chars()
-        empty = _bad_row(ctx, frame, text == "", source, "empty value")
-        if empty is not None:
-            raise empty
+        for mask, message, hint in (
+            (text == "", "empty value", None),
+            # NautilusTrader's ids are 1 to 36 ASCII characters; past that its Rust core aborts
+            # the process rather than raise.
+            (text.str.len_bytes() > _MAX_ID_BYTES, "{value!r} is longer than 36 characters", _ID),
+            (text.str.contains(r"[^\x20-\x7E]"), "{value!r} holds characters not ASCII", _ID),
+        ):
+            bad = _bad_row(ctx, frame, mask, source, message, hint)
+            if bad is not None:
+                raise bad
         return text
     if field.role == "flag":
         if raw.dtype == pl.Boolean:
@@ -279,7 +289,9 @@ def _convert(ctx: _Context, frame: pl.DataFrame, field: _Field, source: str) -> 
     return text.replace_strict(_SIDES, return_dtype=pl.String)
 
 
-def _number(ctx: _Context, frame: pl.DataFrame, raw: pl.Series, source: str) -> pl.Series:
+def _number(
+    ctx: _Context, frame: pl.DataFrame, raw: pl.Series, source: str, role: Role
+) -> pl.Series:
     if raw.dtype == pl.String:
         values = raw.str.strip_chars().cast(pl.Float64, strict=False)
     elif raw.dtype.is_numeric():
@@ -294,6 +306,22 @@ def _number(ctx: _Context, frame: pl.DataFrame, raw: pl.Series, source: str) -> 
         bad = _bad_row(ctx, frame, mask, source, message)
         if bad is not None:
             raise bad
+    # NautilusTrader refuses (with a ValueError deep in its wrangler) what its fixed-point values
+    # cannot hold: refused here instead, at the row.
+    if role == "price":
+        outside, what, bound = values.abs() > PRICE_MAX, "price", PRICE_MAX
+    else:
+        outside, what, bound = values > QUANTITY_MAX, "quantity", QUANTITY_MAX
+    bad = _bad_row(
+        ctx,
+        frame,
+        outside,
+        source,
+        f"{{value!r}} is beyond NautilusTrader's largest {what} ({bound:,.0f})",
+        "check the column (and its scale)",
+    )
+    if bad is not None:
+        raise bad
     return values
 
 

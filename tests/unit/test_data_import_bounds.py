@@ -1,7 +1,8 @@
 """Market data import within bounds: what is not a regular text file is refused before it is
-read, limits name themselves, files of many blocks read as one, and objects built and written in
-batches equal NautilusTrader's wrangling of the whole file. (Hostile files against the command
-line, under a memory cap: ``tests/integration/test_data_import_limits.py``.)
+read, limits name themselves, values NautilusTrader cannot hold are refused at their row, files
+of many blocks read as one, and objects built and written in batches equal NautilusTrader's
+wrangling of the whole file. (Hostile files against the command line, under a memory cap:
+``tests/integration/test_data_import_limits.py``.)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pyarrow as pa
 import pytest
 from nautilus_trader.model.data import BarType
 from nautilus_trader.model.instruments import Instrument
+from nautilus_trader.model.objects import PRICE_MAX, QUANTITY_MAX
 from nautilus_trader.persistence.wranglers import BarDataWrangler, QuoteTickDataWrangler
 
 from liveexec.data import (
@@ -29,10 +31,11 @@ from liveexec.data import (
     read_bars,
     read_bid_ask_bars_as_quotes,
     read_quotes,
+    read_trades,
     write_data,
 )
 from liveexec.data._limits import BLOCK_BYTES, format_size, parse_size
-from liveexec.errors import DataError
+from liveexec.errors import ConfigError, DataError
 from liveexec.nodes import build_instrument, defined_instruments
 from tests.unit.test_data_import import BTC_BAR, BTCUSDT, config, write
 
@@ -160,6 +163,64 @@ def test_sizes_are_read_and_written_for_people() -> None:
         ReadLimits(max_ratio=float("nan"))
     assert ReadLimits.from_options(max_bytes="1GiB", max_rows=None, max_ratio=None) == ReadLimits(
         max_bytes=1 << 30
+    )
+
+
+# --- values NautilusTrader cannot hold -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("read", "text", "row", "column", "words"),
+    [
+        ("quotes", QUOTES + "2024-01-01T00:00:00Z,1e300,1e301\n", 2, "bid", "largest price"),
+        ("quotes", "timestamp,bid,ask,bid_size,ask_size\n2024-01-01T00:00:00Z,1,2,1,1e300\n", 2,
+         "ask_size", "largest quantity"),
+        ("trades", "timestamp,trade_id,price,quantity\n1704067200000,1,100,1e300\n", 2,
+         "quantity", "largest quantity"),
+        ("trades", "timestamp,trade_id,price,quantity\n1704067200000,1,-1e300,1\n", 2,
+         "price", "largest price"),
+        ("trades", f"timestamp,trade_id,price,quantity\n1704067200000,{'7' * 37},100,1\n", 2,
+         "trade_id", "longer than 36 characters"),
+        ("trades", "timestamp,trade_id,price,quantity\n1704067200000,caf\u00e9,100,1\n", 2,
+         "trade_id", "not ASCII"),
+    ],
+)  # fmt: skip
+def test_values_nautilus_cannot_hold_are_refused_at_their_row(
+    tmp_path: Path,
+    btcusdt: Instrument,
+    read: str,
+    text: str,
+    row: int,
+    column: str,
+    words: str,
+) -> None:
+    path = write(tmp_path / "data.csv", text)
+    with pytest.raises(DataError) as caught:
+        if read == "quotes":
+            read_quotes(path, btcusdt)
+        else:
+            read_trades(path, btcusdt)
+    assert (caught.value.row, caught.value.column) == (row, column)
+    assert words in str(caught.value)
+
+
+def test_a_volume_option_nautilus_cannot_hold_is_a_config_error(
+    tmp_path: Path, btcusdt: Instrument
+) -> None:
+    path = write(tmp_path / "q.csv", QUOTES + "2024-01-01T00:00:00Z,1,2\n")
+    with pytest.raises(ConfigError, match="beyond NautilusTrader's largest quantity"):
+        read_quotes(path, btcusdt, volume=1e300)
+
+
+def test_the_largest_values_nautilus_holds_pass(tmp_path: Path, btcusdt: Instrument) -> None:
+    text = (
+        "timestamp,bid,ask,bid_size,ask_size\n"
+        f"2024-01-01T00:00:00Z,{-PRICE_MAX},{PRICE_MAX},{QUANTITY_MAX},0\n"
+    )
+    (quote,) = read_quotes(write(tmp_path / "q.csv", text), btcusdt).data
+    assert (str(quote.bid_price), str(quote.ask_price)) == (
+        "-17014118346046.00",
+        "17014118346046.00",
     )
 
 
