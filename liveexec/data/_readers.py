@@ -94,7 +94,8 @@ def open_table(
     """``path`` (format from its content, not its name) with ``layout``'s column names, open
     until the block ends."""
     path = Path(path)
-    with open_source(path, _source_refuser(path)) as source, ExitStack() as stack:
+    refuse = _source_refuser(path)
+    with open_source(path, refuse, what=f"{kind} file") as source, ExitStack() as stack:
         if source.format == "parquet":
             yield _parquet_table(source, kind, layout, limits)
         else:

@@ -95,13 +95,13 @@ def _not_regular(path: Path, mode: int, refuse: Refuse) -> DataError:
 
 
 @contextmanager
-def open_source(path: Path, refuse: Refuse) -> Iterator[Source]:
+def open_source(path: Path, refuse: Refuse, *, what: str = "file") -> Iterator[Source]:
     """The regular file at ``path`` (symbolic links followed), open; anything else is refused
-    before a byte is read."""
+    before a byte is read. ``what`` names it when it is missing ('quotes file')."""
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise refuse("file not found") from None
+        raise refuse(f"{what} not found") from None
     except OSError as exc:
         raise refuse(f"cannot open the file: {exc.strerror or type(exc).__name__}") from None
     if not stat.S_ISREG(info.st_mode):
