@@ -724,7 +724,9 @@ def data_import(
                     root.rmdir()
             if isinstance(exc, OSError):  # opening or reading it (its writes are DataErrors)
                 reason = exc.strerror or type(exc).__name__
-                raise DataError(str(location), f"cannot open the catalog: {reason}") from None
+                # The path only: a config's catalog also holds storage options (credentials).
+                path = location if isinstance(location, str) else location.path
+                raise DataError(path, f"cannot open the catalog: {reason}") from None
             raise
     except LiveexecError as exc:
         raise _fail(exc) from None

@@ -30,6 +30,7 @@ __all__ = ["ROW", "RawTable", "open_table"]
 ROW = "__row"
 
 _PARQUET_BATCH_ROWS = 1 << 20
+_MAX_NAME = 200  # characters of a column's name in a header line
 _NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
 
 
@@ -304,6 +305,11 @@ def _csv_table(
             if "" in file_names:
                 position = file_names.index("") + 1
                 raise refuse(f"header column {position} has no name", row=header_row)
+            long = next((i for i, name in enumerate(file_names) if len(name) > _MAX_NAME), None)
+            if long is not None:
+                # Column names are quoted in messages: a megabyte-long one is not a header.
+                message = f"header column {long + 1} is longer than {_MAX_NAME} characters"
+                raise refuse(message, row=header_row, hint="name the columns with --columns")
             names = file_names
         else:
             names = _names(path, kind, layout, width, "line")

@@ -81,6 +81,8 @@ def test_what_is_not_a_regular_file_is_refused_before_it_is_opened(
         (QUOTES.encode() + b'2024-01-01T00:00:00Z,"1\n2",3\n', 2, "quoted field"),
         (QUOTES.encode() + b"2024-01-01T00:00:00Z,1,2\n2024-01-01T00:00:01Z,\xff,2\n", 3,
          "not UTF-8"),
+        (b"timestamp,bid," + b"a" * 5000 + b"\n2024-01-01T00:00:00Z,1,2\n", 1,
+         "header column 3 is longer than 200 characters"),
     ],
 )  # fmt: skip
 def test_what_is_not_text_is_refused_at_its_line(
