@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from typer.core import TyperCommand
 from liveexec._version import __version__
 from liveexec.cli import _keys, _lab, _live, _parity, _pipeline, _promotion, _risk
 from liveexec.cli._options import DbOption
-from liveexec.data import BarStamp, PresetName, TimestampUnit
+from liveexec.data import BarStamp, PresetName, ReadLimits, TimestampUnit
 from liveexec.errors import ConfigError, ConfigIssue, DataError, LiveexecError, RunInterrupted
 from liveexec.examples import EXAMPLES_DIR, example_configs
 
@@ -438,10 +439,13 @@ def _layout_for(
         raise ConfigError("data import options", [ConfigIssue("layout", str(exc))]) from None
 
 
+_LIMITS = ReadLimits()  # the defaults, for the help (plain Python: no NautilusTrader import)
+
 _DATA_IMPORT_HELP = "\n\n".join(
     [
         "Check a whole market data file, then write it and the instrument into the catalog.",
-        "Reads CSV (also .gz, or a .zip holding one CSV) and parquet, whatever the file's name. "
+        "Reads CSV (also .gz, .zst, or a .zip holding one CSV) and parquet, whatever the "
+        "file's name. "
         "Every row is checked before anything is written: a file that fails leaves the catalog "
         "as it was and exits 3, naming the file, line and column at fault and the layout "
         "expected. Rows out of time order are sorted (stably) and the import says so; two bars "
@@ -452,6 +456,10 @@ _DATA_IMPORT_HELP = "\n\n".join(
         "(or o,h,l,c,v); quotes bid,ask (or bid_price,ask_price)[,bid_size,ask_size]; trades "
         "price, quantity (or qty,size), trade_id (or id)[, buyer_maker or side BUY/SELL]. Other "
         "columns are ignored.",
+        "Only regular files are read (a FIFO, a device or a link to one is refused at once), a "
+        "block at a time: what one import reads and keeps is bounded by --max-bytes, --max-rows "
+        "and --max-ratio, whose defaults a month of Binance klines or a busy day of trades "
+        "passes. Memory grows with the rows kept, about 100 bytes each while they are checked.",
         "Presets (--preset):",
     ]
 )
@@ -591,10 +599,34 @@ def data_import(
     catalog: Annotated[
         str | None, typer.Option(help="Catalog path or URI (default: the config's).")
     ] = None,
+    max_bytes: Annotated[
+        str | None,
+        typer.Option(
+            help="Most text (CSV, after decompression) or column data (parquet) one import "
+            f"reads, e.g. 8GiB or 500MB (default {_LIMITS.max_bytes_text}).",
+            show_default=False,
+        ),
+    ] = None,
+    max_rows: Annotated[
+        int | None,
+        typer.Option(
+            help=f"Most data rows one import keeps (default {_LIMITS.max_rows:,}).",
+            show_default=False,
+        ),
+    ] = None,
+    max_ratio: Annotated[
+        float | None,
+        typer.Option(
+            help="Most a gzip, zstd or zip file may expand, in times its compressed size, past "
+            f"its first 64 MiB (default {_LIMITS.max_ratio:g}): compression bombs are refused.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check a whole market data file, then write it and the instrument into the catalog."""
     from liveexec.config import load_config  # noqa: PLC0415 (cheap --help)
     from liveexec.data import (  # noqa: PLC0415 (cheap --help)
+        catalog_root,
         open_catalog,
         read_bars,
         read_bid_ask_bars_as_quotes,
@@ -646,6 +678,12 @@ def data_import(
             bars_stamped_at=bars_stamped_at,
             delimiter=delimiter,
         )
+        try:
+            limits = ReadLimits.from_options(
+                max_bytes=max_bytes, max_rows=max_rows, max_ratio=max_ratio
+            )
+        except ValueError as exc:
+            raise ConfigError("data import options", [ConfigIssue("limits", str(exc))]) from None
         cfg = load_config(file)
         found = [i for i in defined_instruments(cfg) if i.id.value == instrument]
         if not found:
@@ -658,20 +696,41 @@ def data_import(
         if location is None:
             raise ConfigError(str(file), [ConfigIssue("data.catalog", "no catalog: use --catalog")])
         if bars is not None and bar_type is not None:
-            parsed = read_bars(bars, found[0], bar_type, layout, volume=volume)
+            parsed = read_bars(bars, found[0], bar_type, layout, volume=volume, limits=limits)
         elif bid is not None and ask is not None:
             parsed = read_bid_ask_bars_as_quotes(
-                bid, ask, found[0], layout, bar_type=bar_type, volume=volume
+                bid, ask, found[0], layout, bar_type=bar_type, volume=volume, limits=limits
             )
         elif quotes is not None:
-            parsed = read_quotes(quotes, found[0], layout, volume=volume)
+            parsed = read_quotes(quotes, found[0], layout, volume=volume, limits=limits)
         else:
             assert trades is not None
-            parsed = read_trades(trades, found[0], layout)
-        # Opened only now: a file that fails does not even create the catalog's directory.
-        result = write_data(open_catalog(location), parsed)
+            parsed = read_trades(trades, found[0], layout, limits=limits)
+        # Opened only now: a file that fails does not even create the catalog's directory, and
+        # a write that fails into a catalog this import created removes it again.
+        root = catalog_root(location)
+        created = root is not None and not root.exists()
+        try:
+            result = write_data(open_catalog(location), parsed)
+        except (DataError, OSError) as exc:
+            if created and root is not None:
+                with contextlib.suppress(OSError):  # not empty: something else wrote into it
+                    root.rmdir()
+            if isinstance(exc, OSError):  # opening or reading it (its writes are DataErrors)
+                reason = exc.strerror or type(exc).__name__
+                # The path only: a config's catalog also holds storage options (credentials).
+                path = location if isinstance(location, str) else location.path
+                raise DataError(path, f"cannot open the catalog: {reason}") from None
+            raise
     except LiveexecError as exc:
         raise _fail(exc) from None
+    except MemoryError:
+        # The limits keep an import well inside a normal machine's memory; a smaller one (or
+        # a process limit) still ends in one line.
+        files = ", ".join(str(path) for path in (bars, bid, ask, quotes, trades) if path)
+        message = "ran out of memory; nothing was written"
+        hint = "import the file in parts, or with a lower --max-rows"
+        raise _fail(DataError(files, message, hint=hint)) from None
     where = location if isinstance(location, str) else location.path
     _out().print(
         f"wrote {result.written:,} row{'s' if result.written != 1 else ''}: "

@@ -6,8 +6,8 @@ quotes and trades, read in the layout they come in, checked whole, then written.
                        PRESETS["binance-klines"].layout)   # raises DataError, writes nothing
     write_data(open_catalog("catalog"), parsed)
 
-Names are imported on first use: the layouts and presets (what the command line's options and
-help need) do not import NautilusTrader or pandas; the readers and writers do.
+Names are imported on first use: the layouts, presets and read limits (what the command line's
+options and help need) do not import NautilusTrader or pandas; the readers and writers do.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         DEFAULT_VOLUME,
         ImportResult,
         ParsedData,
+        catalog_root,
         import_bars,
         import_bid_ask_bars_as_quotes,
         import_quotes,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
         PresetName,
         TimestampUnit,
     )
+    from liveexec.data._limits import ReadLimits
 
 DEMO_DATA_DIR = Path(__file__).resolve().parent / "demo"
 
@@ -56,7 +58,9 @@ __all__ = [
     "ParsedData",
     "Preset",
     "PresetName",
+    "ReadLimits",
     "TimestampUnit",
+    "catalog_root",
     "import_bars",
     "import_bid_ask_bars_as_quotes",
     "import_quotes",
@@ -76,5 +80,5 @@ _LAYOUTS = ("PRESETS", "BarStamp", "DataKind", "Layout", "Preset", "PresetName",
 def __getattr__(name: str) -> Any:  # noqa: ANN401 (module attribute protocol)
     if name not in __all__ or name == "DEMO_DATA_DIR":
         raise AttributeError(f"module 'liveexec.data' has no attribute {name!r}")
-    home = "_layouts" if name in _LAYOUTS else "_catalog"
+    home = "_layouts" if name in _LAYOUTS else "_limits" if name == "ReadLimits" else "_catalog"
     return getattr(importlib.import_module(f"liveexec.data.{home}"), name)

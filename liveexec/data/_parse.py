@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import polars as pl
+from nautilus_trader.model.objects import PRICE_MAX, QUANTITY_MAX
 
 from liveexec.data._layouts import DataKind, Layout
 from liveexec.data._readers import ROW, RawTable
@@ -36,6 +37,10 @@ _ISO_8601 = re.compile(
 )
 _DAY_MONTH = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b.*")
 _COMPACT_DATE = re.compile(r"(19|20)\d{6}(\d{4}(\d{2})?)?")
+_SHOWN_CHARS = 80  # of a value quoted in a message
+_MAX_COLLISIONS = 100  # of 64-bit hashes, looking for a repeated row
+_MAX_ID_BYTES = 36
+_ID = "NautilusTrader's trade ids are 1 to 36 ASCII characters"
 
 Role = Literal["price", "size", "text", "flag", "side"]
 
@@ -88,10 +93,18 @@ class Parsed:
 
 
 class _Context:
+    """What a refusal names, and how a time column is read: decided on the file's first batch and
+    kept for the others, as if the file had been read whole."""
+
     def __init__(self, raw: RawTable, kind: DataKind, layout: Layout) -> None:
         self.raw = raw
         self.kind = kind
         self.layout = layout
+        self.text_times: Literal["epoch", "iso"] | None = None
+        self.unit: str | None = None  # the epoch unit, once known
+        self.inferred = False  # the unit was detected from the first time
+        self.first_time: str | None = None  # the first ISO 8601 text: its format is the column's
+        self.close: _Context | None = None  # the close_time column's own reading
 
     def error(
         self,
@@ -119,31 +132,58 @@ class _Context:
 def parse_table(
     raw: RawTable, kind: DataKind, layout: Layout, *, interval_ns: int | None
 ) -> Parsed:
-    """Checked canonical columns of ``raw``. ``interval_ns`` is the bar interval, for bars
-    stamped at their open."""
+    """Checked canonical columns of ``raw``, read batch by batch: only the checked columns are
+    kept (about 50 bytes a row), not the file's text. ``interval_ns`` is the bar interval, for
+    bars stamped at their open."""
     ctx = _Context(raw, kind, layout)
-    frame = raw.frame
-    ts_column = _timestamp_column(ctx, frame)
-    sources = _resolve(ctx, frame, ts_column)
-    columns: dict[str, pl.Series] = {ROW: frame[ROW]}
-    for field in _FIELDS[kind]:
-        source = sources.get(field.name)
-        if source is not None:
-            columns[field.name] = _convert(ctx, frame, field, source)
-    ts, unit = _timestamps(ctx, frame, ts_column)
-    columns[TS] = ts
-    out = pl.DataFrame(columns)
-    if "buyer_maker" in out.columns and "side" in out.columns:
+    ts_column = _timestamp_column(ctx, raw.columns)
+    sources = _resolve(ctx, raw.columns, ts_column)
+    if "buyer_maker" in sources and "side" in sources:
         raise ctx.error(
             f"both {sources['buyer_maker']!r} and {sources['side']!r} give the aggressor side",
             column=sources["side"],
             hint="keep one of them (rename the other)",
         )
+    close_column: str | None = None
     if kind == "bars" and layout.bars_stamped_at == "open":
-        out = _stamp_at_close(
-            ctx, frame, out, ts_column=ts_column, unit=unit, interval_ns=interval_ns
-        )
-    _check_values(ctx, out, sources)
+        if interval_ns is None:
+            raise ctx.error(
+                "bars stamped at their open are moved to their close by the bar type's interval",
+                column=ts_column,
+                hint="give --bar-type with a fixed interval (MILLISECOND, SECOND, MINUTE, HOUR, "
+                "DAY or WEEK), or --bars-stamped-at close if the times are closes",
+            )
+        close_column = next((c for c in raw.columns if _norm(c) == "close_time"), None)
+    wanted = [ts_column, *sources.values(), *([close_column] if close_column else [])]
+    parts: list[pl.DataFrame] = []
+    unit = ""
+    for frame in raw.batches(wanted):
+        if frame.height == 0:
+            continue
+        columns: dict[str, pl.Series] = {ROW: frame[ROW]}
+        for field in _FIELDS[kind]:
+            source = sources.get(field.name)
+            if source is not None:
+                columns[field.name] = _convert(ctx, frame, field, source)
+        ts, read_as = _timestamps(ctx, frame, ts_column)
+        unit = unit or read_as
+        columns[TS] = ts
+        part = pl.DataFrame(columns)
+        if interval_ns is not None and kind == "bars" and layout.bars_stamped_at == "open":
+            part = _stamp_at_close(
+                ctx,
+                frame,
+                part,
+                ts_column=ts_column,
+                close_column=close_column,
+                interval_ns=interval_ns,
+            )
+        _check_values(ctx, part, sources)
+        parts.append(part)
+    if not parts:  # the readers refuse a file without rows; kept for any other table
+        raise ctx.error("the file holds no rows")
+    out = pl.concat(parts, rechunk=False)
+    del parts
     reordered = not out[TS].is_sorted()
     if reordered:
         out = out.sort(TS, maintain_order=True)
@@ -159,22 +199,22 @@ def _norm(name: str) -> str:
     return name.strip().lower()
 
 
-def _timestamp_column(ctx: _Context, frame: pl.DataFrame) -> str:
+def _timestamp_column(ctx: _Context, names: tuple[str, ...]) -> str:
     wanted = _norm(ctx.layout.timestamp_column)
-    for name in frame.columns:
-        if name != ROW and _norm(name) == wanted:
+    for name in names:
+        if _norm(name) == wanted:
             return name
-    columns = [name for name in frame.columns if name != ROW]
+    columns = list(names)
     raise ctx.error(
         f"no timestamp column {ctx.layout.timestamp_column!r} (the columns are {columns})",
         hint="name it with --timestamp-column, or name the columns with --columns",
     )
 
 
-def _resolve(ctx: _Context, frame: pl.DataFrame, ts_column: str) -> dict[str, str]:
+def _resolve(ctx: _Context, names: tuple[str, ...], ts_column: str) -> dict[str, str]:
     """Canonical name -> the file's column, by name or alias (case-insensitive)."""
     found: dict[str, str] = {}
-    available = [name for name in frame.columns if name not in (ROW, ts_column)]
+    available = [name for name in names if name != ts_column]
     for field in _FIELDS[ctx.kind]:
         accepted = {field.name, *field.aliases}
         matches = [name for name in available if _norm(name) in accepted]
@@ -207,7 +247,10 @@ def _bad_row(  # noqa: PLR0917 (the arguments read as a sentence at every call)
         return None
     row = hit[ROW]
     assert isinstance(row, int)
-    return ctx.error(message.format(value=hit[source]), row=row, column=source, hint=hint)
+    value = hit[source]
+    if isinstance(value, str) and len(value) > _SHOWN_CHARS:
+        value = value[:_SHOWN_CHARS] + "..."  # a line may be a megabyte long
+    return ctx.error(message.format(value=value), row=row, column=source, hint=hint)
 
 
 def _convert(ctx: _Context, frame: pl.DataFrame, field: _Field, source: str) -> pl.Series:
@@ -216,12 +259,19 @@ def _convert(ctx: _Context, frame: pl.DataFrame, field: _Field, source: str) -> 
     if missing is not None:
         raise missing
     if field.role in ("price", "size"):
-        return _number(ctx, frame, raw, source)
+        return _number(ctx, frame, raw, source, field.role)
     if field.role == "text":
         text = raw.cast(pl.String).str.strip_chars()
-        empty = _bad_row(ctx, frame, text == "", source, "empty value")
-        if empty is not None:
-            raise empty
+        for mask, message, hint in (
+            (text == "", "empty value", None),
+            # NautilusTrader's ids are 1 to 36 ASCII characters; past that its Rust core aborts
+            # the process rather than raise.
+            (text.str.len_bytes() > _MAX_ID_BYTES, "{value!r} is longer than 36 characters", _ID),
+            (text.str.contains(r"[^\x20-\x7E]"), "{value!r} holds characters not ASCII", _ID),
+        ):
+            bad = _bad_row(ctx, frame, mask, source, message, hint)
+            if bad is not None:
+                raise bad
         return text
     if field.role == "flag":
         if raw.dtype == pl.Boolean:
@@ -239,7 +289,9 @@ def _convert(ctx: _Context, frame: pl.DataFrame, field: _Field, source: str) -> 
     return text.replace_strict(_SIDES, return_dtype=pl.String)
 
 
-def _number(ctx: _Context, frame: pl.DataFrame, raw: pl.Series, source: str) -> pl.Series:
+def _number(
+    ctx: _Context, frame: pl.DataFrame, raw: pl.Series, source: str, role: Role
+) -> pl.Series:
     if raw.dtype == pl.String:
         values = raw.str.strip_chars().cast(pl.Float64, strict=False)
     elif raw.dtype.is_numeric():
@@ -254,6 +306,22 @@ def _number(ctx: _Context, frame: pl.DataFrame, raw: pl.Series, source: str) -> 
         bad = _bad_row(ctx, frame, mask, source, message)
         if bad is not None:
             raise bad
+    # NautilusTrader refuses (with a ValueError deep in its wrangler) what its fixed-point values
+    # cannot hold: refused here instead, at the row.
+    if role == "price":
+        outside, what, bound = values.abs() > PRICE_MAX, "price", PRICE_MAX
+    else:
+        outside, what, bound = values > QUANTITY_MAX, "quantity", QUANTITY_MAX
+    bad = _bad_row(
+        ctx,
+        frame,
+        outside,
+        source,
+        f"{{value!r}} is beyond NautilusTrader's largest {what} ({bound:,.0f})",
+        "check the column (and its scale)",
+    )
+    if bad is not None:
+        raise bad
     return values
 
 
@@ -306,22 +374,25 @@ def _timestamps(ctx: _Context, frame: pl.DataFrame, column: str) -> tuple[pl.Ser
         return _formatted(ctx, frame, text, column), f"format {layout.timestamp_format!r}"
     if layout.timestamp_unit == "iso8601":
         return _iso_text(ctx, frame, text, column), "ISO 8601"
-    integers = text.cast(pl.Int64, strict=False)
-    numbers = integers if integers.null_count() == 0 else text.cast(pl.Float64, strict=False)
-    if numbers.null_count() == 0:
-        return _epoch(ctx, frame, numbers, column)
-    if layout.timestamp_unit != "auto" or numbers[0] is not None:
-        hint = (
-            "the column holds text times: use --timestamp-unit iso8601 or auto, or "
-            "--timestamp-format"
-            if layout.timestamp_unit != "auto"
-            else "every time of a column must be written the same way"
-        )
-        bad = _bad_row(
-            ctx, frame, numbers.is_null(), column, "{value!r} is not an epoch number", hint
-        )
-        assert bad is not None
-        raise bad
+    if ctx.text_times != "iso":
+        integers = text.cast(pl.Int64, strict=False)
+        numbers = integers if integers.null_count() == 0 else text.cast(pl.Float64, strict=False)
+        if numbers.null_count() == 0:
+            ctx.text_times = "epoch"
+            return _epoch(ctx, frame, numbers, column)
+        if ctx.text_times == "epoch" or layout.timestamp_unit != "auto" or numbers[0] is not None:
+            hint = (
+                "the column holds text times: use --timestamp-unit iso8601 or auto, or "
+                "--timestamp-format"
+                if layout.timestamp_unit != "auto"
+                else "every time of a column must be written the same way"
+            )
+            bad = _bad_row(
+                ctx, frame, numbers.is_null(), column, "{value!r} is not an epoch number", hint
+            )
+            assert bad is not None
+            raise bad
+    ctx.text_times = "iso"
     return _iso_text(ctx, frame, text, column), "ISO 8601"
 
 
@@ -333,10 +404,10 @@ def _epoch(
         bad = _bad_row(ctx, frame, not_finite, column, "{value!r} is not a time")
         if bad is not None:
             raise bad
-    unit: str = ctx.layout.timestamp_unit
-    inferred = unit == "auto"
+    unit: str = ctx.unit or ctx.layout.timestamp_unit
+    inferred = ctx.inferred or unit == "auto"
     first = numbers[0]
-    if inferred:
+    if unit == "auto":
         fits = _fitting_units(float(first))
         if not fits:
             compact = _COMPACT_DATE.fullmatch(str(first))
@@ -361,6 +432,7 @@ def _epoch(
                 hint="give --timestamp-unit",
             )
         unit = fits[0]
+    ctx.unit, ctx.inferred = unit, inferred
     factor = _NS[unit]
     approx = numbers.cast(pl.Float64) * factor
     latest = _latest_ns()
@@ -397,6 +469,8 @@ def _epoch(
 
 
 def _iso_text(ctx: _Context, frame: pl.DataFrame, text: pl.Series, column: str) -> pl.Series:
+    if ctx.first_time is None:
+        ctx.first_time = str(text[0])
     shaped = text.str.contains(f"^(?:{_ISO_8601.pattern})$")
     hit = ctx.first(frame.with_columns(__ok=shaped), ~pl.col("__ok"))
     if hit is not None:
@@ -412,7 +486,9 @@ def _iso_text(ctx: _Context, frame: pl.DataFrame, text: pl.Series, column: str) 
         assert isinstance(row, int)
         raise ctx.error(f"{value!r} is not an ISO 8601 time", row=row, column=column, hint=hint)
     try:
-        parsed = text.str.to_datetime(time_unit="ns", strict=False)
+        # polars takes the format from the first time: the file's first, in every batch.
+        first = pl.Series(text.name, [ctx.first_time], dtype=pl.String)
+        parsed = first.append(text).str.to_datetime(time_unit="ns", strict=False).slice(1)
     except pl.exceptions.PolarsError as exc:
         raise ctx.error(f"cannot read the times: {exc}", column=column) from None
     bad = _bad_row(
@@ -473,23 +549,16 @@ def _stamp_at_close(
     out: pl.DataFrame,
     *,
     ts_column: str,
-    unit: str,
-    interval_ns: int | None,
+    close_column: str | None,
+    interval_ns: int,
 ) -> pl.DataFrame:
     """Bars stamped at their open move to their close; a ``close_time`` column must agree."""
-    if interval_ns is None:
-        raise ctx.error(
-            "bars stamped at their open are moved to their close by the bar type's interval",
-            column=ts_column,
-            hint="give --bar-type with a fixed interval (MILLISECOND, SECOND, MINUTE, HOUR, DAY "
-            "or WEEK), or --bars-stamped-at close if the times are closes",
-        )
     out = out.with_columns(pl.col(TS) + interval_ns)
-    close_column = next((c for c in frame.columns if _norm(c) == "close_time"), None)
     if close_column is None:
         return out
-    close_ctx = _Context(ctx.raw, ctx.kind, ctx.layout)
-    close_ns, _ = _timestamps(close_ctx, frame, close_column)
+    if ctx.close is None:
+        ctx.close = _Context(ctx.raw, ctx.kind, ctx.layout)
+    close_ns, _ = _timestamps(ctx.close, frame, close_column)
     # Binance's close_time is the last instant inside the bar: the next open minus one unit.
     gap = out[TS] - close_ns
     wrong = (gap <= 0) | (gap > 1_000_000)
@@ -558,12 +627,35 @@ def _check_duplicates(ctx: _Context, out: pl.DataFrame, sources: dict[str, str])
     else:
         keys = [name for name in out.columns if name != ROW]
         what, column = "the same values as", None
-    repeated = out.filter(pl.struct(keys).is_duplicated())
-    if repeated.height == 0:
+    if ctx.kind == "bars":
+        # In time order, two bars at one time are neighbours.
+        candidates = out.select((pl.col(TS) == pl.col(TS).shift(1)).fill_null(False)).to_series()
+    else:
+        # Keys are compared by a 64-bit hash, sorted: a few times 8 bytes a row, where a hash
+        # table of the rows (is_duplicated on their struct) took ~180 bytes a row of quotes.
+        # Column by column, so that one column's hashes at a time are alive. Equal hashes are
+        # checked exactly below.
+        hashes = out[keys[0]].hash(seed=1)
+        for seed, key in enumerate(keys[1:], start=2):
+            hashes = hashes ^ out[key].hash(seed=seed)
+        ordered = hashes.sort()
+        twice = ordered.filter(ordered == ordered.shift(1)).unique()
+        del ordered
+        if twice.is_empty():
+            return
+        candidates = hashes.is_in(twice)
+    # Only the first repeated value's two earliest rows are named (a file of one row repeated
+    # millions of times must not become millions of Python ints). A candidate that repeats no
+    # other row is a hash collision: the next one is tried.
+    for index in candidates.arg_true().head(_MAX_COLLISIONS).to_list():
+        first = out.row(index, named=True)
+        same = pl.all_horizontal([pl.col(key) == first[key] for key in keys])
+        earliest = out.select(pl.col(ROW).filter(same).bottom_k(2).sort()).to_series()
+        rows = [int(row) for row in earliest.to_list()]
+        if len(rows) == 2:
+            break
+    else:
         return
-    first = repeated.row(0, named=True)
-    same = repeated.filter(pl.all_horizontal([pl.col(key) == first[key] for key in keys]))
-    rows = sorted(int(r) for r in same[ROW].to_list())
     label = ctx.raw.row_label
     raise ctx.error(
         f"{label} {rows[1]} has {what} {label} {rows[0]} ({_iso(float(first[TS]))})",

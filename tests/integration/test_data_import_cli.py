@@ -43,6 +43,7 @@ def _files(root: Path) -> dict[str, bytes]:
 def test_help_explains_options_presets_and_examples() -> None:
     result = runner.invoke(app, ["data", "import", "--help"])
     assert result.exit_code == 0
+    shown = " ".join(result.output.split())  # as read, whatever the lines' width
     for text in (
         "--preset",
         "binance-klines",
@@ -57,8 +58,15 @@ def test_help_explains_options_presets_and_examples() -> None:
         "1,000,000",
         "exits 3",
         "Examples",
+        "--max-bytes",
+        "(default 4 GiB)",
+        "--max-rows",
+        "(default 20,000,000)",
+        "--max-ratio",
+        "(default 100)",
+        "Only regular files are read",
     ):
-        assert text in result.output, text
+        assert text in shown, text
     assert "3 a market data file" in runner.invoke(app, ["--help"]).output
 
 
@@ -144,6 +152,9 @@ def test_a_failing_import_leaves_an_existing_catalog_as_it_was(tmp_path: Path) -
         (["--quotes", "q.csv", "--timestamp-unit", "ms", "--timestamp-format", "%Y"], "numeric"),
         (["--trades", "q.csv", "--volume", "5"], "--volume do not apply to trades"),
         (["--quotes", "q.csv", "--bars-stamped-at", "open"], "--bars-stamped-at do not apply"),
+        (["--quotes", "q.csv", "--max-bytes", "lots"], "'lots' is not a size"),
+        (["--quotes", "q.csv", "--max-rows", "0"], "max_rows must be positive"),
+        (["--quotes", "q.csv", "--max-ratio", "0.5"], "max_ratio must be 1 or more"),
     ],
 )
 def test_bad_arguments_exit_2(tmp_path: Path, args: list[str], words: str) -> None:
