@@ -175,6 +175,10 @@ class _Driver:
                 await asyncio.sleep(0.002)
             idle = _node_idle(self.node)
             await settle(idle)  # the strategies' subscriptions reach the data engine first
+            if self.client is not None and self.client.unprimed is not None:
+                # A resumed node that does not hold the prices its earlier process held
+                # cannot decide as that process would have: the run fails, saying why.
+                raise RuntimeError(f"cannot resume the run: {self.client.unprimed}")
             flusher = asyncio.ensure_future(self._flush_periodically())
             if self.client is None:
                 await self.stop_requested.wait()
@@ -316,7 +320,7 @@ def _end_node(
 def _venue_resumes(state: ResumeState, replay: ReplaySource) -> dict[str, VenueResume]:
     """Per venue: what its paper venue restores (balances, primed books, resting orders)."""
     start = replay.start
-    prime = last_before(replay.data, start)
+    prime = replay.prime
     now_ns = replay.data[start - 1].ts_init if start else 0
     venues = {order.instrument_id.venue.value for order in state.orders} | set(state.balances)
     venues |= {venue_of(item) for item in prime}
@@ -413,6 +417,7 @@ def paper_in_process(
             if resumed is not None:
                 state = load_state(engine, run_id, {i.id: i for i in replay.instruments})
                 replay.start = state.replay_position
+                replay.prime = last_before(replay.data, replay.start)
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
             started = time.perf_counter()
@@ -423,6 +428,7 @@ def paper_in_process(
             for venue in run_config.venues:
                 node.add_exec_client_factory(venue.name, paper_exec_factory(venues, restored))
             node.build()
+            replay.node_idle = _node_idle(node)
             if state is not None:
                 restore_cache(
                     node.kernel.cache,

@@ -44,7 +44,11 @@ TRADER = "RESUMER-001"
 BARS = 1441  # 2022-01-05, one day of 1-minute bars (both ends included)
 
 
-def _config_file(tmp_path: Path, *, trader: str = TRADER, name: str = "resume") -> Path:
+def _config_file(
+    tmp_path: Path, *, trader: str = TRADER, name: str = "resume", hold: Path | None = None
+) -> Path:
+    """The test config; ``hold``: Ladder holds the node in its ``on_stop`` while that file
+    exists (ladder_strategy.py), a kill point after the end of the replay."""
     raw: dict[str, Any] = yaml.safe_load(
         (EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml").read_text()
     )
@@ -62,6 +66,7 @@ def _config_file(tmp_path: Path, *, trader: str = TRADER, name: str = "resume") 
                 "trade_size": "0.050",
                 "order_id_tag": "002",
                 "seen_path": str(tmp_path / f"{name}_seen.jsonl"),
+                **({"hold_path": str(hold)} if hold is not None else {}),
             },
         }
     )
@@ -407,6 +412,60 @@ def test_kill_mid_batch_loses_and_duplicates_nothing(
             ).one()
         assert (status, resumes) == ("completed", 1)
         _same_as_reference(engine, run_id, reference)
+    finally:
+        engine.dispose()
+
+
+def _run_row(engine: Engine, trader: str = TRADER) -> tuple[Any, ...]:
+    """(status, resumes, replay_position) of the trader's latest paper run."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT status, resumes, replay_position FROM runs "
+                "WHERE trader_id = :t AND mode = 'paper' ORDER BY started_at DESC LIMIT 1"
+            ),
+            {"t": trader},
+        ).one()
+    return tuple(row)
+
+
+def _held(node: subprocess.Popen[str], hold: Path) -> None:
+    """Wait until Ladder holds the node in its ``on_stop`` (the replay has ended)."""
+    held = Path(f"{hold}.held")
+    deadline = time.monotonic() + 240
+    while not held.exists():
+        assert node.poll() is None, node.communicate()
+        assert time.monotonic() < deadline, "the node did not reach Ladder's on_stop in time"
+        time.sleep(0.01)
+
+
+@pytest.mark.slow
+def test_killed_while_stopping_after_the_replay_resumes_equal(
+    tmp_path: Path, db_url: str, reference: dict[str, Any]
+) -> None:
+    """The end-of-replay window: SIGKILL once ``replay_position`` reached the end while the run
+    is still ``running`` -- the strategies stopping, EMACross's closing order sent, nothing of
+    the stop committed. The same command again resumes with nothing left to replay, and its
+    stop (EMACross closes its restored position) must still equal the uninterrupted run's:
+    the resumed node's risk gate and cache get the last prices the venue's books are primed
+    with (before the fix the closing order was DENIED "no price ... (fail closed)" and the run
+    ended ``completed`` one fill short)."""
+    upgrade(db_url)
+    hold = tmp_path / "hold"
+    hold.touch()
+    config = _config_file(tmp_path, hold=hold)
+    engine = create_db_engine(db_url, create=False)
+    try:
+        node = _paper(config, db_url)
+        _held(node, hold)
+        _reach(engine, node, BARS)  # the replay's last checkpoint, committed by the writer
+        assert _run_row(engine) == ("running", None, BARS)
+        node.send_signal(signal.SIGKILL)
+        node.wait()
+        hold.unlink()
+        _finish(_paper(config, db_url))
+        assert _run_row(engine) == ("completed", 1, BARS)
+        _same_as_reference(engine, _run_id(engine, TRADER), reference)
     finally:
         engine.dispose()
 
