@@ -260,6 +260,13 @@ class ReplayDataClient(LiveMarketDataClient):
             self._handle_data(item)
             self.replayed += 1
             self.position = position + 1
+        if self.checkpoint is not None:
+            # The replay's last checkpoint, as its others: the node idle after the last event.
+            # Taken before ``finished`` is set, which turns the driver's wall-clock flushes on:
+            # a flush between the last event and this checkpoint would commit what the last
+            # events caused without it, and a run killed right then would replay them again.
+            await settle(node_idle)
+            self.checkpoint(len(data))
         self.finished = True
 
     # Subscriptions and requests: nothing to do (see the class docstring).

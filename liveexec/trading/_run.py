@@ -185,7 +185,11 @@ class _Driver:
             else:
                 await self.client.replay(idle, self.stop_requested)
             await settle(idle)
-            if self.client is not None and self.client.finished:
+            if self.client is not None and not self.client.finished and self.error is None:
+                # Stopped before the end of the data (a stop request, Ctrl-C): what the events
+                # replayed so far caused is committed with their position, so a run killed
+                # while it stops does not replay events whose consequences are committed.
+                # (Not once the lease is lost: the run is another process's then.)
                 self.checkpoint(self.client.position)
             if (self.interrupted or self.requested_by) and self.stop_policy is not None:
                 self.stop_actions = apply_stop_policy(self.node, self.stop_policy)

@@ -470,6 +470,91 @@ def test_killed_while_stopping_after_the_replay_resumes_equal(
         engine.dispose()
 
 
+def _hold_close(url: str, run_id: str) -> Any:
+    """Hold the run's closing ``UPDATE runs`` (status no longer ``running``) while every other
+    write goes through: on PostgreSQL the run's row locked ``FOR NO KEY UPDATE`` (it blocks
+    updates of the row, not the recorder's inserts of rows referencing it, which take a key
+    share lock; a group without a checkpoint does not update it), on SQLite -- one write lock
+    for the whole file -- a trigger that keeps the closing statement busy (counting the run's
+    thousands of events cubed) until the node is killed. Returns what :func:`_release_close`
+    undoes."""
+    if url.startswith("sqlite"):
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        connection.execute(
+            "CREATE TRIGGER hold_close BEFORE UPDATE OF status ON runs "
+            "WHEN NEW.status <> 'running' BEGIN "
+            "SELECT count(*) FROM order_events a, order_events b, order_events c; END"
+        )
+        return connection
+    connection = psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+    connection.execute("SELECT 1 FROM runs WHERE run_id = %s FOR NO KEY UPDATE", (run_id,))
+    return connection
+
+
+def _release_close(connection: Any) -> None:
+    if isinstance(connection, sqlite3.Connection):
+        connection.execute("DROP TRIGGER hold_close")
+    else:
+        connection.rollback()
+    connection.close()
+
+
+def _counts(engine: Engine, run_id: str) -> tuple[int, int]:
+    """The run's committed orders and fills."""
+    with engine.connect() as connection:
+        orders = connection.execute(
+            text("SELECT count(*) FROM unified_orders WHERE run_id = :r"), {"r": run_id}
+        ).scalar()
+        fills = connection.execute(
+            text(
+                "SELECT count(*) FROM order_events WHERE run_id = :r AND event_type = 'OrderFilled'"
+            ),
+            {"r": run_id},
+        ).scalar()
+    return int(orders or 0), int(fills or 0)
+
+
+@pytest.mark.slow
+def test_killed_after_the_last_commit_before_the_closed_row_resumes_equal(
+    tmp_path: Path, db_url: str, reference: dict[str, Any]
+) -> None:
+    """The last moment of the end-of-replay window: the stop's orders and fills committed (the
+    recorder's final group), the run's row not closed yet, SIGKILL. The same command again
+    resumes a run with nothing left to do: its strategies start and stop again on the
+    restored state (EMACross has no position left to close) and it ends equal to the
+    uninterrupted run, ``completed``."""
+    upgrade(db_url)
+    hold = tmp_path / "hold"
+    hold.touch()
+    config = _config_file(tmp_path, hold=hold)
+    engine = create_db_engine(db_url, create=False)
+    expected = (sum(reference["orders"].values()), len(reference["fills"]))
+    try:
+        node = _paper(config, db_url)
+        _held(node, hold)
+        _reach(engine, node, BARS)  # (on PostgreSQL the lock below would hold this commit)
+        run_id = _run_id(engine, TRADER)
+        assert _counts(engine, run_id) != expected  # the stop's closing order not committed yet
+        held = _hold_close(db_url, run_id)
+        try:
+            hold.unlink()  # the node stops: final group committed, its closing UPDATE held
+            deadline = time.monotonic() + 120
+            while _counts(engine, run_id) != expected:
+                assert node.poll() is None, node.communicate()
+                assert time.monotonic() < deadline, "the stop's final group was not committed"
+                time.sleep(0.005)
+            node.send_signal(signal.SIGKILL)
+            node.wait()
+        finally:
+            _release_close(held)
+        assert _run_row(engine) == ("running", None, BARS)
+        _finish(_paper(config, db_url))
+        assert _run_row(engine) == ("completed", 1, BARS)
+        _same_as_reference(engine, run_id, reference)
+    finally:
+        engine.dispose()
+
+
 def test_fresh_starts_a_new_run_and_hedging_is_refused(tmp_path: Path, sqlite_url: str) -> None:
     upgrade(sqlite_url)
     config = _config_file(tmp_path)
