@@ -411,6 +411,7 @@ def paper_in_process(
                 buffer,
                 lambda: recorder,
                 lambda: _end_node(node, loop, engine, lease),
+                resumable=True,  # a recording failure leaves a checkpoint to resume from
             ) as end,
         ):
             assert cfg.data is not None  # validated: paper mode has data

@@ -87,11 +87,13 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-def _paper(config: Path, url: str, *extra: str) -> subprocess.Popen[str]:
+def _paper(
+    config: Path, url: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [LIVEEXEC, "paper", str(config), "--db", url, "--no-progress", *extra],
         cwd=ROOT,
-        env=_env(),
+        env=env or _env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -551,6 +553,51 @@ def test_killed_after_the_last_commit_before_the_closed_row_resumes_equal(
         _finish(_paper(config, db_url))
         assert _run_row(engine) == ("completed", 1, BARS)
         _same_as_reference(engine, run_id, reference)
+    finally:
+        engine.dispose()
+
+
+# tests/live/sqlite_full/sitecustomize.py: SQLite's own "database or disk is full" in a subprocess.
+SQLITE_FULL = Path(__file__).resolve().parent / "sqlite_full"
+
+
+def _page_count(url: str) -> int:
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        (pages,) = connection.execute("PRAGMA page_count").fetchone()
+    return int(pages)
+
+
+@pytest.mark.slow
+def test_a_run_failed_on_a_full_disk_resumes_once_space_is_back(
+    tmp_path: Path, sqlite_url: str, reference: dict[str, Any]
+) -> None:
+    """The database fills up in the middle of a paper run (SQLite's SQLITE_FULL, "database or
+    disk is full", from ``PRAGMA max_page_count`` in the node's and its writer's connections:
+    the error a full disk gives, without privileges). The run stops and says so; once there is
+    room again the same command resumes it from its last committed checkpoint, and the run ends
+    equal to the uninterrupted one."""
+    upgrade(sqlite_url)
+    config = _config_file(tmp_path)
+    engine = create_db_engine(sqlite_url, create=False)
+    try:
+        # About a quarter of the run's rows fit (the whole run takes some 700 pages).
+        full = {
+            **_env(),
+            "PYTHONPATH": f"{SQLITE_FULL}{os.pathsep}{ROOT}",
+            "LIVEEXEC_TEST_SQLITE_MAX_PAGES": str(_page_count(sqlite_url) + 150),
+        }
+        node = _paper(config, sqlite_url, env=full)
+        out, err = node.communicate(timeout=300)
+        assert node.returncode == 1, (out, err)
+        message = " ".join(err.split())
+        assert "database or disk is full" in message, err
+        status, resumes, position = _run_row(engine)
+        assert 0 < position < BARS and resumes is None, (status, position)
+        assert "run the same command again" in message, err  # what to do
+        assert status == "abandoned"  # ... and the next start does it: resumable
+        _finish(_paper(config, sqlite_url))  # room again
+        assert _run_row(engine) == ("completed", 1, BARS)
+        _same_as_reference(engine, _run_id(engine, TRADER), reference)
     finally:
         engine.dispose()
 
