@@ -128,6 +128,7 @@ class _Driver:
         *,
         stop_policy: StopConfig | None = None,
         start_timeout_s: float = START_TIMEOUT_S,
+        carried_stop: str | None = None,
     ) -> None:
         self.node = node
         self.client = client  # None: a live node, which runs until it is asked to stop
@@ -135,6 +136,9 @@ class _Driver:
         self.progress = progress
         self.stop_policy = stop_policy
         self.start_timeout_s = start_timeout_s
+        # A stop requested of the run's previous process, which died before it closed the run
+        # (see _carried_stop): requested again once the node runs.
+        self.carried_stop = carried_stop
         self.stop_requested = asyncio.Event()
         self.interrupted = False
         self.requested_by: str | None = None  # `liveexec stop` (liveexec.trading._lease)
@@ -179,6 +183,8 @@ class _Driver:
                 # A resumed node that does not hold the prices its earlier process held
                 # cannot decide as that process would have: the run fails, saying why.
                 raise RuntimeError(f"cannot resume the run: {self.client.unprimed}")
+            if self.carried_stop is not None:
+                self.request_stop(self.carried_stop)
             flusher = asyncio.ensure_future(self._flush_periodically())
             if self.client is None:
                 await self.stop_requested.wait()
@@ -321,6 +327,17 @@ def _end_node(
         _release_quietly(engine, lease)
 
 
+def _carried_stop(lease: Lease, run_id: str) -> str | None:
+    """Who asked the run's previous process to stop, if it was asked and died before it closed
+    the run (killed while it stopped). The resumed run stops where that process stood instead
+    of trading on through the rest of the data as if nobody had asked."""
+    owner = lease.took_over
+    if owner is None or owner.run_id != run_id or owner.stop_requested_at is None:
+        return None
+    by = owner.stop_requested_by or "liveexec stop"
+    return f"{by}, asked of pid {owner.pid} on {owner.host}, which died while it stopped"
+
+
 def _venue_resumes(state: ResumeState, replay: ReplaySource) -> dict[str, VenueResume]:
     """Per venue: what its paper venue restores (balances, primed books, resting orders)."""
     start = replay.start
@@ -460,7 +477,14 @@ def paper_in_process(
             if on_node is not None:
                 on_node(node)
             (client,) = replay.clients
-            driver = _Driver(node, client, recorder, progress, stop_policy=cfg.stop)
+            driver = _Driver(
+                node,
+                client,
+                recorder,
+                progress,
+                stop_policy=cfg.stop,
+                carried_stop=_carried_stop(lease, run_id) if resumed is not None else None,
+            )
             client.checkpoint = driver.checkpoint
             keeper = _lease_keeper(engine, lease, loop, driver)
             buffer.wait_ready()  # the writer process started while the node was built

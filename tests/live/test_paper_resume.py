@@ -557,6 +557,84 @@ def test_killed_after_the_last_commit_before_the_closed_row_resumes_equal(
         engine.dispose()
 
 
+def _settled_checkpoint(engine: Engine) -> int:
+    """The committed checkpoint once it stopped moving (the node held: its last group lands
+    within milliseconds)."""
+    last, since = _checkpoint(engine, TRADER), time.monotonic()
+    while time.monotonic() - since < 1.0:
+        time.sleep(0.05)
+        now = _checkpoint(engine, TRADER)
+        if now != last:
+            last, since = now, time.monotonic()
+    assert last is not None
+    return last
+
+
+@pytest.mark.slow
+def test_a_stop_asked_of_a_node_killed_while_stopping_is_carried_over(
+    tmp_path: Path, db_url: str
+) -> None:
+    """``liveexec stop`` in the middle of a paper run, the node SIGKILLed while it stops
+    (Ladder holds it in ``on_stop``). The same command again resumes the run and stops it
+    where the killed node stood, stop policy and all, ``completed`` with the stop's note -- it
+    does not trade on through the rest of the data as if nobody had asked."""
+    upgrade(db_url)
+    hold = tmp_path / "hold"
+    # 20 ms an event (pacing is not part of config_id): the stop lands well before the end.
+    config = _config_file(tmp_path, hold=hold)
+    raw = yaml.safe_load(config.read_text())
+    raw["paper"]["min_gap_ms"] = 20
+    config.write_text(yaml.safe_dump(raw))
+    engine = create_db_engine(db_url, create=False)
+    try:
+        node = _paper(config, db_url)
+        _reach(engine, node, 100)
+        hold.touch()
+        asked = subprocess.run(
+            [LIVEEXEC, "stop", TRADER, "--db", db_url, "--no-wait"],
+            cwd=ROOT,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert asked.returncode == 0, asked.stderr
+        _held(node, hold)
+        stopped_at = _settled_checkpoint(engine)
+        assert _run_row(engine)[0] == "running" and 100 <= stopped_at < BARS - 100
+        node.send_signal(signal.SIGKILL)
+        node.wait()
+        hold.unlink()
+        _finish(_paper(config, db_url))
+        run_id = _run_id(engine, TRADER)
+        assert _run_row(engine) == ("completed", 1, stopped_at)  # not replayed on
+        with engine.connect() as connection:
+            note, last_ts = connection.execute(
+                text("SELECT error, replay_ts_ns FROM runs WHERE run_id = :r"), {"r": run_id}
+            ).one()
+            working = connection.execute(
+                text(
+                    "SELECT count(*) FROM unified_orders WHERE run_id = :r "
+                    "AND status IN ('ACCEPTED', 'PARTIALLY_FILLED')"
+                ),
+                {"r": run_id},
+            ).scalar()
+            held = connection.execute(
+                text(
+                    "SELECT count(*) FROM unified_positions WHERE run_id = :r AND status = 'OPEN'"
+                ),
+                {"r": run_id},
+            ).scalar()
+        assert note.startswith("stopped on request (") and "died while it stopped" in note, note
+        assert max(fill[0] for fill in _fills(engine, run_id)) <= last_ts  # no later bar traded
+        # The stop policy (cancel open orders) and EMACross's on_stop (close its position) ran.
+        assert (working, held) == (0, 0)
+        _consistent(engine, run_id)
+    finally:
+        engine.dispose()
+
+
 # tests/live/sqlite_full/sitecustomize.py: SQLite's own "database or disk is full" in a subprocess.
 SQLITE_FULL = Path(__file__).resolve().parent / "sqlite_full"
 
