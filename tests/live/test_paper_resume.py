@@ -136,6 +136,26 @@ def _kill_at(engine: Engine, node: subprocess.Popen[str], position: int) -> int:
     return reached
 
 
+# A kill point after the last event: the replay's last checkpoint committed, the strategies
+# stopping (Ladder holds the node in its on_stop), the run's row not closed.
+AT_END = BARS + 1
+
+
+def _kill_run_at(engine: Engine, config: Path, url: str, position: int, hold: Path) -> int:
+    """Start the config's node and SIGKILL it at ``position`` (or :data:`AT_END`, with the
+    config's Ladder ``hold`` file); the committed checkpoint then."""
+    if position != AT_END:
+        return _kill_at(engine, _paper(config, url), position)
+    hold.touch()
+    node = _paper(config, url)
+    _held(node, hold)
+    reached = _reach(engine, node, BARS)
+    node.send_signal(signal.SIGKILL)
+    node.wait()
+    hold.unlink()
+    return reached
+
+
 def _fills(engine: Engine, run_id: str) -> list[tuple[Any, ...]]:
     """Every fill of the run by data time: strategy, side, quantity, price, commission."""
     with engine.connect() as connection:
@@ -315,18 +335,20 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kills", [(5,), (400, 1400)], ids=["early", "twice"])
+@pytest.mark.parametrize(
+    "kills", [(5,), (400, 1400), (700, AT_END)], ids=["early", "twice", "then_at_the_end"]
+)
 def test_killed_and_resumed_run_equals_the_uninterrupted_run(
     tmp_path: Path, db_url: str, reference: dict[str, Any], kills: tuple[int, ...]
 ) -> None:
     upgrade(db_url)
-    config = _config_file(tmp_path)
+    hold = tmp_path / "hold"
+    config = _config_file(tmp_path, hold=hold)
     engine = create_db_engine(db_url, create=False)
     try:
         committed = []  # what the tables held at each kill: what the next node must see
         for position in kills:
-            node = _paper(config, db_url)
-            _kill_at(engine, node, position)
+            _kill_run_at(engine, config, db_url, position, hold)
             committed.append(_committed_view(engine))
         _finish(_paper(config, db_url))
         run_id = _run_id(engine, TRADER)
@@ -796,18 +818,24 @@ def test_killed_at_random_points_equals_the_uninterrupted_run(
     tmp_path: Path, db_url: str, reference: dict[str, Any]
 ) -> None:
     """``LIVEEXEC_RESUME_KILLS`` SIGKILLs (default 3) at random points of one run, each followed
-    by a resume (``LIVEEXEC_RESUME_SEED`` repeats a draw); the run still equals the reference."""
+    by a resume (``LIVEEXEC_RESUME_SEED`` repeats a draw); the run still equals the reference.
+    In half the draws the last kill lands after the last event (:data:`AT_END`)."""
     kills = int(os.environ.get("LIVEEXEC_RESUME_KILLS", "3"))
     seed = int(os.environ.get("LIVEEXEC_RESUME_SEED", str(random.randrange(1 << 30))))
-    points = sorted(random.Random(seed).sample(range(1, BARS - 60), kills))
+    draw = random.Random(seed)
+    points = sorted(draw.sample(range(1, BARS - 60), kills))
+    if draw.random() < 0.5:
+        points[-1] = AT_END
     upgrade(db_url)
-    config = _config_file(tmp_path)
+    hold = tmp_path / "hold"
+    config = _config_file(tmp_path, hold=hold)
     engine = create_db_engine(db_url, create=False)
     try:
         reached = 0
         for point in points:
             # A point the previous kill already passed: kill again a little further on.
-            reached = _kill_at(engine, _paper(config, db_url), max(point, reached + 1))
+            at = point if point == AT_END else max(point, reached + 1)
+            reached = _kill_run_at(engine, config, db_url, at, hold)
         _finish(_paper(config, db_url))
         run_id = _run_id(engine, TRADER)
         with engine.connect() as connection:
