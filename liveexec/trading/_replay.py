@@ -192,21 +192,22 @@ class ReplayDataClient(LiveMarketDataClient):
         assert self._source.node_idle is not None, "set ReplaySource.node_idle to prime"
         await settle(self._source.node_idle)
         # Checked before the strategies start (their history requests add bars to the cache).
-        missing = [str(_stream(item)) for item in prime if not self._cached(item)]
+        missing = [str(_stream(item)) for item in prime if not self._holds(item)]
         if missing:
             self.unprimed = (
-                f"the node's cache did not take the last event before the checkpoint of "
+                f"the node's cache does not hold the last event before the checkpoint of "
                 f"{', '.join(missing)}: the resumed run would not see the prices its earlier "
                 "process saw"
             )
 
-    def _cached(self, item: Data) -> bool:
+    def _holds(self, item: Data) -> bool:
+        """Whether the cache's latest event of the item's stream is the item."""
         if isinstance(item, Bar):
-            return self._cache.bar(item.bar_type) is not None
+            return bool(self._cache.bar(item.bar_type) == item)
         if isinstance(item, QuoteTick):
-            return self._cache.quote_tick(item.instrument_id) is not None
+            return bool(self._cache.quote_tick(item.instrument_id) == item)
         if isinstance(item, TradeTick):
-            return self._cache.trade_tick(item.instrument_id) is not None
+            return bool(self._cache.trade_tick(item.instrument_id) == item)
         return True  # not a price: nothing reads it back
 
     async def _disconnect(self) -> None:
