@@ -627,6 +627,7 @@ def test_a_stop_asked_of_a_node_killed_while_stopping_is_carried_over(
         assert _run_row(engine)[0] == "running" and 100 <= stopped_at < BARS - 100
         node.send_signal(signal.SIGKILL)
         node.wait()
+        at_kill = _committed_view(engine)
         hold.unlink()
         _finish(_paper(config, db_url))
         run_id = _run_id(engine, TRADER)
@@ -644,14 +645,17 @@ def test_a_stop_asked_of_a_node_killed_while_stopping_is_carried_over(
             ).scalar()
             held = connection.execute(
                 text(
-                    "SELECT count(*) FROM unified_positions WHERE run_id = :r AND status = 'OPEN'"
+                    "SELECT count(*) FROM unified_positions WHERE run_id = :r AND status = 'OPEN' "
+                    "AND strategy_id = 'EMACross-000'"
                 ),
                 {"r": run_id},
             ).scalar()
         assert note.startswith("stopped on request (") and "died while it stopped" in note, note
         assert max(fill[0] for fill in _fills(engine, run_id)) <= last_ts  # no later bar traded
-        # The stop policy (cancel open orders) and EMACross's on_stop (close its position) ran.
+        # The stop policy (cancel open orders: Ladder's resting one, if the kill left one) and
+        # EMACross's on_stop (close its position) ran; Ladder keeps a position it holds.
         assert (working, held) == (0, 0)
+        assert ("Ladder-002" in note) == bool(at_kill["open_orders"]), (note, at_kill)
         _consistent(engine, run_id)
     finally:
         engine.dispose()
