@@ -70,6 +70,7 @@ class LeaseOwner:
     acquired_at: datetime
     heartbeat_at: datetime
     stop_requested_at: datetime | None
+    stop_requested_by: str | None = None
 
     def alive(self, now: datetime | None = None) -> bool:
         known = _owner_alive(self.host, self.pid, self.start)
@@ -123,6 +124,7 @@ def _owner(row: object) -> LeaseOwner:
         acquired_at=m["acquired_at"],
         heartbeat_at=m["heartbeat_at"],
         stop_requested_at=m["stop_requested_at"],
+        stop_requested_by=m["stop_requested_by"],
     )
 
 

@@ -22,7 +22,7 @@ from nautilus_trader.config import LiveDataClientConfig, RoutingConfig
 from nautilus_trader.core.data import Data
 from nautilus_trader.live.data_client import LiveMarketDataClient
 from nautilus_trader.live.factories import LiveDataClientFactory
-from nautilus_trader.model.data import Bar
+from nautilus_trader.model.data import Bar, QuoteTick, TradeTick
 from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
@@ -63,6 +63,12 @@ class ReplaySource:
     # A resumed run: the events before this index were replayed by the run's earlier process
     # (their consequences committed); the replay starts here, history requests end here.
     start: int = 0
+    # A resumed run: the last event of each stream before ``start``
+    # (liveexec.trading._resume.last_before). The paper venues prime their books with them and
+    # the replay client hands them to the node before its strategies start (see _connect).
+    prime: list[Data] = field(default_factory=list)
+    # Whether the node has handled every message in flight (set once the node is built).
+    node_idle: Callable[[], bool] | None = None
 
 
 def load_replay(
@@ -95,6 +101,11 @@ async def settle(node_idle: Callable[[], bool]) -> None:
     while quiet < _QUIET_ITERATIONS:
         await asyncio.sleep(0)
         quiet = quiet + 1 if node_idle() else 0
+
+
+def _stream(item: Data) -> object:
+    """What identifies an event's stream: its bar type, or its instrument."""
+    return getattr(item, "bar_type", None) or item.instrument_id
 
 
 def venue_of(item: Data) -> str:
@@ -146,6 +157,8 @@ class ReplayDataClient(LiveMarketDataClient):
         # position (liveexec.trading._run), so a resumed run continues from a consistent point.
         self.checkpoint: Callable[[int], None] | None = None
         self.checkpoint_every_s = 0.01
+        # Why the node could not be primed (a resumed run then fails: see _connect).
+        self.unprimed: str | None = None
 
     @property
     def total(self) -> int:
@@ -160,6 +173,42 @@ class ReplayDataClient(LiveMarketDataClient):
         # only after that, and they look their instruments up in the cache.
         for instrument in self._instrument_provider.list_all():
             self._cache.add_instrument(instrument)
+        await self._prime()
+
+    async def _prime(self) -> None:
+        """A resumed run: the node's market data as the run's earlier process left it at the
+        checkpoint. The last event of each stream goes through the data engine as a replayed
+        one does (into the cache, published on its topic), before the strategies start and
+        subscribe: the components subscribed at build -- liveexec's risk gate, the portfolio
+        -- get the last prices they had in the earlier process, the strategies do not get an
+        event twice. (Without this a run resumed at the end of its data had no price at all in the
+        gate, which denied the strategies' closing orders in ``on_stop``.) The paper venues
+        are primed with the same events (``PaperExecutionClient``)."""
+        prime = self._source.prime
+        if not prime:
+            return
+        for item in prime:
+            self._handle_data(item)
+        assert self._source.node_idle is not None, "set ReplaySource.node_idle to prime"
+        await settle(self._source.node_idle)
+        # Checked before the strategies start (their history requests add bars to the cache).
+        missing = [str(_stream(item)) for item in prime if not self._holds(item)]
+        if missing:
+            self.unprimed = (
+                f"the node's cache does not hold the last event before the checkpoint of "
+                f"{', '.join(missing)}: the resumed run would not see the prices its earlier "
+                "process saw"
+            )
+
+    def _holds(self, item: Data) -> bool:
+        """Whether the cache's latest event of the item's stream is the item."""
+        if isinstance(item, Bar):
+            return bool(self._cache.bar(item.bar_type) == item)
+        if isinstance(item, QuoteTick):
+            return bool(self._cache.quote_tick(item.instrument_id) == item)
+        if isinstance(item, TradeTick):
+            return bool(self._cache.trade_tick(item.instrument_id) == item)
+        return True  # not a price: nothing reads it back
 
     async def _disconnect(self) -> None:
         return None
@@ -212,6 +261,13 @@ class ReplayDataClient(LiveMarketDataClient):
             self._handle_data(item)
             self.replayed += 1
             self.position = position + 1
+        if self.checkpoint is not None:
+            # The replay's last checkpoint, as its others: the node idle after the last event.
+            # Taken before ``finished`` is set, which turns the driver's wall-clock flushes on:
+            # a flush between the last event and this checkpoint would commit what the last
+            # events caused without it, and a run killed right then would replay them again.
+            await settle(node_idle)
+            self.checkpoint(len(data))
         self.finished = True
 
     # Subscriptions and requests: nothing to do (see the class docstring).

@@ -20,6 +20,9 @@ What is restored, before the node starts, from what the recorder committed:
 * the paper venue's resting orders (``OrderMatchingEngine.accept_order``, the call that puts an
   accepted order back on the matching core without a new event), after its book is primed with
   the last replayed event of each stream before the checkpoint;
+* the node's last prices: the same events go through its data engine before the strategies
+  start (into the cache; to liveexec's risk gate and the portfolio, subscribed at build), so a
+  run resumed with nothing left to replay still prices its strategies' closing orders;
 * the replay position: the checkpoint the recorder committed in the same transaction as the
   rows (``runs.replay_position``); the replay continues with the event after it, and the
   strategies' historical requests are answered from the events before it (warm indicators).
@@ -280,7 +283,8 @@ def restore_cache(cache: Any, state: ResumeState, oms_types: dict[str, OmsType])
 
 def last_before(data: list[Data], position: int) -> list[Data]:
     """The last event of each stream among the first ``position`` events, in replay order:
-    what the paper venue's books are primed with before the resting orders go back on them."""
+    what a resumed run primes the paper venue's books with (before the resting orders go back
+    on them) and the node's cache, risk gate and portfolio (``ReplayDataClient._prime``)."""
     last: dict[Any, int] = {}
     for index in range(position):
         item = data[index]

@@ -128,6 +128,7 @@ class _Driver:
         *,
         stop_policy: StopConfig | None = None,
         start_timeout_s: float = START_TIMEOUT_S,
+        carried_stop: str | None = None,
     ) -> None:
         self.node = node
         self.client = client  # None: a live node, which runs until it is asked to stop
@@ -135,6 +136,9 @@ class _Driver:
         self.progress = progress
         self.stop_policy = stop_policy
         self.start_timeout_s = start_timeout_s
+        # A stop requested of the run's previous process, which died before it closed the run
+        # (see _carried_stop): requested again once the node runs.
+        self.carried_stop = carried_stop
         self.stop_requested = asyncio.Event()
         self.interrupted = False
         self.requested_by: str | None = None  # `liveexec stop` (liveexec.trading._lease)
@@ -175,13 +179,23 @@ class _Driver:
                 await asyncio.sleep(0.002)
             idle = _node_idle(self.node)
             await settle(idle)  # the strategies' subscriptions reach the data engine first
+            if self.client is not None and self.client.unprimed is not None:
+                # A resumed node that does not hold the prices its earlier process held
+                # cannot decide as that process would have: the run fails, saying why.
+                raise RuntimeError(f"cannot resume the run: {self.client.unprimed}")
+            if self.carried_stop is not None:
+                self.request_stop(self.carried_stop)
             flusher = asyncio.ensure_future(self._flush_periodically())
             if self.client is None:
                 await self.stop_requested.wait()
             else:
                 await self.client.replay(idle, self.stop_requested)
             await settle(idle)
-            if self.client is not None and self.client.finished:
+            if self.client is not None and not self.client.finished and self.error is None:
+                # Stopped before the end of the data (a stop request, Ctrl-C): what the events
+                # replayed so far caused is committed with their position, so a run killed
+                # while it stops does not replay events whose consequences are committed.
+                # (Not once the lease is lost: the run is another process's then.)
                 self.checkpoint(self.client.position)
             if (self.interrupted or self.requested_by) and self.stop_policy is not None:
                 self.stop_actions = apply_stop_policy(self.node, self.stop_policy)
@@ -313,10 +327,21 @@ def _end_node(
         _release_quietly(engine, lease)
 
 
+def _carried_stop(lease: Lease, run_id: str) -> str | None:
+    """Who asked the run's previous process to stop, if it was asked and died before it closed
+    the run (killed while it stopped). The resumed run stops where that process stood instead
+    of trading on through the rest of the data as if nobody had asked."""
+    owner = lease.took_over
+    if owner is None or owner.run_id != run_id or owner.stop_requested_at is None:
+        return None
+    by = owner.stop_requested_by or "liveexec stop"
+    return f"{by}, asked of pid {owner.pid} on {owner.host}, which died while it stopped"
+
+
 def _venue_resumes(state: ResumeState, replay: ReplaySource) -> dict[str, VenueResume]:
     """Per venue: what its paper venue restores (balances, primed books, resting orders)."""
     start = replay.start
-    prime = last_before(replay.data, start)
+    prime = replay.prime
     now_ns = replay.data[start - 1].ts_init if start else 0
     venues = {order.instrument_id.venue.value for order in state.orders} | set(state.balances)
     venues |= {venue_of(item) for item in prime}
@@ -403,6 +428,7 @@ def paper_in_process(
                 buffer,
                 lambda: recorder,
                 lambda: _end_node(node, loop, engine, lease),
+                resumable=True,  # a recording failure leaves a checkpoint to resume from
             ) as end,
         ):
             assert cfg.data is not None  # validated: paper mode has data
@@ -413,6 +439,7 @@ def paper_in_process(
             if resumed is not None:
                 state = load_state(engine, run_id, {i.id: i for i in replay.instruments})
                 replay.start = state.replay_position
+                replay.prime = last_before(replay.data, replay.start)
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
             started = time.perf_counter()
@@ -423,6 +450,7 @@ def paper_in_process(
             for venue in run_config.venues:
                 node.add_exec_client_factory(venue.name, paper_exec_factory(venues, restored))
             node.build()
+            replay.node_idle = _node_idle(node)
             if state is not None:
                 restore_cache(
                     node.kernel.cache,
@@ -449,7 +477,14 @@ def paper_in_process(
             if on_node is not None:
                 on_node(node)
             (client,) = replay.clients
-            driver = _Driver(node, client, recorder, progress, stop_policy=cfg.stop)
+            driver = _Driver(
+                node,
+                client,
+                recorder,
+                progress,
+                stop_policy=cfg.stop,
+                carried_stop=_carried_stop(lease, run_id) if resumed is not None else None,
+            )
             client.checkpoint = driver.checkpoint
             keeper = _lease_keeper(engine, lease, loop, driver)
             buffer.wait_ready()  # the writer process started while the node was built

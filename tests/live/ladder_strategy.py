@@ -8,11 +8,17 @@ flat or short, a sell above it when long), which later bars fill or leave restin
 ``cancel_every`` bars it cancels what rests. At start it appends what it sees in the cache (its
 open orders, its open position, the account's balances) as one JSON line to ``seen_path``: the
 resumed node's own view, checked by the tests.
+
+``hold_path`` (tests that kill a node while it stops): if that file exists when the strategy
+stops, it creates ``hold_path + ".held"`` and waits (the node's loop blocked, at most two
+minutes) until the file is removed -- a kill point between the end of the replay and the run's
+closed row that a test can land on for certain. Without the file it does nothing.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,6 +36,7 @@ class LadderConfig(StrategyConfig, frozen=True):
     offset_bps: int = 5
     cancel_every: int = 7
     seen_path: str = ""
+    hold_path: str = ""
 
 
 class Ladder(Strategy):
@@ -84,4 +91,10 @@ class Ladder(Strategy):
         )
 
     def on_stop(self) -> None:
-        pass  # what rests stays: the tables show it
+        # What rests stays: the tables show it.
+        hold = Path(self.config.hold_path) if self.config.hold_path else None
+        if hold is not None and hold.exists():
+            Path(f"{hold}.held").touch()
+            deadline = time.monotonic() + 120
+            while hold.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)

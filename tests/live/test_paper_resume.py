@@ -44,7 +44,11 @@ TRADER = "RESUMER-001"
 BARS = 1441  # 2022-01-05, one day of 1-minute bars (both ends included)
 
 
-def _config_file(tmp_path: Path, *, trader: str = TRADER, name: str = "resume") -> Path:
+def _config_file(
+    tmp_path: Path, *, trader: str = TRADER, name: str = "resume", hold: Path | None = None
+) -> Path:
+    """The test config; ``hold``: Ladder holds the node in its ``on_stop`` while that file
+    exists (ladder_strategy.py), a kill point after the end of the replay."""
     raw: dict[str, Any] = yaml.safe_load(
         (EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml").read_text()
     )
@@ -62,6 +66,7 @@ def _config_file(tmp_path: Path, *, trader: str = TRADER, name: str = "resume") 
                 "trade_size": "0.050",
                 "order_id_tag": "002",
                 "seen_path": str(tmp_path / f"{name}_seen.jsonl"),
+                **({"hold_path": str(hold)} if hold is not None else {}),
             },
         }
     )
@@ -82,11 +87,13 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-def _paper(config: Path, url: str, *extra: str) -> subprocess.Popen[str]:
+def _paper(
+    config: Path, url: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [LIVEEXEC, "paper", str(config), "--db", url, "--no-progress", *extra],
         cwd=ROOT,
-        env=_env(),
+        env=env or _env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -126,6 +133,26 @@ def _kill_at(engine: Engine, node: subprocess.Popen[str], position: int) -> int:
     reached = _reach(engine, node, position)
     node.send_signal(signal.SIGKILL)
     node.wait()
+    return reached
+
+
+# A kill point after the last event: the replay's last checkpoint committed, the strategies
+# stopping (Ladder holds the node in its on_stop), the run's row not closed.
+AT_END = BARS + 1
+
+
+def _kill_run_at(engine: Engine, config: Path, url: str, position: int, hold: Path) -> int:
+    """Start the config's node and SIGKILL it at ``position`` (or :data:`AT_END`, with the
+    config's Ladder ``hold`` file); the committed checkpoint then."""
+    if position != AT_END:
+        return _kill_at(engine, _paper(config, url), position)
+    hold.touch()
+    node = _paper(config, url)
+    _held(node, hold)
+    reached = _reach(engine, node, BARS)
+    node.send_signal(signal.SIGKILL)
+    node.wait()
+    hold.unlink()
     return reached
 
 
@@ -308,18 +335,20 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kills", [(5,), (400, 1400)], ids=["early", "twice"])
+@pytest.mark.parametrize(
+    "kills", [(5,), (400, 1400), (700, AT_END)], ids=["early", "twice", "then_at_the_end"]
+)
 def test_killed_and_resumed_run_equals_the_uninterrupted_run(
     tmp_path: Path, db_url: str, reference: dict[str, Any], kills: tuple[int, ...]
 ) -> None:
     upgrade(db_url)
-    config = _config_file(tmp_path)
+    hold = tmp_path / "hold"
+    config = _config_file(tmp_path, hold=hold)
     engine = create_db_engine(db_url, create=False)
     try:
         committed = []  # what the tables held at each kill: what the next node must see
         for position in kills:
-            node = _paper(config, db_url)
-            _kill_at(engine, node, position)
+            _kill_run_at(engine, config, db_url, position, hold)
             committed.append(_committed_view(engine))
         _finish(_paper(config, db_url))
         run_id = _run_id(engine, TRADER)
@@ -407,6 +436,272 @@ def test_kill_mid_batch_loses_and_duplicates_nothing(
             ).one()
         assert (status, resumes) == ("completed", 1)
         _same_as_reference(engine, run_id, reference)
+    finally:
+        engine.dispose()
+
+
+def _run_row(engine: Engine, trader: str = TRADER) -> tuple[Any, ...]:
+    """(status, resumes, replay_position) of the trader's latest paper run."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT status, resumes, replay_position FROM runs "
+                "WHERE trader_id = :t AND mode = 'paper' ORDER BY started_at DESC LIMIT 1"
+            ),
+            {"t": trader},
+        ).one()
+    return tuple(row)
+
+
+def _held(node: subprocess.Popen[str], hold: Path) -> None:
+    """Wait until Ladder holds the node in its ``on_stop`` (the replay has ended)."""
+    held = Path(f"{hold}.held")
+    deadline = time.monotonic() + 240
+    while not held.exists():
+        assert node.poll() is None, node.communicate()
+        assert time.monotonic() < deadline, "the node did not reach Ladder's on_stop in time"
+        time.sleep(0.01)
+
+
+@pytest.mark.slow
+def test_killed_while_stopping_after_the_replay_resumes_equal(
+    tmp_path: Path, db_url: str, reference: dict[str, Any]
+) -> None:
+    """The end-of-replay window: SIGKILL once ``replay_position`` reached the end while the run
+    is still ``running`` -- the strategies stopping, EMACross's closing order sent, nothing of
+    the stop committed. The same command again resumes with nothing left to replay, and its
+    stop (EMACross closes its restored position) must still equal the uninterrupted run's:
+    the resumed node's risk gate and cache get the last prices the venue's books are primed
+    with (before the fix the closing order was DENIED "no price ... (fail closed)" and the run
+    ended ``completed`` one fill short)."""
+    upgrade(db_url)
+    hold = tmp_path / "hold"
+    hold.touch()
+    config = _config_file(tmp_path, hold=hold)
+    engine = create_db_engine(db_url, create=False)
+    try:
+        node = _paper(config, db_url)
+        _held(node, hold)
+        _reach(engine, node, BARS)  # the replay's last checkpoint, committed by the writer
+        assert _run_row(engine) == ("running", None, BARS)
+        node.send_signal(signal.SIGKILL)
+        node.wait()
+        hold.unlink()
+        _finish(_paper(config, db_url))
+        assert _run_row(engine) == ("completed", 1, BARS)
+        _same_as_reference(engine, _run_id(engine, TRADER), reference)
+    finally:
+        engine.dispose()
+
+
+def _hold_close(url: str, run_id: str) -> Any:
+    """Hold the run's closing ``UPDATE runs`` (status no longer ``running``) while every other
+    write goes through: on PostgreSQL the run's row locked ``FOR NO KEY UPDATE`` (it blocks
+    updates of the row, not the recorder's inserts of rows referencing it, which take a key
+    share lock; a group without a checkpoint does not update it), on SQLite -- one write lock
+    for the whole file -- a trigger that keeps the closing statement busy (counting the run's
+    thousands of events cubed) until the node is killed. Returns what :func:`_release_close`
+    undoes."""
+    if url.startswith("sqlite"):
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        connection.execute(
+            "CREATE TRIGGER hold_close BEFORE UPDATE OF status ON runs "
+            "WHEN NEW.status <> 'running' BEGIN "
+            "SELECT count(*) FROM order_events a, order_events b, order_events c; END"
+        )
+        return connection
+    connection = psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+    connection.execute("SELECT 1 FROM runs WHERE run_id = %s FOR NO KEY UPDATE", (run_id,))
+    return connection
+
+
+def _release_close(connection: Any) -> None:
+    if isinstance(connection, sqlite3.Connection):
+        connection.execute("DROP TRIGGER hold_close")
+    else:
+        connection.rollback()
+    connection.close()
+
+
+def _counts(engine: Engine, run_id: str) -> tuple[int, int]:
+    """The run's committed orders and fills."""
+    with engine.connect() as connection:
+        orders = connection.execute(
+            text("SELECT count(*) FROM unified_orders WHERE run_id = :r"), {"r": run_id}
+        ).scalar()
+        fills = connection.execute(
+            text(
+                "SELECT count(*) FROM order_events WHERE run_id = :r AND event_type = 'OrderFilled'"
+            ),
+            {"r": run_id},
+        ).scalar()
+    return int(orders or 0), int(fills or 0)
+
+
+@pytest.mark.slow
+def test_killed_after_the_last_commit_before_the_closed_row_resumes_equal(
+    tmp_path: Path, db_url: str, reference: dict[str, Any]
+) -> None:
+    """The last moment of the end-of-replay window: the stop's orders and fills committed (the
+    recorder's final group), the run's row not closed yet, SIGKILL. The same command again
+    resumes a run with nothing left to do: its strategies start and stop again on the
+    restored state (EMACross has no position left to close) and it ends equal to the
+    uninterrupted run, ``completed``."""
+    upgrade(db_url)
+    hold = tmp_path / "hold"
+    hold.touch()
+    config = _config_file(tmp_path, hold=hold)
+    engine = create_db_engine(db_url, create=False)
+    expected = (sum(reference["orders"].values()), len(reference["fills"]))
+    try:
+        node = _paper(config, db_url)
+        _held(node, hold)
+        _reach(engine, node, BARS)  # (on PostgreSQL the lock below would hold this commit)
+        run_id = _run_id(engine, TRADER)
+        assert _counts(engine, run_id) != expected  # the stop's closing order not committed yet
+        held = _hold_close(db_url, run_id)
+        try:
+            hold.unlink()  # the node stops: final group committed, its closing UPDATE held
+            deadline = time.monotonic() + 120
+            while _counts(engine, run_id) != expected:
+                assert node.poll() is None, node.communicate()
+                assert time.monotonic() < deadline, "the stop's final group was not committed"
+                time.sleep(0.005)
+            node.send_signal(signal.SIGKILL)
+            node.wait()
+        finally:
+            _release_close(held)
+        assert _run_row(engine) == ("running", None, BARS)
+        _finish(_paper(config, db_url))
+        assert _run_row(engine) == ("completed", 1, BARS)
+        _same_as_reference(engine, run_id, reference)
+    finally:
+        engine.dispose()
+
+
+def _settled_checkpoint(engine: Engine) -> int:
+    """The committed checkpoint once it stopped moving (the node held: its last group lands
+    within milliseconds)."""
+    last, since = _checkpoint(engine, TRADER), time.monotonic()
+    while time.monotonic() - since < 1.0:
+        time.sleep(0.05)
+        now = _checkpoint(engine, TRADER)
+        if now != last:
+            last, since = now, time.monotonic()
+    assert last is not None
+    return last
+
+
+@pytest.mark.slow
+def test_a_stop_asked_of_a_node_killed_while_stopping_is_carried_over(
+    tmp_path: Path, db_url: str
+) -> None:
+    """``liveexec stop`` in the middle of a paper run, the node SIGKILLed while it stops
+    (Ladder holds it in ``on_stop``). The same command again resumes the run and stops it
+    where the killed node stood, stop policy and all, ``completed`` with the stop's note -- it
+    does not trade on through the rest of the data as if nobody had asked."""
+    upgrade(db_url)
+    hold = tmp_path / "hold"
+    # 20 ms an event (pacing is not part of config_id): the stop lands well before the end.
+    config = _config_file(tmp_path, hold=hold)
+    raw = yaml.safe_load(config.read_text())
+    raw["paper"]["min_gap_ms"] = 20
+    config.write_text(yaml.safe_dump(raw))
+    engine = create_db_engine(db_url, create=False)
+    try:
+        node = _paper(config, db_url)
+        _reach(engine, node, 100)
+        hold.touch()
+        asked = subprocess.run(
+            [LIVEEXEC, "stop", TRADER, "--db", db_url, "--no-wait"],
+            cwd=ROOT,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert asked.returncode == 0, asked.stderr
+        _held(node, hold)
+        stopped_at = _settled_checkpoint(engine)
+        assert _run_row(engine)[0] == "running" and 100 <= stopped_at < BARS - 100
+        node.send_signal(signal.SIGKILL)
+        node.wait()
+        at_kill = _committed_view(engine)
+        hold.unlink()
+        _finish(_paper(config, db_url))
+        run_id = _run_id(engine, TRADER)
+        assert _run_row(engine) == ("completed", 1, stopped_at)  # not replayed on
+        with engine.connect() as connection:
+            note, last_ts = connection.execute(
+                text("SELECT error, replay_ts_ns FROM runs WHERE run_id = :r"), {"r": run_id}
+            ).one()
+            working = connection.execute(
+                text(
+                    "SELECT count(*) FROM unified_orders WHERE run_id = :r "
+                    "AND status IN ('ACCEPTED', 'PARTIALLY_FILLED')"
+                ),
+                {"r": run_id},
+            ).scalar()
+            held = connection.execute(
+                text(
+                    "SELECT count(*) FROM unified_positions WHERE run_id = :r AND status = 'OPEN' "
+                    "AND strategy_id = 'EMACross-000'"
+                ),
+                {"r": run_id},
+            ).scalar()
+        assert note.startswith("stopped on request (") and "died while it stopped" in note, note
+        assert max(fill[0] for fill in _fills(engine, run_id)) <= last_ts  # no later bar traded
+        # The stop policy (cancel open orders: Ladder's resting one, if the kill left one) and
+        # EMACross's on_stop (close its position) ran; Ladder keeps a position it holds.
+        assert (working, held) == (0, 0)
+        assert ("Ladder-002" in note) == bool(at_kill["open_orders"]), (note, at_kill)
+        _consistent(engine, run_id)
+    finally:
+        engine.dispose()
+
+
+# tests/live/sqlite_full/sitecustomize.py: SQLite's own "database or disk is full" in a subprocess.
+SQLITE_FULL = Path(__file__).resolve().parent / "sqlite_full"
+
+
+def _page_count(url: str) -> int:
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        (pages,) = connection.execute("PRAGMA page_count").fetchone()
+    return int(pages)
+
+
+@pytest.mark.slow
+def test_a_run_failed_on_a_full_disk_resumes_once_space_is_back(
+    tmp_path: Path, sqlite_url: str, reference: dict[str, Any]
+) -> None:
+    """The database fills up in the middle of a paper run (SQLite's SQLITE_FULL, "database or
+    disk is full", from ``PRAGMA max_page_count`` in the node's and its writer's connections:
+    the error a full disk gives, without privileges). The run stops and says so; once there is
+    room again the same command resumes it from its last committed checkpoint, and the run ends
+    equal to the uninterrupted one."""
+    upgrade(sqlite_url)
+    config = _config_file(tmp_path)
+    engine = create_db_engine(sqlite_url, create=False)
+    try:
+        # About a quarter of the run's rows fit (the whole run takes some 700 pages).
+        full = {
+            **_env(),
+            "PYTHONPATH": f"{SQLITE_FULL}{os.pathsep}{ROOT}",
+            "LIVEEXEC_TEST_SQLITE_MAX_PAGES": str(_page_count(sqlite_url) + 150),
+        }
+        node = _paper(config, sqlite_url, env=full)
+        out, err = node.communicate(timeout=300)
+        assert node.returncode == 1, (out, err)
+        message = " ".join(err.split())
+        assert "database or disk is full" in message, err
+        status, resumes, position = _run_row(engine)
+        assert 0 < position < BARS and resumes is None, (status, position)
+        assert "run the same command again" in message, err  # what to do
+        assert status == "abandoned"  # ... and the next start does it: resumable
+        _finish(_paper(config, sqlite_url))  # room again
+        assert _run_row(engine) == ("completed", 1, BARS)
+        _same_as_reference(engine, _run_id(engine, TRADER), reference)
     finally:
         engine.dispose()
 
@@ -527,18 +822,24 @@ def test_killed_at_random_points_equals_the_uninterrupted_run(
     tmp_path: Path, db_url: str, reference: dict[str, Any]
 ) -> None:
     """``LIVEEXEC_RESUME_KILLS`` SIGKILLs (default 3) at random points of one run, each followed
-    by a resume (``LIVEEXEC_RESUME_SEED`` repeats a draw); the run still equals the reference."""
+    by a resume (``LIVEEXEC_RESUME_SEED`` repeats a draw); the run still equals the reference.
+    In half the draws the last kill lands after the last event (:data:`AT_END`)."""
     kills = int(os.environ.get("LIVEEXEC_RESUME_KILLS", "3"))
     seed = int(os.environ.get("LIVEEXEC_RESUME_SEED", str(random.randrange(1 << 30))))
-    points = sorted(random.Random(seed).sample(range(1, BARS - 60), kills))
+    draw = random.Random(seed)
+    points = sorted(draw.sample(range(1, BARS - 60), kills))
+    if draw.random() < 0.5:
+        points[-1] = AT_END
     upgrade(db_url)
-    config = _config_file(tmp_path)
+    hold = tmp_path / "hold"
+    config = _config_file(tmp_path, hold=hold)
     engine = create_db_engine(db_url, create=False)
     try:
         reached = 0
         for point in points:
             # A point the previous kill already passed: kill again a little further on.
-            reached = _kill_at(engine, _paper(config, db_url), max(point, reached + 1))
+            at = point if point == AT_END else max(point, reached + 1)
+            reached = _kill_run_at(engine, config, db_url, at, hold)
         _finish(_paper(config, db_url))
         run_id = _run_id(engine, TRADER)
         with engine.connect() as connection:
