@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from liveexec.db._models import metadata
@@ -20,6 +20,7 @@ __all__ = [
     "LIVEEXEC_TABLES",
     "create_db_engine",
     "database_errors",
+    "error_text",
     "mask_url",
     "normalize_url",
     "probe_sqlite_file",
@@ -189,6 +190,19 @@ def check_reachable(engine: Engine) -> None:
 def _reason(exc: DBAPIError) -> str:
     """The database's own first line: never the statement or its parameters."""
     return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+
+
+def error_text(exc: BaseException) -> str:
+    """What went wrong, for people and the runs row: a database error as the driver's own
+    first line (SQLAlchemy's text adds the statement, its parameters and a link to its
+    documentation), another SQLAlchemy error as its message alone, anything else as it is."""
+    if isinstance(exc, DBAPIError):
+        origin = type(exc.orig) if exc.orig is not None else type(exc)
+        return f"({origin.__module__}.{origin.__name__}) {_reason(exc)}"
+    if isinstance(exc, SQLAlchemyError):
+        lines = str(exc.args[0]).strip().splitlines() if exc.args else []
+        return lines[0] if lines else type(exc).__name__
+    return str(exc)
 
 
 @contextmanager

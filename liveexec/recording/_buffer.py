@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 
+from liveexec.db import error_text
 from liveexec.errors import LiveexecError
 from liveexec.recording._writer import Batch, is_connection_error, write_batch
 
@@ -341,7 +342,7 @@ class RecordBuffer:
             write_batch(self._engine, batch)
         except Exception as exc:
             self._error = exc
-            raise RecorderError(f"recording failed: {exc}") from exc
+            raise RecorderError(f"recording failed: {error_text(exc)}") from exc
         self._count(batch)
 
     def _count(self, batch: Batch) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from liveexec.db import database_errors
+from liveexec.db import database_errors, error_text
 from liveexec.errors import DatabaseError, RunFailedError, RunInterrupted
 from liveexec.recording._actor import RecorderActor
 from liveexec.recording._buffer import RecorderError, RowBuffer
@@ -96,7 +96,7 @@ def recorded_run(
         with interrupts_deferred():
             flush_quietly(recorder())
     except Exception as exc:  # recorded in the runs row, then raised as RunFailedError
-        end.status, end.error = "failed", f"{type(exc).__name__}: {exc}"
+        end.status, end.error = "failed", f"{type(exc).__name__}: {error_text(exc)}"
         end.recording_failed = isinstance(exc, RecorderError)
         with interrupts_deferred():
             flush_quietly(recorder())
@@ -110,7 +110,7 @@ def recorded_run(
                     end.status, end.error = "failed", str(exc)
                     end.recording_failed = True
                 except Exception as exc:  # not the recorder's own: still the run's end
-                    end.status, end.error = "failed", f"{type(exc).__name__}: {exc}"
+                    end.status, end.error = "failed", f"{type(exc).__name__}: {error_text(exc)}"
                 if resumable and end.recording_failed and not interrupted:
                     end.status, end.error = "abandoned", f"{end.error}; {RESUME_HINT}"
                 try:

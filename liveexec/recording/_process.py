@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import IO, Any
 
-from liveexec.db import create_db_engine
+from liveexec.db import create_db_engine, error_text
 from liveexec.recording._buffer import Kind, RecordBuffer, RecorderError, RecorderStats
 
 __all__ = ["ProcessRecordBuffer"]
@@ -350,7 +350,7 @@ def _writer_main(parent: int) -> int:
     try:
         engine = create_db_engine(settings.pop("url"), create=False)
     except Exception as exc:  # reported to the node, which fails the run
-        _send(out, ("error", f"cannot open the database: {exc}"))
+        _send(out, ("error", f"cannot open the database: {error_text(exc)}"))
         return 1
     reported = threading.Event()
     send_lock = threading.Lock()
@@ -398,7 +398,7 @@ def _writer_main(parent: int) -> int:
     except RecorderError as exc:
         if not reported.is_set():
             reported.set()
-            report(("error", str(exc.__cause__ or exc)))
+            report(("error", error_text(exc.__cause__ or exc)))
         return 1
     report(("closed", asdict(buffer.stats)))
     engine.dispose()

@@ -21,7 +21,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Literal
 
 from liveexec.config import LiveexecConfig, resolve_database_url
-from liveexec.db import create_db_engine, database_errors
+from liveexec.db import create_db_engine, database_errors, error_text
 from liveexec.errors import (
     ConfigError,
     DatabaseError,
@@ -66,7 +66,7 @@ def _encode_error(exc: BaseException) -> tuple[Any, ...]:
         return ("data", exc.file, exc.problem)
     if isinstance(exc, DatabaseError):
         return ("database", type(exc).__name__, str(exc))
-    return ("crash", f"{type(exc).__name__}: {exc}")
+    return ("crash", f"{type(exc).__name__}: {error_text(exc)}")
 
 
 def _decode_error(message: tuple[Any, ...]) -> BaseException:

@@ -13,6 +13,7 @@ from liveexec.db import (
     Run,
     UnifiedOrder,
     create_db_engine,
+    error_text,
     require_current_schema,
     upgrade,
 )
@@ -203,3 +204,24 @@ def test_sqlite_default_uses_wal(sqlite_url: str) -> None:
         assert connection.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
     engine.dispose()
+
+
+def test_error_text_is_the_drivers_line_without_statement_parameters_or_link(
+    db_url: str,
+) -> None:
+    """What runs rows and messages say of a database error: SQLAlchemy's own text carries the
+    statement, its parameters (order data) and a documentation link."""
+    upgrade(db_url)
+    engine = create_db_engine(db_url, create=False)
+    try:
+        with pytest.raises(StatementError) as failure, engine.begin() as connection:
+            connection.execute(text("INSERT INTO no_such_table VALUES (:a)"), {"a": "order-42"})
+    finally:
+        engine.dispose()
+    raw = str(failure.value)
+    assert "sqlalche.me" in raw and "order-42" in raw  # what must not reach people
+    line = error_text(failure.value)
+    assert "no_such_table" in line
+    for noise in ("sqlalche.me", "order-42", "[SQL:", "\n"):
+        assert noise not in line
+    assert error_text(ValueError("two\nlines")) == "two\nlines"  # others are kept whole

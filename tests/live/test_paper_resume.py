@@ -695,6 +695,10 @@ def test_a_run_failed_on_a_full_disk_resumes_once_space_is_back(
         assert node.returncode == 1, (out, err)
         message = " ".join(err.split())
         assert "database or disk is full" in message, err
+        assert "sqlalche.me" not in err and "[SQL:" not in err  # one line, not SQLAlchemy's text
+        with engine.connect() as connection:
+            recorded = connection.execute(text("SELECT error FROM runs")).scalar_one()
+        assert "database or disk is full" in recorded and "sqlalche.me" not in recorded
         status, resumes, position = _run_row(engine)
         assert 0 < position < BARS and resumes is None, (status, position)
         assert "run the same command again" in message, err  # what to do
