@@ -16,15 +16,16 @@ from pathlib import Path
 
 from nautilus_trader.backtest.node import BacktestNode
 
-from liveexec.backtesting import backtest, build_backtest_run_config
+from liveexec.backtesting import backtest
 from liveexec.config import LiveexecConfig, load_config
 from liveexec.db import upgrade
 from liveexec.demo import prepare_demo_catalog
 from liveexec.examples import EXAMPLES_DIR
+from liveexec.nodes import build_run_config
 
 
 def bare(cfg: LiveexecConfig) -> float:
-    run_config = build_backtest_run_config(cfg)
+    run_config = build_run_config(cfg)
     node = BacktestNode(configs=[run_config])
     started = time.perf_counter()
     node.run()

@@ -1,13 +1,5 @@
 """Backtests: a liveexec config run by NautilusTrader's BacktestNode, recorded in the tables."""
 
-from liveexec.backtesting._build import build_backtest_run_config, build_risk_engine_config
-from liveexec.backtesting._preflight import Preflight, preflight
-from liveexec.backtesting._run import backtest
+from liveexec.backtesting._run import backtest, check_backtest
 
-__all__ = [
-    "Preflight",
-    "backtest",
-    "build_backtest_run_config",
-    "build_risk_engine_config",
-    "preflight",
-]
+__all__ = ["backtest", "check_backtest"]

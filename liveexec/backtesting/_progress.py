@@ -10,9 +10,9 @@ from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
 from nautilus_trader.common.events import TimeEvent
 
-from liveexec.backtesting._build import DATA_CLASSES
 from liveexec.config import LiveexecConfig
 from liveexec.data import open_catalog
+from liveexec.nodes import DATA_CLASSES
 
 __all__ = ["ProgressActor", "data_time_range"]
 

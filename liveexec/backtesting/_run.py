@@ -6,30 +6,30 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from nautilus_trader.backtest.config import BacktestDataConfig
 from nautilus_trader.backtest.node import BacktestNode
-from nautilus_trader.model.instruments import Instrument
-from nautilus_trader.persistence.catalog import ParquetDataCatalog
-from sqlalchemy import Engine
 
-from liveexec.backtesting._build import build_backtest_run_config
 from liveexec.backtesting._display import notebook_progress
-from liveexec.backtesting._logs import RunLog
-from liveexec.backtesting._preflight import preflight
 from liveexec.backtesting._progress import ProgressActor, data_time_range
 from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.data import open_catalog
 from liveexec.db import create_db_engine, database_errors, require_current_schema
-from liveexec.errors import RunInterrupted
-from liveexec.nodes._compat import speed_up_backtest_engine, tuned_gc
+from liveexec.errors import ConfigError, ConfigIssue, RunInterrupted
+from liveexec.nodes import (
+    RunLog,
+    add_recorder_and_gate,
+    build_run_config,
+    node_reading,
+    preflight,
+    speed_up_backtest_engine,
+    tuned_gc,
+    with_config_instruments,
+)
 from liveexec.recording import (
     RecordBuffer,
     RecorderActor,
-    RowBuffer,
     interrupts_ignored,
     recorded_run,
 )
-from liveexec.risk import build_risk_gate, needs_risk_gate
 from liveexec.runs import (
     Heartbeat,
     RunResult,
@@ -38,77 +38,18 @@ from liveexec.runs import (
     reap_abandoned,
 )
 
-__all__ = ["add_recorder_and_gate", "backtest"]
+__all__ = ["backtest", "check_backtest"]
 
 # Called with the finished BacktestEngine before it is disposed: how tests look at NautilusTrader's
 # own view of a run. Not public: users get everything from the tables.
 EngineInspector = Callable[[Any], None]
 
 
-def with_config_instruments(
-    catalog: ParquetDataCatalog, instruments: list[Instrument]
-) -> ParquetDataCatalog:
-    """The catalog, answering instrument queries with the config's definitions of these
-    instruments. ``BacktestNode`` adds the instruments it reads from the catalog to the engine
-    while it builds it; this way the config's definition is the one added, at the normal time
-    (adding it again after the build would make a second matching engine with another id)."""
-    if not instruments:
-        return catalog
-    stored = catalog.instruments
-    by_id = {instrument.id: instrument for instrument in instruments}
-
-    def instruments_from_config(
-        instrument_type: type | None = None,
-        instrument_ids: list[str] | None = None,
-        **kwargs: Any,  # noqa: ANN401 (NautilusTrader's query options)
-    ) -> list[Instrument]:
-        found = stored(instrument_type=instrument_type, instrument_ids=instrument_ids, **kwargs)
-        return [by_id.get(instrument.id, instrument) for instrument in found]
-
-    catalog.instruments = instruments_from_config  # type: ignore[method-assign]
-    return catalog
-
-
-def node_reading(catalog: ParquetDataCatalog) -> type[BacktestNode]:
-    """``BacktestNode`` reading the catalog liveexec opened, credentials and all, so that no
-    storage secret has to go into NautilusTrader's printable ``BacktestDataConfig``."""
-
-    class LiveexecBacktestNode(BacktestNode):
-        @classmethod
-        def load_catalog(cls, config: BacktestDataConfig) -> ParquetDataCatalog:
-            return catalog
-
-    return LiveexecBacktestNode
-
-
-def add_recorder_and_gate(
-    add_actor: Callable[[Any], None],
-    kernel: Any,  # noqa: ANN401 (NautilusKernel: untyped Cython)
-    cfg: LiveexecConfig,
-    buffer: RowBuffer,
-    *,
-    run_id: str,
-    database: Engine,
-    **recorder_options: Any,  # noqa: ANN401 (RecorderActor's keyword options)
-) -> RecorderActor:
-    """The recorder, and liveexec's risk gate when the config asks for one, added to a node
-    (``add_actor``: a BacktestEngine's or a TradingNode trader's) and attached: the recorder to
-    the message bus, the gate to ``kernel``'s RiskEngine.execute endpoint, which it takes over
-    in every node alike (the same decisions in backtest, paper and live)."""
-    gate = build_risk_gate(cfg, run_id=run_id, database=database) if needs_risk_gate(cfg) else None
-    recorder = RecorderActor(
-        buffer,
-        run_id=run_id,
-        mode=cfg.mode,
-        risk_approved=gate.approved if gate is not None else None,
-        **recorder_options,
-    )
-    add_actor(recorder)
-    recorder.attach()
-    if gate is not None:
-        add_actor(gate)
-        gate.attach(kernel.risk_engine)
-    return recorder
+def check_backtest(cfg: LiveexecConfig, source: str = "<config>") -> None:
+    """The mode: a backtest runs a ``mode: backtest`` config (the checks of the run itself are
+    :func:`liveexec.nodes.preflight`)."""
+    if cfg.mode != "backtest":
+        raise ConfigError(source, [ConfigIssue("mode", f"expected 'backtest', got {cfg.mode!r}")])
 
 
 def _dispose(node: Any) -> None:  # noqa: ANN401 (BacktestNode.dispose is untyped)
@@ -143,11 +84,12 @@ def _backtest(
     progress: Callable[[float], None] | None = None,
     inspect: EngineInspector | None = None,
 ) -> RunResult:
+    check_backtest(cfg, source)
     checked = preflight(cfg, source)
     url = resolve_database_url(cfg, override=database_url)
     engine = create_db_engine(url, echo=cfg.database.echo, create=False)
     try:
-        run_config = build_backtest_run_config(cfg)
+        run_config = build_run_config(cfg)
         with database_errors(engine, "opening the run"):
             require_current_schema(engine)
             reap_abandoned(engine)

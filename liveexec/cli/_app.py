@@ -120,9 +120,8 @@ def config_check(
     their parameters, currencies, the catalog's instruments and data window) without reading the
     market data itself.
     """
-    from liveexec.backtesting import preflight  # noqa: PLC0415 (cheap --help)
     from liveexec.config import load_config  # noqa: PLC0415 (cheap --help)
-    from liveexec.nodes import check_importable  # noqa: PLC0415 (cheap --help)
+    from liveexec.nodes import check_importable, preflight  # noqa: PLC0415 (cheap --help)
 
     notes: list[str] = []
     try:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from liveexec.config import LiveexecConfig
 from liveexec.runs import RunResult
 from liveexec.trading._adapters import build_live_node_config
-from liveexec.trading._build import build_paper_node_config, live_risk_engine_config
+from liveexec.trading._build import build_paper_node_config
 from liveexec.trading._lease import LeaseHeldError, NoRunningNodeError, request_stop
 from liveexec.trading._live_run import check_live, live_in_process
 from liveexec.trading._process import (
@@ -28,7 +28,6 @@ __all__ = [
     "build_live_node_config",
     "build_paper_node_config",
     "live",
-    "live_risk_engine_config",
     "paper",
     "stop",
 ]

@@ -59,12 +59,14 @@ from nautilus_trader.core.nautilus_pyo3 import (
 from nautilus_trader.model.identifiers import InstrumentId, TraderId
 from pydantic import SecretStr
 
-from liveexec.backtesting import build_risk_engine_config
-from liveexec.backtesting._logs import nautilus_logging_config
 from liveexec.config import BinanceLiveConfig, BybitLiveConfig, LiveexecConfig, OkxLiveConfig
 from liveexec.config._models import LIVE_VENUES
-from liveexec.nodes import build_components
-from liveexec.trading._build import live_risk_engine_config
+from liveexec.nodes import (
+    build_components,
+    build_risk_engine_config,
+    live_risk_engine_config,
+    nautilus_logging_config,
+)
 
 __all__ = [
     "LIVE_FACTORIES",

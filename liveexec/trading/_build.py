@@ -1,54 +1,37 @@
 """A liveexec config as a NautilusTrader ``TradingNodeConfig`` (paper and live).
 
 The strategies, exec algorithms, actors, risk engine limits and logging come from the
-backtest's own ``BacktestRunConfig`` for the same config, so the nodes cannot drift apart: the
-only differences are the clients (replay + paper venue, or a venue's adapters) and the live
-timeouts.
+backtest's own ``BacktestRunConfig`` for the same config (``liveexec.nodes.build_run_config``),
+so the nodes cannot drift apart: the only differences are the clients (replay + paper venue, or
+a venue's adapters) and the live timeouts.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from nautilus_trader.backtest.config import BacktestRunConfig
-from nautilus_trader.config import (
-    LiveExecEngineConfig,
-    LiveRiskEngineConfig,
-    TradingNodeConfig,
-)
+from nautilus_trader.config import LiveExecEngineConfig, TradingNodeConfig
 from nautilus_trader.model.identifiers import TraderId
-from nautilus_trader.risk.config import RiskEngineConfig
 
-from liveexec.backtesting import build_backtest_run_config
 from liveexec.config import LiveexecConfig
+from liveexec.nodes import build_run_config, live_risk_engine_config
 from liveexec.trading._replay import REPLAY_CLIENT, replay_client_config
 from liveexec.trading._sandbox import PaperExecClientConfig
 
-__all__ = ["PAPER_TIMEOUT_POST_STOP_S", "build_paper_node_config", "live_risk_engine_config"]
+__all__ = ["PAPER_TIMEOUT_POST_STOP_S", "build_paper_node_config"]
 
 # How long the node lets the strategies' stop orders (closing positions, cancels) come back
 # from the simulated venue: it answers at once, so a short wait does.
 PAPER_TIMEOUT_POST_STOP_S = 0.5
 
 
-def live_risk_engine_config(risk: RiskEngineConfig) -> LiveRiskEngineConfig:
-    """The live node's risk engine with exactly the backtest's settings."""
-    return LiveRiskEngineConfig(**msgspec.structs.asdict(risk))
-
-
-def _as_backtest(cfg: LiveexecConfig) -> LiveexecConfig:
-    # Mode is not part of what a run does (nor of config_id): the backtest builder reads the
-    # same sections a paper run does.
-    return cfg.model_copy(update={"mode": "backtest"})
-
-
 def build_paper_node_config(cfg: LiveexecConfig) -> tuple[TradingNodeConfig, BacktestRunConfig]:
     """The paper node for ``cfg``, and the backtest run it mirrors (same components, venues,
     data queries, risk limits)."""
-    run_config = build_backtest_run_config(_as_backtest(cfg))
+    run_config = build_run_config(cfg)
     engine = run_config.engine
-    # build_backtest_run_config always sets both
+    # build_run_config always sets both
     assert engine is not None
     assert engine.risk_engine is not None
     paper = cfg.paper

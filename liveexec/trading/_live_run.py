@@ -26,12 +26,11 @@ from nautilus_trader.model.data import BarType
 from nautilus_trader.model.identifiers import InstrumentId
 from sqlalchemy import Engine
 
-from liveexec.backtesting._run import add_recorder_and_gate
 from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.config._models import LIVE_VENUES
 from liveexec.db import create_db_engine, database_errors, require_current_schema
 from liveexec.errors import ConfigError, ConfigIssue
-from liveexec.nodes import check_importable
+from liveexec.nodes import add_recorder_and_gate, check_importable
 from liveexec.recording import (
     ProcessRecordBuffer,
     RecorderActor,

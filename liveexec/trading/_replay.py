@@ -27,7 +27,7 @@ from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
-from liveexec.backtesting._run import node_reading, with_config_instruments
+from liveexec.nodes import node_reading, with_config_instruments
 
 __all__ = [
     "REPLAY_CLIENT",

@@ -22,14 +22,12 @@ from nautilus_trader.live.node import TradingNode
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from liveexec.backtesting import preflight
-from liveexec.backtesting._run import add_recorder_and_gate
 from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.config._models import StopConfig
 from liveexec.data import open_catalog
 from liveexec.db import create_db_engine, database_errors, require_current_schema
 from liveexec.errors import ConfigError, ConfigIssue, RunInterrupted
-from liveexec.nodes._compat import speed_up_backtest_engine
+from liveexec.nodes import add_recorder_and_gate, preflight, speed_up_backtest_engine
 from liveexec.recording import (
     ProcessRecordBuffer,
     RecorderActor,
@@ -39,7 +37,7 @@ from liveexec.recording import (
     recorded_run,
 )
 from liveexec.runs import Heartbeat, RunResult, load_run, open_run, reap_abandoned
-from liveexec.trading._build import _as_backtest, build_paper_node_config
+from liveexec.trading._build import build_paper_node_config
 from liveexec.trading._lease import (
     Lease,
     LeaseKeeper,
@@ -394,7 +392,7 @@ def paper_in_process(
         return venue_paper_in_process(
             cfg, database_url=database_url, source=source, on_node=on_node
         )
-    checked = preflight(_as_backtest(cfg), source)
+    checked = preflight(cfg, source)
     url = resolve_database_url(cfg, override=database_url)
     engine = create_db_engine(url, echo=cfg.database.echo, create=False)
     try:

@@ -27,15 +27,18 @@ from nautilus_trader.config import LiveExecEngineConfig, TradingNodeConfig
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.identifiers import TraderId
 
-from liveexec.backtesting import build_risk_engine_config
-from liveexec.backtesting._build import _venue as backtest_venue
-from liveexec.backtesting._logs import nautilus_logging_config
 from liveexec.config import LiveexecConfig
 from liveexec.errors import ConfigError
-from liveexec.nodes import build_components, check_importable
+from liveexec.nodes import (
+    build_components,
+    build_risk_engine_config,
+    check_importable,
+    live_risk_engine_config,
+    nautilus_logging_config,
+    venue_config,
+)
 from liveexec.runs import RunResult
 from liveexec.trading._adapters import adapter_client_configs, add_data_factories
-from liveexec.trading._build import live_risk_engine_config
 from liveexec.trading._live_run import (
     connected_components_issues,
     empty_key_issues,
@@ -76,7 +79,7 @@ def build_venue_paper_node_config(cfg: LiveexecConfig) -> TradingNodeConfig:
         exec_engine=LiveExecEngineConfig(reconciliation=False),
         data_clients={venue: data for venue, (data, _) in clients.items()},
         exec_clients={
-            venue.name: PaperExecClientConfig(venue=backtest_venue(venue), market_data_on_bus=True)
+            venue.name: PaperExecClientConfig(venue=venue_config(venue), market_data_on_bus=True)
             for venue in cfg.venues
         },
         timeout_connection=cfg.live.timeout_connection_s,

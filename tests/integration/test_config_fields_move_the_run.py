@@ -20,13 +20,13 @@ import pytest
 import yaml
 from nautilus_trader.backtest.node import get_fill_model
 
-from liveexec.backtesting import build_backtest_run_config, preflight
 from liveexec.backtesting._run import _backtest
 from liveexec.config import LiveexecConfig, parse_config
 from liveexec.db import create_db_engine, upgrade
 from liveexec.demo import prepare_demo_catalog
 from liveexec.errors import ConfigError
 from liveexec.examples import EXAMPLES_DIR
+from liveexec.nodes import build_run_config, preflight
 from liveexec.runs import list_runs
 
 pytestmark = pytest.mark.slow
@@ -208,7 +208,7 @@ def test_prob_fill_on_limit_reaches_the_venue_fill_model(workspace: tuple[Path, 
     catalog, _url = workspace
     model = {"prob_fill_on_limit": 0.25, "random_seed": 7}
     cfg = mutated(QUOTES, catalog, change("venues", 0, "fill_model", to=model))
-    fill_model = get_fill_model(build_backtest_run_config(cfg).venues[0])
+    fill_model = get_fill_model(build_run_config(cfg).venues[0])
     assert fill_model.prob_fill_on_limit == 0.25
     assert [fill_model.is_limit_filled() for _ in range(2000)].count(True) in range(400, 600)
 

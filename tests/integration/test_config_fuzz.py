@@ -18,12 +18,13 @@ from typing import Any
 import pytest
 import yaml
 
-from liveexec.backtesting import backtest, preflight
+from liveexec.backtesting import backtest
 from liveexec.config import parse_config
 from liveexec.db import upgrade
 from liveexec.demo import prepare_demo_catalog
 from liveexec.errors import ConfigError, RunFailedError
 from liveexec.examples import EXAMPLES_DIR
+from liveexec.nodes import preflight
 
 pytestmark = pytest.mark.slow
 

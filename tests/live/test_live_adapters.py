@@ -25,10 +25,9 @@ from nautilus_trader.core.nautilus_pyo3 import (
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
-from liveexec.backtesting import build_risk_engine_config
 from liveexec.config import LiveexecConfig, parse_config
-from liveexec.nodes import build_components
-from liveexec.trading import build_live_node_config, live_risk_engine_config
+from liveexec.nodes import build_components, build_risk_engine_config, live_risk_engine_config
+from liveexec.trading import build_live_node_config
 from liveexec.trading._adapters import (
     adapter_credentials,
     add_live_factories,

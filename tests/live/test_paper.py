@@ -17,12 +17,13 @@ import polars as pl
 import pytest
 from sqlalchemy import create_engine, text
 
-from liveexec.backtesting import backtest, build_backtest_run_config
+from liveexec.backtesting import backtest
 from liveexec.config import LiveexecConfig, load_config
 from liveexec.db import upgrade
 from liveexec.demo import prepare_demo_catalog
 from liveexec.errors import ConfigError
 from liveexec.examples import EXAMPLES_DIR
+from liveexec.nodes import build_run_config
 from liveexec.runs import RunResult
 from liveexec.trading import build_paper_node_config, paper
 from liveexec.trading._run import LAST_STATS
@@ -195,7 +196,7 @@ def test_paper_refuses_a_database_not_at_head(sqlite_url: str) -> None:
 def test_paper_node_runs_the_backtests_components_and_risk_limits() -> None:
     cfg = load_config(BARS, overrides=["mode=paper", "risk.max_order_submit_rate=7/00:00:02"])
     node_config, run_config = build_paper_node_config(cfg)
-    backtest_engine = build_backtest_run_config(
+    backtest_engine = build_run_config(
         load_config(BARS, overrides=["risk.max_order_submit_rate=7/00:00:02"])
     ).engine
     assert backtest_engine is not None

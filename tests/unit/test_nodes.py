@@ -5,10 +5,9 @@ from __future__ import annotations
 import importlib
 
 import liveexec
-from liveexec.backtesting import build_backtest_run_config
 from liveexec.config import load_config
 from liveexec.examples import EXAMPLES_DIR
-from liveexec.nodes import build_components
+from liveexec.nodes import build_components, build_run_config
 
 BARS = EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml"
 
@@ -16,7 +15,7 @@ BARS = EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml"
 def test_backtest_run_uses_the_shared_component_configs() -> None:
     cfg = load_config(BARS)
     components = build_components(cfg)
-    engine = build_backtest_run_config(cfg).engine
+    engine = build_run_config(cfg).engine
     assert engine is not None
     assert engine.strategies == components.strategies
     assert engine.exec_algorithms == components.exec_algorithms
@@ -53,7 +52,7 @@ def test_catalog_credentials_stay_out_of_nautilus_configs() -> None:
             f"data.catalog.storage_options.token={secret}",
         ],
     )
-    run = build_backtest_run_config(cfg)
+    run = build_run_config(cfg)
     assert secret not in run.json().decode()
     assert secret not in repr(run)
     (data,) = run.data
@@ -70,7 +69,7 @@ def test_the_risk_section_reaches_nautilus_risk_engine_config() -> None:
             "risk.max_order_modify_rate=3/00:00:01",
         ],
     )
-    engine = build_backtest_run_config(cfg).engine
+    engine = build_run_config(cfg).engine
     assert engine is not None
     risk = engine.risk_engine
     assert (risk.bypass, risk.max_order_submit_rate, risk.max_order_modify_rate) == (

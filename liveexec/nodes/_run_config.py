@@ -1,7 +1,11 @@
-"""A liveexec config as a NautilusTrader ``BacktestRunConfig``."""
+"""The simulated world of a config as NautilusTrader's ``BacktestRunConfig``: venues with their
+fill and fee models, catalog queries per data stream, components, NautilusTrader's own risk
+engine. A backtest runs it with ``BacktestNode``; a paper node replays the same data queries
+into the same venues (liveexec.trading), so the two cannot drift apart."""
 
 from __future__ import annotations
 
+import msgspec
 from nautilus_trader.backtest.config import (
     BacktestDataConfig,
     BacktestEngineConfig,
@@ -10,15 +14,22 @@ from nautilus_trader.backtest.config import (
     ImportableFeeModelConfig,
     ImportableFillModelConfig,
 )
+from nautilus_trader.config import LiveRiskEngineConfig
 from nautilus_trader.model.data import Bar, QuoteTick, TradeTick
 from nautilus_trader.model.identifiers import TraderId
 from nautilus_trader.risk.config import RiskEngineConfig
 
-from liveexec.backtesting._logs import nautilus_logging_config
 from liveexec.config import DataStreamConfig, LiveexecConfig, RiskConfig, VenueConfig
-from liveexec.nodes import build_components
+from liveexec.nodes._components import build_components
+from liveexec.nodes._logs import nautilus_logging_config
 
-__all__ = ["DATA_CLASSES", "build_backtest_run_config", "build_risk_engine_config"]
+__all__ = [
+    "DATA_CLASSES",
+    "build_risk_engine_config",
+    "build_run_config",
+    "live_risk_engine_config",
+    "venue_config",
+]
 
 # The classes themselves, never their import paths: NautilusTrader 1.231 applies a bars stream's
 # `bar_types` filter only when `data_cls is Bar` (its issue #3263). Given the path text, every
@@ -26,7 +37,8 @@ __all__ = ["DATA_CLASSES", "build_backtest_run_config", "build_risk_engine_confi
 DATA_CLASSES: dict[str, type] = {"bars": Bar, "quotes": QuoteTick, "trades": TradeTick}
 
 
-def _venue(venue: VenueConfig) -> BacktestVenueConfig:
+def venue_config(venue: VenueConfig) -> BacktestVenueConfig:
+    """A simulated venue: the backtest's, and the paper venue's models and balances."""
     fill = venue.fill_model
     fill_config: dict[str, object] = {
         "prob_fill_on_limit": fill.prob_fill_on_limit,
@@ -66,7 +78,7 @@ def _venue(venue: VenueConfig) -> BacktestVenueConfig:
 
 
 def _data(cfg: LiveexecConfig, stream: DataStreamConfig) -> BacktestDataConfig:
-    assert cfg.data is not None  # validated: backtest mode has data
+    assert cfg.data is not None  # validated: simulated modes have data
     catalog = cfg.data.catalog
     protocol = catalog.path.split("://", 1)[0] if catalog.is_remote else None
     return BacktestDataConfig(
@@ -74,7 +86,7 @@ def _data(cfg: LiveexecConfig, stream: DataStreamConfig) -> BacktestDataConfig:
         catalog_fs_protocol=protocol,
         # Never the storage options: NautilusTrader's configs print them in repr() and JSON, and
         # BacktestNode logs its config on failures. The node gets the catalog opened by liveexec
-        # instead (liveexec.backtesting._run.node_reading).
+        # instead (liveexec.nodes.node_reading).
         catalog_fs_storage_options=None,
         data_cls=DATA_CLASSES[stream.kind],  # type: ignore[arg-type]  # see DATA_CLASSES
         instrument_id=stream.instrument_id,
@@ -102,10 +114,16 @@ def build_risk_engine_config(risk: RiskConfig) -> RiskEngineConfig:
     )
 
 
-def build_backtest_run_config(cfg: LiveexecConfig) -> BacktestRunConfig:
-    """The run NautilusTrader's ``BacktestNode`` executes for ``cfg``."""
+def live_risk_engine_config(risk: RiskEngineConfig) -> LiveRiskEngineConfig:
+    """The live node's risk engine with exactly the backtest's settings."""
+    return LiveRiskEngineConfig(**msgspec.structs.asdict(risk))
+
+
+def build_run_config(cfg: LiveexecConfig) -> BacktestRunConfig:
+    """The run NautilusTrader's ``BacktestNode`` executes for ``cfg`` (any mode with a ``data``
+    section: the mode is not part of what a run does)."""
     if cfg.data is None:
-        raise ValueError("a backtest needs the config's 'data' section")
+        raise ValueError("a simulated run needs the config's 'data' section")
     components = build_components(cfg)
     engine = BacktestEngineConfig(
         trader_id=TraderId(cfg.trader_id),
@@ -117,7 +135,7 @@ def build_backtest_run_config(cfg: LiveexecConfig) -> BacktestRunConfig:
         run_analysis=False,
     )
     return BacktestRunConfig(
-        venues=[_venue(v) for v in cfg.venues],
+        venues=[venue_config(v) for v in cfg.venues],
         data=[_data(cfg, s) for s in cfg.data.streams],
         engine=engine,
         raise_exception=True,

@@ -1,4 +1,5 @@
-"""Everything checked before a backtest writes anything; ``liveexec config check`` runs it too.
+"""Everything checked before a simulated run (backtest, paper replay) writes anything;
+``liveexec config check`` runs it too.
 
 It reads the catalog's instrument definitions and file intervals, never the market data itself.
 """
@@ -14,11 +15,12 @@ import pandas as pd
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import QUANTITY_MAX, Currency
 
-from liveexec.backtesting._build import DATA_CLASSES
 from liveexec.config import LiveexecConfig, ProvidedInstrumentsSpec
 from liveexec.data import open_catalog
 from liveexec.errors import ConfigError, ConfigIssue
-from liveexec.nodes import build_instrument, check_importable
+from liveexec.nodes._components import check_importable
+from liveexec.nodes._instruments import build_instrument
+from liveexec.nodes._run_config import DATA_CLASSES
 
 __all__ = ["Preflight", "instrument_differences", "preflight"]
 
@@ -193,19 +195,19 @@ def _window_ns(cfg: LiveexecConfig) -> tuple[int, int]:
 
 
 def preflight(cfg: LiveexecConfig, source: str = "<config>") -> Preflight:
-    """Every check a backtest makes before it writes anything; all issues are reported together.
+    """Every check a backtest or a paper replay makes before it writes anything; all issues are
+    reported together.
 
     Components import and accept their parameters; order sizes are positive; venue currencies
     exist; the catalog exists and holds each instrument with the same market-data fields as the
     config; each stream has data in the ``data.start``/``data.end`` window (from the catalog's
     file intervals, without reading the data).
     """
-    if cfg.mode != "backtest":
-        raise ConfigError(source, [ConfigIssue("mode", f"expected 'backtest', got {cfg.mode!r}")])
+    if cfg.data is None:
+        raise ConfigError(source, [ConfigIssue("data", "a simulated run needs a 'data' section")])
     check_importable(cfg, source)
     defined, issues = _build_instruments(cfg)
     issues += _size_issues(cfg, defined) + _currency_issues(cfg)
-    assert cfg.data is not None  # validated: backtest mode has data
     location = cfg.data.catalog.path
     if not cfg.data.catalog.is_remote and not Path(location).expanduser().is_dir():
         issues.append(
