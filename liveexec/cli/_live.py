@@ -195,8 +195,11 @@ def stop_command(
 
     from liveexec.cli._app import _database, _fail, _out  # noqa: PLC0415
     from liveexec.errors import LiveexecError  # noqa: PLC0415
-    from liveexec.runs import load_run  # noqa: PLC0415
-    from liveexec.trading._lease import lease_owner, request_stop  # noqa: PLC0415
+    from liveexec.runs import (  # noqa: PLC0415
+        lease_owner,
+        load_run,
+        request_stop,
+    )
 
     with _database(db, require_schema=True) as (_url, engine):
         try:

@@ -16,13 +16,16 @@ from liveexec.nodes._run_config import (
     live_risk_engine_config,
     venue_config,
 )
+from liveexec.nodes._session import NodeRun, RunSession, run_node
 from liveexec.nodes._wiring import add_recorder_and_gate, node_reading, with_config_instruments
 
 __all__ = [
     "DATA_CLASSES",
     "Components",
+    "NodeRun",
     "Preflight",
     "RunLog",
+    "RunSession",
     "add_recorder_and_gate",
     "build_components",
     "build_instrument",
@@ -36,6 +39,7 @@ __all__ = [
     "node_reading",
     "preflight",
     "run_log_directory",
+    "run_node",
     "speed_up_backtest_engine",
     "tuned_gc",
     "venue_config",

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from liveexec._version import __version__
@@ -26,7 +24,6 @@ from liveexec.db import Run, UnifiedOrder
 
 __all__ = [
     "HEARTBEAT_EVERY",
-    "Heartbeat",
     "close_run",
     "list_runs",
     "open_run",
@@ -100,40 +97,6 @@ def open_run(engine: Engine, cfg: LiveexecConfig) -> str:
         )
         session.commit()
     return run_id
-
-
-class Heartbeat:
-    """Refreshes a running row's ``heartbeat_at`` from a daemon thread until stopped.
-
-    A failed refresh (the database restarting) is skipped; the next one tries again.
-    """
-
-    def __init__(self, engine: Engine, run_id: str, every: timedelta = HEARTBEAT_EVERY) -> None:
-        self._engine = engine
-        self._run_id = run_id
-        self._every = every.total_seconds()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="liveexec-heartbeat", daemon=True)
-
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self._every):
-            try:
-                with self._engine.begin() as connection:
-                    connection.execute(
-                        update(_RUNS)
-                        .where(_RUNS.c.run_id == self._run_id, _RUNS.c.status == "running")
-                        .values(heartbeat_at=datetime.now(UTC))
-                    )
-            except SQLAlchemyError:
-                continue
 
 
 def reap_abandoned(engine: Engine, *, now: datetime | None = None) -> list[str]:

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from liveexec.config import LiveexecConfig
-from liveexec.runs import RunResult
+from liveexec.runs import LeaseHeldError, NoRunningNodeError, RunResult, request_stop
 from liveexec.trading._adapters import build_live_node_config
 from liveexec.trading._build import build_paper_node_config
-from liveexec.trading._lease import LeaseHeldError, NoRunningNodeError, request_stop
 from liveexec.trading._live_run import check_live, live_in_process
 from liveexec.trading._process import (
     live_in_subprocess,
