@@ -404,21 +404,32 @@ def _replay(
     fill beyond flat opening the next cycle at its price (its commission split by quantity)."""
     books: dict[str, _Book] = {}
     ledger: list[_Fill] = []
-    for row in fills.iter_rows(named=True):
-        iid = row["instrument_id"]
+    columns = (
+        "instrument_id", "strategy_id", "position_id", "client_order_id", "side", "last_qty",
+        "last_px", "commission", "ts_event",
+    )  # fmt: skip
+    for (
+        iid,
+        strategy_id,
+        position_id,
+        order_id,
+        side,
+        quantity,
+        price,
+        commission,
+        ts,
+    ) in fills.select(columns).iter_rows():
         info = _instrument(known, iid)
         if info.settlement is None and iid in settlement:
             info = _Instrument(iid, settlement[iid], None, None, info.multiplier, False, False)
-        key = str(row["position_id"] or f"{iid}-{row['strategy_id']}")
-        amount, _, currency = str(row["commission"]).partition(" ")
-        quantity = Decimal(row["last_qty"])
-        price = Decimal(row["last_px"])
-        sign = 1 if row["side"] == "BUY" else -1
+        key = str(position_id or f"{iid}-{strategy_id}")
+        amount, _, currency = str(commission).partition(" ")
+        sign = 1 if side == "BUY" else -1
         book = books.get(key)
         pnl = _ZERO
         split = Decimal(1)
         if book is None or book.qty == 0:
-            book = _Book(info, (key, row["client_order_id"]), sign * quantity, price)
+            book = _Book(info, (key, order_id), sign * quantity, price)
             cycles = [book.cycle]
         elif (book.qty > 0) == (sign > 0):
             size = abs(book.qty)
@@ -433,14 +444,14 @@ def _replay(
             rest = quantity - closing
             if book.qty == 0 and rest > 0:  # a flip: the rest opens the next cycle
                 split = closing / quantity
-                book = _Book(info, (key, row["client_order_id"]), sign * rest, price)
+                book = _Book(info, (key, order_id), sign * rest, price)
                 cycles.append(book.cycle)
         books[key] = book
         ledger.append(
             _Fill(
-                ts=row["ts_event"],
+                ts=ts,
                 instrument=info,
-                side=row["side"],
+                side=side,
                 cycles=cycles,
                 split=split,
                 pnl=pnl,
@@ -469,8 +480,10 @@ def _reconcile(ledger: list[_Fill], positions: pl.DataFrame) -> Decimal:
     Returns the largest residual relative to the cycle's gross PnL (a large one means the
     replay does not model the instrument, e.g. a multiplier the config does not give)."""
     recorded = {
-        (row["position_id"], row["opening_order_id"]): (row["realized_pnl"], row["currency"])
-        for row in positions.iter_rows(named=True)
+        (position_id, opening): (pnl, currency)
+        for position_id, opening, pnl, currency in positions.select(
+            "position_id", "opening_order_id", "realized_pnl", "currency"
+        ).iter_rows()
     }
     replayed: dict[tuple[str, str], Decimal] = {}
     gross: dict[tuple[str, str], Decimal] = {}
@@ -722,10 +735,12 @@ def _exposure(positions: pl.DataFrame, start_ns: int, end_ns: int) -> float | No
     if end_ns <= start_ns:
         return None
     spans: list[tuple[int, int]] = []
-    for opened, closed in positions.select("opened_at", "closed_at").iter_rows():
-        first = _ns_of(opened)
-        last = _ns_of(closed) if closed is not None else end_ns
-        first, last = max(first, start_ns), min(last, end_ns)
+    times = positions.select(
+        pl.col("opened_at").dt.epoch("ns"), pl.col("closed_at").dt.epoch("ns")
+    ).iter_rows()
+    for opened, closed in times:
+        first = max(opened, start_ns)
+        last = min(closed if closed is not None else end_ns, end_ns)
         if last > first:
             spans.append((first, last))
     covered = 0
