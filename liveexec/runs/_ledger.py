@@ -242,8 +242,8 @@ def list_runs(
     run's prices).
 
     Filters: ``mode``, ``status``, ``config_id`` (exact), ``strategy`` (a class name, any
-    case), ``since`` (started at or after; a date is its midnight UTC). ``limit`` None lists
-    all.
+    case), ``since`` (started at or after: an aware datetime, or a date for its midnight UTC).
+    ``limit`` None lists all.
     """
     query = select(
         _RUNS.c.run_id,
@@ -261,6 +261,8 @@ def list_runs(
     if config_id is not None:
         query = query.where(_RUNS.c.config_id == config_id)
     if since is not None:
+        if isinstance(since, datetime) and since.tzinfo is None:
+            raise ValueError(f"since={since.isoformat()} is naive: give it a time zone (UTC)")
         moment = (
             since
             if isinstance(since, datetime)

@@ -878,14 +878,19 @@ def _money_statistics(
 def _span(
     market: MarketData | None, window: tuple[datetime, datetime] | None, ledger: list[_Fill]
 ) -> tuple[int, int] | None:
-    """The data window: the run's data, else the one given, else the fills' span."""
+    """The data window: the run's data, else the one given, else the fills' span; stretched to
+    hold every fill (so the last day's equity holds the whole realized PnL)."""
     if market is not None and market.start_ns is not None and market.end_ns is not None:
-        return (market.start_ns, market.end_ns)
-    if window is not None:
-        return (_ns_of(window[0]), _ns_of(window[1]))
+        span = (market.start_ns, market.end_ns)
+    elif window is not None:
+        span = (_ns_of(window[0]), _ns_of(window[1]))
+    elif ledger:
+        span = (ledger[0].ts, ledger[-1].ts)
+    else:
+        return None
     if ledger:
-        return (ledger[0].ts, ledger[-1].ts)
-    return None
+        span = (min(span[0], ledger[0].ts), max(span[1], ledger[-1].ts))
+    return span
 
 
 def _return_statistics(curve: _Curve, start: Decimal, span: tuple[int, int]) -> dict[str, Any]:

@@ -450,6 +450,9 @@ def test_list_runs_is_a_frame_of_what_a_runs_table_needs(
         assert quoters.get_column("run_id").to_list() == [quoter.result.run_id]
         assert list_runs(engine, status="failed").is_empty()
         assert list_runs(engine, since=datetime.now(UTC) + timedelta(days=1)).is_empty()
+        assert list_runs(engine, since=datetime.now(UTC).date()).height >= 3
+        with pytest.raises(ValueError, match="naive"):
+            list_runs(engine, since=datetime(2026, 1, 1))
         assert list_runs(engine, config_id=usdjpy.result.config_id, limit=None).height >= 1
         assert list_runs(engine, limit=1).height == 1
     finally:
