@@ -1,8 +1,8 @@
 """Several runs' statistics side by side.
 
 report = analysis.compare(None, "5990df16", "7e2ea238")   # run ids or unique prefixes
-report                    # in a notebook: one table, a column per run, formatted
-report.frame              # one row per run, exact values (money as Decimal in `currency`)
+report          # in a notebook: one table, a column per run, formatted; print(report) too
+report.frame    # one row per run, exact values (money as Decimal in its `currency`)
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from sqlalchemy import Engine
 
 from liveexec.config import resolve_database_url
 from liveexec.db import create_db_engine, database_errors, require_current_schema
-from liveexec.runs import STATISTIC_FIELDS, RunResult, load_run, resolve_run_id
+from liveexec.runs import (
+    STATISTIC_FIELDS,
+    RunResult,
+    load_run,
+    resolve_run_id,
+    strategy_parameters,
+)
 
 if TYPE_CHECKING:
     from liveexec.config import CatalogConfig
@@ -127,7 +133,7 @@ def _row(run: RunResult) -> dict[str, Any]:
         "mode": run.mode,
         "status": run.status,
         "strategy": ", ".join(run.strategies),
-        "parameters": _parameters(run),
+        "parameters": strategy_parameters(run.config),
         "config_id": run.config_id,
         "currency": stats.currency,
         "period": period,
@@ -137,16 +143,6 @@ def _row(run: RunResult) -> dict[str, Any]:
     for name, _label, _kind in STATISTIC_FIELDS:
         row[name] = getattr(stats, name)
     return row
-
-
-def _parameters(run: RunResult) -> str:
-    from liveexec.config import component_parameters  # noqa: PLC0415
-
-    texts = []
-    for spec in run.config.get("strategies") or []:
-        values = component_parameters(str(spec.get("config_path", "")), spec.get("config") or {})
-        texts.append(" ".join(f"{k}={v}" for k, v in values.items() if k != "instrument_id"))
-    return "; ".join(texts)
 
 
 def _frame(runs: Sequence[RunResult]) -> pl.DataFrame:

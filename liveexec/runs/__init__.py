@@ -8,6 +8,7 @@ from liveexec.runs._ledger import (
     open_run,
     reap_abandoned,
     resolve_run_id,
+    strategy_parameters,
 )
 from liveexec.runs._read import read_table
 from liveexec.runs._results import RunResult, load, load_run
@@ -34,4 +35,5 @@ __all__ = [
     "read_table",
     "reap_abandoned",
     "resolve_run_id",
+    "strategy_parameters",
 ]

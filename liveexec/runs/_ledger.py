@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from importlib.metadata import version
@@ -38,6 +39,7 @@ __all__ = [
     "process_start",
     "reap_abandoned",
     "resolve_run_id",
+    "strategy_parameters",
 ]
 
 HEARTBEAT_EVERY = timedelta(seconds=10)
@@ -287,9 +289,7 @@ def list_runs(
                     "status": run_status,
                     "config_id": cid,
                     "strategy": ", ".join(classes),
-                    "parameters": "; ".join(
-                        parameters.text(s) for s in config.get("strategies") or []
-                    ),
+                    "parameters": parameters.text(config),
                     "instruments": ", ".join(_instrument_ids(config)),
                     "data_start": _when(data.get("start")),
                     "data_end": _when(data.get("end")),
@@ -373,17 +373,27 @@ def _when(value: object) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def strategy_parameters(config: Mapping[str, Any]) -> str:
+    """The strategies' parameters that differ from their config classes' defaults, as the
+    classes read them, compact: ``trade_size=0.1 bar_type=...``, ``; `` between strategies
+    (``instrument_id`` left out: a runs list shows the instruments)."""
+    return _Parameters().text(config)
+
+
 class _Parameters:
-    """A strategy's non-default parameters, compact; each config class imported once."""
+    """Strategies' non-default parameters, compact; each config class read once per call."""
 
     def __init__(self) -> None:
         self._seen: dict[str, str] = {}
 
-    def text(self, spec: dict[str, Any]) -> str:
+    def text(self, config: Mapping[str, Any]) -> str:
+        return "; ".join(self._one(spec) for spec in config.get("strategies") or [])
+
+    def _one(self, spec: Mapping[str, Any]) -> str:
         config = spec.get("config") or {}
         key = json.dumps([spec.get("config_path"), config], sort_keys=True, default=str)
         if key not in self._seen:
-            values = component_parameters(str(spec.get("config_path", "")), config)
+            values = component_parameters(str(spec.get("config_path", "")), dict(config))
             self._seen[key] = " ".join(
                 f"{name}={_compact(value)}"
                 for name, value in values.items()
