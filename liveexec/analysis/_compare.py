@@ -124,7 +124,7 @@ class Comparison:
 def _row(run: RunResult) -> dict[str, Any]:
     stats = run.statistics
     period = (
-        f"{stats.start:%Y-%m-%d %H:%M} to {stats.end:%Y-%m-%d %H:%M} UTC"
+        f"{stats.start:%Y-%m-%d %H:%M:%S} to {stats.end:%Y-%m-%d %H:%M:%S} UTC"
         if stats.start is not None and stats.end is not None
         else None
     )
