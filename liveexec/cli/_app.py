@@ -8,7 +8,6 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -251,6 +250,8 @@ def db_check(db: DbOption = None) -> None:
 
 
 def _result_tables(result: RunResult) -> list[Table]:
+    from liveexec.runs import format_money  # noqa: PLC0415 (cheap --help)
+
     summary = Table(title=f"Run {result.run_id}", show_header=False)
     summary.add_row("status", result.status)
     summary.add_row("mode", result.mode)
@@ -258,21 +259,15 @@ def _result_tables(result: RunResult) -> list[Table]:
     summary.add_row("orders", str(result.orders.height))
     summary.add_row("fills", str(result.fills.height))
     summary.add_row("positions", str(result.positions.height))
-    for name, value in result.statistics.items():
-        text = (
-            "-" if value is None else (f"{value:,.4f}" if isinstance(value, float) else str(value))
-        )
-        summary.add_row(name, text)
+    for label, text in result.formatted_statistics():
+        summary.add_row(label, text)
+    for note in result.statistics.notes:
+        summary.add_row("note", note)
     account = Table(title="Account")
     for column in result.account.columns:
         account.add_column(column, justify="right" if column != "currency" else "left")
-    for row in result.account.iter_rows():
-        account.add_row(
-            *(
-                f"{v.normalize():f}" if isinstance(v, Decimal) else ("-" if v is None else str(v))
-                for v in row
-            )
-        )
+    for code, *amounts in result.account.iter_rows():
+        account.add_row(code, *("-" if v is None else format_money(v, code) for v in amounts))
     return [summary, account]
 
 
@@ -340,15 +335,18 @@ def runs_list(
 ) -> None:
     """The latest runs, newest first."""
     from liveexec.db import mask_url  # noqa: PLC0415 (cheap --help)
-    from liveexec.runs import list_runs  # noqa: PLC0415 (cheap --help)
+    from liveexec.runs import format_money, list_runs  # noqa: PLC0415 (cheap --help)
 
     with _database(db, require_schema=True) as (url, engine):
-        rows = list_runs(engine, limit=limit, config_id=config_id)
+        runs = list_runs(engine, limit=limit, config_id=config_id)
     table = Table(title=f"Runs in {mask_url(url)}")
-    for column in ("run_id", "mode", "status", "config_id", "started_at", "orders"):
+    columns = ("run_id", "mode", "status", "config_id", "started_at", "orders", "pnl")
+    for column in columns:
         table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(str(value) for value in row))
+    for row in runs.iter_rows(named=True):
+        pnl = "" if row["pnl"] is None else format_money(row["pnl"], row["currency"])
+        started = row["started_at"].isoformat(timespec="seconds")
+        table.add_row(*(str(row[c]) for c in columns[:4]), started, str(row["orders"]), pnl)
     _out().print(table)
 
 
@@ -757,6 +755,7 @@ def demo(
     from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415 (cheap --help)
     from liveexec.db import mask_url, upgrade  # noqa: PLC0415 (cheap --help)
     from liveexec.demo import prepare_demo_catalog  # noqa: PLC0415 (cheap --help)
+    from liveexec.runs import format_money  # noqa: PLC0415 (cheap --help)
 
     url = resolve_database_url(override=db)
     overview = Table(title="Demo runs")
@@ -768,14 +767,12 @@ def demo(
             cfg = load_config(path, overrides=["logging.level=ERROR"])
             prepare_demo_catalog(cfg)
             result = _run_backtest(cfg, url, str(path), show_progress=progress)
-            pnl = result.statistics.get("total_pnl")
-            currency = ", ".join(result.positions.get_column("currency").unique().to_list())
             overview.add_row(
                 path.name,
                 result.run_id,
                 str(result.orders.height),
                 str(result.positions.height),
-                f"{pnl:,.2f} {currency}" if isinstance(pnl, float) else "-",
+                format_money(result.statistics.total_pnl, result.currency),
                 result.config_id,
             )
     except LiveexecError as exc:

@@ -1,6 +1,12 @@
 """The one config tree that describes a run in backtest, paper or live mode."""
 
-from liveexec.config._identity import REDACTED, config_id, identity_document, redacted_document
+from liveexec.config._identity import (
+    REDACTED,
+    component_parameters,
+    config_id,
+    identity_document,
+    redacted_document,
+)
 from liveexec.config._loader import load_config, parse_config
 from liveexec.config._models import (
     ActorSpec,
@@ -79,6 +85,7 @@ __all__ = [
     "StrategyRiskLimits",
     "StrategySpec",
     "VenueConfig",
+    "component_parameters",
     "config_id",
     "config_json_schema",
     "default_database_url",

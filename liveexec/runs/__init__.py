@@ -1,5 +1,7 @@
-"""Runs: their ledger rows, and their results read back from the database."""
+"""Runs: their ledger rows, leases and supervisor, and their results read back from the
+database."""
 
+from liveexec.runs._format import money as format_money
 from liveexec.runs._lease import (
     Lease,
     LeaseHeldError,
@@ -11,21 +13,38 @@ from liveexec.runs._lease import (
     release_lease,
     request_stop,
 )
-from liveexec.runs._ledger import close_run, list_runs, open_run, reap_abandoned
+from liveexec.runs._ledger import (
+    close_run,
+    list_runs,
+    open_run,
+    reap_abandoned,
+    resolve_run_id,
+    strategy_parameters,
+)
 from liveexec.runs._read import read_table
-from liveexec.runs._results import RunResult, compute_statistics, load, load_run
+from liveexec.runs._results import RunResult, load, load_run
+from liveexec.runs._statistics import (
+    DAYS_PER_YEAR,
+    STATISTIC_FIELDS,
+    Statistics,
+    compute_statistics,
+)
 from liveexec.runs._supervisor import Supervisor
 
 __all__ = [
+    "DAYS_PER_YEAR",
+    "STATISTIC_FIELDS",
     "Lease",
     "LeaseHeldError",
     "LeaseOwner",
     "NoRunningNodeError",
     "RunResult",
+    "Statistics",
     "Supervisor",
     "acquire_lease",
     "close_run",
     "compute_statistics",
+    "format_money",
     "lease_owner",
     "leased_run",
     "list_runs",
@@ -36,4 +55,6 @@ __all__ = [
     "reap_abandoned",
     "release_lease",
     "request_stop",
+    "resolve_run_id",
+    "strategy_parameters",
 ]
