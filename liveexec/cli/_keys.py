@@ -50,10 +50,13 @@ def keys_generate(
     """Create an approver's key pair: the private key is written (encrypted when
     $LIVEEXEC_SIGNING_KEY_PASSPHRASE is set), and the line to add to the trusted approvers file
     of each live host is printed."""
-    from liveexec.promotion import default_key_path, generate_key  # noqa: PLC0415 (cheap --help)
-    from liveexec.promotion._keys import NAME_PATTERN  # noqa: PLC0415 (cheap --help)
+    from liveexec.promotion import (  # noqa: PLC0415 (cheap --help)
+        APPROVER_NAME_PATTERN,
+        default_key_path,
+        generate_key,
+    )
 
-    if not NAME_PATTERN.fullmatch(name):
+    if not APPROVER_NAME_PATTERN.fullmatch(name):
         Console(stderr=True).print(
             f"[bold red]error:[/] approver name {name!r}: letters, digits and . _ @ + - only "
             "(at most 64)",

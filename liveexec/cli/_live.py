@@ -151,7 +151,7 @@ def live_command(
     from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415
     from liveexec.db import mask_url  # noqa: PLC0415
     from liveexec.errors import LiveexecError, RunInterrupted  # noqa: PLC0415
-    from liveexec.trading._live_run import live_in_process  # noqa: PLC0415
+    from liveexec.trading import live_in_process  # noqa: PLC0415
 
     try:
         cfg = load_config(file, overrides=overrides or ())

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from liveexec.config import LiveexecConfig
-    from liveexec.db._models import Promotion
+    from liveexec.db import Promotion
 
 __all__ = ["promote_command", "promotions_app"]
 
@@ -272,8 +272,7 @@ def promotions_verify(
     would let its config trade live (trusted signature, runs and evidence unchanged, still in
     force). Exit 0 if all holds, 1 if anything does not (each problem printed)."""
     from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415 (cheap --help)
-    from liveexec.promotion import verify  # noqa: PLC0415 (cheap --help)
-    from liveexec.promotion._chain import read_head_file  # noqa: PLC0415 (cheap --help)
+    from liveexec.promotion import read_head_file, verify  # noqa: PLC0415 (cheap --help)
 
     try:
         cfg = load_config(config, overrides=overrides or []) if config else None

@@ -9,6 +9,7 @@ from liveexec.config._identity import (
 )
 from liveexec.config._loader import load_config, parse_config
 from liveexec.config._models import (
+    LIVE_VENUES,
     ActorSpec,
     BinanceLiveConfig,
     BybitLiveConfig,
@@ -37,6 +38,7 @@ from liveexec.config._models import (
     PromotionConfig,
     ProvidedInstrumentsSpec,
     RiskConfig,
+    StopConfig,
     StrategyRiskLimits,
     StrategySpec,
     VenueConfig,
@@ -53,6 +55,7 @@ from liveexec.config._settings import (
 __all__ = [
     "DATABASE_URL_ENV",
     "HOME_ENV",
+    "LIVE_VENUES",
     "REDACTED",
     "ActorSpec",
     "BinanceLiveConfig",
@@ -82,6 +85,7 @@ __all__ = [
     "PromotionConfig",
     "ProvidedInstrumentsSpec",
     "RiskConfig",
+    "StopConfig",
     "StrategyRiskLimits",
     "StrategySpec",
     "VenueConfig",

@@ -14,9 +14,11 @@ from liveexec.runs._lease import (
     request_stop,
 )
 from liveexec.runs._ledger import (
+    HOST,
     close_run,
     list_runs,
     open_run,
+    process_start,
     reap_abandoned,
     resolve_run_id,
     strategy_parameters,
@@ -33,6 +35,7 @@ from liveexec.runs._supervisor import Supervisor
 
 __all__ = [
     "DAYS_PER_YEAR",
+    "HOST",
     "STATISTIC_FIELDS",
     "Lease",
     "LeaseHeldError",
@@ -51,6 +54,7 @@ __all__ = [
     "load",
     "load_run",
     "open_run",
+    "process_start",
     "read_table",
     "reap_abandoned",
     "release_lease",

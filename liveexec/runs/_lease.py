@@ -14,7 +14,6 @@ SQLite and PostgreSQL, and a SIGKILLed holder never blocks the next start.
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from liveexec.db._models import LiveLease
+from liveexec.db import LiveLease
 from liveexec.errors import LiveexecError
-from liveexec.runs._ledger import _owner_alive, process_start
+from liveexec.runs._ledger import HOST, _owner_alive, process_start
 
 __all__ = [
     "HEARTBEAT_EVERY_S",
@@ -49,7 +48,6 @@ HEARTBEAT_EVERY_S = 2.0
 # Another host's lease is taken for dead when its heartbeat is this old.
 LEASE_STALE_AFTER = timedelta(seconds=30)
 
-_HOST = socket.gethostname()
 _LEASES = LiveLease.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
 
 
@@ -138,7 +136,7 @@ def _holder_values(lease_id: str, mode: str, now: datetime) -> dict[str, object]
         "lease_id": lease_id,
         "run_id": None,
         "mode": mode,
-        "owner_host": _HOST,
+        "owner_host": HOST,
         "owner_pid": pid,
         "owner_start": process_start(pid),
         "acquired_at": now,
@@ -217,7 +215,7 @@ def request_stop(engine: Engine, trader_id: str, *, by: str | None = None) -> Le
     """Ask the node running ``trader_id`` to stop; the owner asked. Raises
     :class:`NoRunningNodeError` if no live process holds the lease (a dead owner's row is
     removed: nothing runs to stop)."""
-    requester = by or f"pid {os.getpid()} on {_HOST}"
+    requester = by or f"pid {os.getpid()} on {HOST}"
     current = lease_owner(engine, trader_id)
     if current is None:
         raise NoRunningNodeError(f"no paper or live node is running for trader {trader_id}")

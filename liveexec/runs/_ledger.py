@@ -30,6 +30,7 @@ from liveexec.errors import ConfigError, ConfigIssue
 
 __all__ = [
     "HEARTBEAT_EVERY",
+    "HOST",
     "close_run",
     "list_runs",
     "open_run",
@@ -42,7 +43,7 @@ __all__ = [
 HEARTBEAT_EVERY = timedelta(seconds=10)
 # Another machine's run is taken for dead only when its heartbeat is this old.
 STALE_AFTER = timedelta(minutes=2)
-_HOST = socket.gethostname()
+HOST = socket.gethostname()  # this machine, as runs and leases name their owners
 
 
 def process_start(pid: int) -> int | None:
@@ -71,7 +72,7 @@ def _alive_elsewhere(pid: int) -> int | None:
 
 def _owner_alive(host: str | None, pid: int | None, start: int | None) -> bool | None:
     """True/False when this machine can tell; None for another machine's run."""
-    if host != _HOST or pid is None:
+    if host != HOST or pid is None:
         return None
     current = process_start(pid)
     if current is None:
@@ -99,7 +100,7 @@ def open_run(engine: Engine, cfg: LiveexecConfig) -> str:
                 nautilus_version=version("nautilus_trader"),
                 started_at=datetime.now(UTC),
                 status="running",
-                owner_host=_HOST,
+                owner_host=HOST,
                 owner_pid=os.getpid(),
                 owner_start=process_start(os.getpid()),
                 heartbeat_at=datetime.now(UTC),

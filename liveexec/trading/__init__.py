@@ -27,6 +27,7 @@ __all__ = [
     "build_live_node_config",
     "build_paper_node_config",
     "live",
+    "live_in_process",
     "paper",
     "stop",
 ]

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 
 from nautilus_trader.live.node import TradingNode
 
-from liveexec.config._models import StopConfig
+from liveexec.config import StopConfig
 from liveexec.recording import RecorderActor, RecorderError
 from liveexec.runs import Lease, Supervisor
 from liveexec.trading._replay import ReplayDataClient, settle

@@ -27,8 +27,7 @@ from nautilus_trader.model.data import BarType
 from nautilus_trader.model.identifiers import InstrumentId
 from sqlalchemy import Engine
 
-from liveexec.config import LiveexecConfig
-from liveexec.config._models import LIVE_VENUES
+from liveexec.config import LIVE_VENUES, LiveexecConfig
 from liveexec.errors import ConfigError, ConfigIssue
 from liveexec.nodes import RunSession, check_importable, run_log_directory, run_node
 from liveexec.recording import ProcessRecordBuffer, RowBuffer
