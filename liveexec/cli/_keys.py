@@ -9,25 +9,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from liveexec.errors import ConfigError, LiveexecError
+from liveexec.cli._common import fail, group
+from liveexec.errors import LiveexecError
 
 __all__ = ["keys_app"]
 
-keys_app = typer.Typer(
-    help=(
-        "Approvers' Ed25519 keys. A promotion decision counts for `liveexec live` only when "
-        "signed by a key that the trusted approvers file of the live host lists "
-        "($LIVEEXEC_TRUSTED_APPROVERS, else ~/.config/liveexec/trusted_approvers; one "
-        "`NAME ed25519 PUBLIC_KEY` line per key). Keys and that file live outside the "
-        "database, out of reach of whoever can write to it."
-    ),
-    no_args_is_help=True,
+keys_app = group(
+    "Approvers' Ed25519 keys. A promotion decision counts for `liveexec live` only when "
+    "signed by a key that the trusted approvers file of the live host lists "
+    "($LIVEEXEC_TRUSTED_APPROVERS, else ~/.config/liveexec/trusted_approvers; one "
+    "`NAME ed25519 PUBLIC_KEY` line per key). Keys and that file live outside the database, "
+    "out of reach of whoever can write to it."
 )
-
-
-def _fail(exc: LiveexecError) -> typer.Exit:
-    Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
-    return typer.Exit(2 if isinstance(exc, ConfigError) else 1)
 
 
 def _trusted_line(name: str, public_key: str) -> str:
@@ -66,7 +59,7 @@ def keys_generate(
     try:
         signer = generate_key(out if out is not None else default_key_path())
     except LiveexecError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     err = Console(stderr=True)
     err.print(f"private key written to {signer.path} (keep it; it signs as {name})")
     err.print(f"fingerprint {signer.fingerprint}")
@@ -88,7 +81,7 @@ def keys_show(
     try:
         signer = load_signer(key if key is not None else default_key_path())
     except LiveexecError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     assert signer is not None  # a named path that is missing raises
     Console(stderr=True).print(f"{signer.path}: fingerprint {signer.fingerprint}")
     typer.echo(_trusted_line(name, signer.public_key))
@@ -102,7 +95,7 @@ def keys_trusted() -> None:
     try:
         trusted = read_trusted_approvers()
     except LiveexecError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     table = Table(title=f"Trusted approvers ({trusted.path})")
     table.add_column("approver")
     table.add_column("key fingerprint", overflow="fold")
