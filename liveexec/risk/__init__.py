@@ -3,17 +3,7 @@ backtest, paper and live nodes."""
 
 from liveexec.risk._build import build_risk_gate, limits_from_config, needs_risk_gate
 from liveexec.risk._gate import RiskGate
-from liveexec.risk._model import (
-    InstrumentInfo,
-    InstrumentLimits,
-    LossMark,
-    OrderIntent,
-    RiskLimits,
-    RiskModel,
-    StateChange,
-    StrategyLimits,
-    TradingState,
-)
+from liveexec.risk._model import RiskModel
 from liveexec.risk._store import (
     ActiveHalt,
     HaltWatcher,
@@ -26,6 +16,16 @@ from liveexec.risk._store import (
     record_loss_mark,
     record_state_changes,
     resume,
+)
+from liveexec.risk._types import (
+    InstrumentInfo,
+    InstrumentLimits,
+    LossMark,
+    OrderIntent,
+    RiskLimits,
+    StateChange,
+    StrategyLimits,
+    TradingState,
 )
 
 __all__ = [

@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 from liveexec.config import LiveexecConfig, RiskConfig
 from liveexec.risk._exposure import DatabaseExposureCheck, DatabaseExposureLimits
 from liveexec.risk._gate import RiskGate
-from liveexec.risk._model import InstrumentLimits, RiskLimits, StrategyLimits, TradingState
+from liveexec.risk._types import InstrumentLimits, RiskLimits, StrategyLimits, TradingState
 
 __all__ = ["build_risk_gate", "database_exposure_check", "limits_from_config", "needs_risk_gate"]
 

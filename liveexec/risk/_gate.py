@@ -52,13 +52,7 @@ from nautilus_trader.model.objects import FIXED_DECIMAL_SCALE, Currency, Quantit
 from sqlalchemy import Engine
 
 from liveexec.risk._exposure import DatabaseExposureCheck
-from liveexec.risk._model import (
-    InstrumentInfo,
-    OrderIntent,
-    RiskLimits,
-    RiskModel,
-    TradingState,
-)
+from liveexec.risk._model import RiskModel
 from liveexec.risk._store import (
     HaltWatcher,
     LossMarkWriter,
@@ -66,6 +60,7 @@ from liveexec.risk._store import (
     last_state,
     record_state_changes,
 )
+from liveexec.risk._types import InstrumentInfo, OrderIntent, RiskLimits, TradingState
 
 __all__ = ["RiskGate"]
 

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
 from liveexec.db._models import RiskHalt, RiskLossMark, RiskStateChange
-from liveexec.risk._model import LossMark, StateChange, TradingState
+from liveexec.risk._types import LossMark, StateChange, TradingState
 
 __all__ = [
     "ActiveHalt",
