@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, getcontext
 
+from liveexec.risk._books import EMPTY, Book, Books, Working
+from liveexec.risk._books import reduces as _reduces
 from liveexec.risk._types import (
     InstrumentInfo,
     InstrumentLimits,
@@ -71,60 +73,6 @@ _HALTED = TradingState.HALTED
 
 
 @dataclass(slots=True)
-class _Book:
-    """Signed position and working quantities of one (strategy or trader, instrument)."""
-
-    position: Decimal = _ZERO
-    working_buy: Decimal = _ZERO
-    working_sell: Decimal = _ZERO
-
-    def worst_long(self) -> Decimal:
-        return self.position + self.working_buy
-
-    def worst_short(self) -> Decimal:
-        return self.position - self.working_sell
-
-    def worst_abs(self) -> Decimal:
-        return max(abs(self.worst_long()), abs(self.worst_short()))
-
-
-_EMPTY = _Book()  # read-only stand-in for a book with nothing in it (never mutated)
-
-
-@dataclass(slots=True)
-class _Working:
-    strategy_id: str
-    instrument_id: str
-    is_buy: bool
-    leaves: Decimal
-    group: str | None = None
-
-
-@dataclass(slots=True)
-class _Group:
-    """Working members of a one-cancels-other (or one-updates-other) group: at most ``cap``
-    (its largest member) fills in all, so on each side it can add its largest member's
-    remaining quantity, and no more than ``cap - filled``. ``buy``/``sell``: what it adds to
-    its books now."""
-
-    members: dict[str, _Working] = field(default_factory=dict)
-    cap: Decimal = _ZERO
-    filled: Decimal = _ZERO
-    buy: Decimal = _ZERO
-    sell: Decimal = _ZERO
-
-    def reach(self) -> tuple[Decimal, Decimal]:
-        room = self.cap - self.filled
-        buy = sell = _ZERO
-        for member in self.members.values():
-            if member.is_buy:
-                buy = max(buy, member.leaves)
-            else:
-                sell = max(sell, member.leaves)
-        return max(min(buy, room), _ZERO), max(min(sell, room), _ZERO)
-
-
-@dataclass(slots=True)
 class _Position:
     instrument_id: str
     signed_qty: Decimal
@@ -158,8 +106,8 @@ class _Plan:
     per_second: int | None
     bps_memo: tuple[Decimal, Decimal] | None = None  # (price, price_band_bps * price)
     # the strategy's and the trader's books in the instrument, once they exist (never removed)
-    book: _Book | None = None
-    ibook: _Book | None = None
+    book: Book | None = None
+    ibook: Book | None = None
     # the strategy's recent order times (last minute, last second), once they exist (never
     # removed)
     minute: deque[int] | None = None
@@ -192,17 +140,18 @@ class RiskModel:
         self.limits = limits
         self.reporting_currency = reporting_currency
         self.instruments: dict[str, InstrumentInfo] = {}
-        self._books: dict[tuple[str, str], _Book] = {}  # (strategy, instrument)
-        self._instrument_books: dict[str, _Book] = {}  # trader-wide per instrument
-        self._working: dict[str, _Working] = {}
-        self._open_by_strategy: dict[str, int] = {}
+        # The books (_books.py), and their dicts (the same objects) for the order path
+        books = self._books = Books()
+        self._strategy_books = books.by_strategy
+        self._instrument_books = books.by_instrument
+        self._working = books.working
+        self._open_by_strategy = books.open_by_strategy
         self._prices: dict[str, tuple[Decimal, int]] = {}
         self._units: dict[str, Decimal | str] = {}  # per instrument, at its last price
         self._pnl_cache: tuple[Decimal, int | None] | None = None
         # strategy -> times of its approved orders in the last minute / second
         self._recent_minute: dict[str, deque[int]] = {}
         self._recent_second: dict[str, deque[int]] = {}
-        self._groups: dict[str, _Group] = {}  # one-cancels-other groups with working members
         self._positions: dict[str, _Position] = {}
         self._realized = _ZERO
         # Instruments valued in another currency than the reporting one: the value of one unit
@@ -230,7 +179,7 @@ class RiskModel:
         # whether the order :meth:`check` last approved only reduces (as :meth:`reduces`), and
         # its strategy's book in its instrument then (read-only: :meth:`reducible` of it)
         self.checked_reduces = False
-        self.checked_book = _EMPTY
+        self.checked_book = EMPTY
         # the order :meth:`check` last checked (past the plan lookup) and its plan
         self._checked: tuple[OrderIntent | None, _Plan | None] = (None, None)
         # The exposure sums kept per instrument (:meth:`_exposure_fast`), once tracked: the
@@ -293,25 +242,11 @@ class RiskModel:
 
     def on_fill(self, client_order_id: str, quantity: Decimal) -> None:
         """A fill of a working order: quantity moves from working to the position."""
-        working = self._working.get(client_order_id)
-        if working is None:
-            return  # not an order this model approved (e.g. submitted before it started)
-        qty = min(quantity, working.leaves)
-        signed = qty if working.is_buy else -qty
-        self._books[(working.strategy_id, working.instrument_id)].position += signed
-        self._instrument_books[working.instrument_id].position += signed
-        if self._xtrack:
-            self._xdirty.add(working.instrument_id)
-        group = self._groups.get(working.group) if working.group is not None else None
-        if group is not None:
-            group.filled += qty
-        self._set_leaves(client_order_id, working, working.leaves - qty)
+        self._books.fill(client_order_id, quantity)
 
     def on_order_closed(self, client_order_id: str) -> None:
         """The order can no longer fill (canceled, expired, rejected, denied downstream)."""
-        working = self._working.get(client_order_id)
-        if working is not None:
-            self._set_leaves(client_order_id, working, _ZERO)
+        self._books.close(client_order_id)
 
     def withdraw(self, client_order_id: str, now_ns: int | None) -> None:
         """An accepted order that never left (a member of a denied order list): its working
@@ -319,7 +254,7 @@ class RiskModel:
         Call right after :meth:`accept` with the same ``now_ns`` (nothing accepted between:
         the entries taken are the newest)."""
         working = self._working.get(client_order_id)
-        self.on_order_closed(client_order_id)
+        self._books.close(client_order_id)
         if working is None or not self._needs_velocity or now_ns is None:
             return
         for recent in (
@@ -331,53 +266,7 @@ class RiskModel:
 
     def on_order_updated(self, client_order_id: str, leaves: Decimal) -> None:
         """A modified order's new remaining quantity."""
-        working = self._working.get(client_order_id)
-        if working is None:
-            return
-        group = self._groups.get(working.group) if working.group is not None else None
-        if group is not None and group.filled > _ZERO and leaves > working.leaves:
-            # A member grown after its group filled: counted on its own from now on (the
-            # group's room, cap - filled, no longer bounds it).
-            self._set_leaves(client_order_id, working, _ZERO)  # leaves the group
-            working.group = None
-            self._working[client_order_id] = working
-            self._open_by_strategy[working.strategy_id] += 1
-            self._set_leaves(client_order_id, working, leaves)
-            return
-        if group is not None:
-            group.cap = max(group.cap, leaves)  # filled == 0: the cap is the largest member
-        self._set_leaves(client_order_id, working, leaves)
-
-    def _set_leaves(self, client_order_id: str, working: _Working, leaves: Decimal) -> None:
-        """Set an order's remaining quantity and move the books' working quantities by what
-        that changes in the worst case (for a group member: its group's reach)."""
-        group = self._groups.get(working.group) if working.group is not None else None
-        if group is None:
-            delta = leaves - working.leaves
-            working.leaves = leaves
-            buy, sell = (delta, _ZERO) if working.is_buy else (_ZERO, delta)
-        else:
-            working.leaves = leaves
-            if leaves <= _ZERO:
-                del group.members[client_order_id]
-            buy, sell = group.reach()
-            buy, sell = buy - group.buy, sell - group.sell
-            group.buy += buy
-            group.sell += sell
-            if not group.members:
-                assert working.group is not None
-                del self._groups[working.group]
-        if buy or sell:
-            for book in (
-                self._books[(working.strategy_id, working.instrument_id)],
-                self._instrument_books[working.instrument_id],
-            ):
-                book.working_buy += buy
-                book.working_sell += sell
-            if self._xtrack:
-                self._xdirty.add(working.instrument_id)
-        if leaves <= _ZERO:
-            self._forget(client_order_id, working)
+        self._books.update(client_order_id, leaves)
 
     def on_position(
         self,
@@ -445,13 +334,7 @@ class RiskModel:
         """A position open when the node started (restored from the database or reconciled
         with the venue), counted in the strategy's and the trader's books as a fill would
         have been (its PnL comes with :meth:`on_position`)."""
-        for book in (
-            self._books.setdefault((strategy_id, instrument_id), _Book()),
-            self._instrument_books.setdefault(instrument_id, _Book()),
-        ):
-            book.position += signed_qty
-        if self._xtrack:
-            self._xdirty.add(instrument_id)
+        self._books.restore_position(strategy_id, instrument_id, signed_qty)
 
     def restore_working(self, order: OrderIntent) -> None:
         """An order working when the node started, ``order.quantity`` its leaves: counted as
@@ -538,26 +421,24 @@ class RiskModel:
         """How many entries the per-order and per-position state holds (bounded by what
         works and what is open, not by the length of the run)."""
         return {
-            "working_orders": len(self._working),
-            "groups": len(self._groups),
+            **self._books.tracked(),
             "positions": len(self._positions),
             "recent_orders": sum(len(times) for times in self._recent_minute.values())
             + sum(len(times) for times in self._recent_second.values()),
         }
 
     def position(self, strategy_id: str, instrument_id: str) -> Decimal:
-        book = self._books.get((strategy_id, instrument_id))
-        return book.position if book is not None else _ZERO
+        return self._books.strategy(strategy_id, instrument_id).position
 
     def instrument_book(self, instrument_id: str) -> tuple[Decimal, Decimal, Decimal]:
         """(position, working buys, working sells) of the trader in one instrument."""
-        book = self._instrument_books.get(instrument_id, _Book())
+        book = self._instrument_books.get(instrument_id) or EMPTY
         return book.position, book.working_buy, book.working_sell
 
     def strategy_book(
         self, strategy_id: str, instrument_id: str
     ) -> tuple[Decimal, Decimal, Decimal]:
-        book = self._books.get((strategy_id, instrument_id), _Book())
+        book = self._books.strategy(strategy_id, instrument_id)
         return book.position, book.working_buy, book.working_sell
 
     def exposures(self) -> tuple[Decimal, Decimal, Decimal] | str:
@@ -626,23 +507,17 @@ class RiskModel:
 
     def reduces(self, order: OrderIntent) -> bool:
         """Whether the order only brings its strategy's position closer to flat."""
-        book = self._books.get((order.strategy_id, order.instrument_id)) or _EMPTY
-        return self._reduces(book, order)
+        return _reduces(self._books.strategy(order.strategy_id, order.instrument_id), order)
 
     def reducible(self, order: OrderIntent) -> Decimal:
         """How much of the order can only close its strategy's position (on the other side,
         less the working orders already closing it): the rest opens a new one on a flip."""
-        book = self._books.get((order.strategy_id, order.instrument_id)) or _EMPTY
-        if order.is_buy:
-            room = -book.position - book.working_buy
-        else:
-            room = book.position - book.working_sell
-        return room if room > _ZERO else _ZERO
+        return self._books.reducible(order)
 
     def added(self, order: OrderIntent) -> Decimal:
         """What ``order`` adds to the worst case on its side: its quantity, or for a member of
         a one-cancels-other group only its excess over the group's largest member."""
-        return self._added(order)
+        return self._books.added(order)
 
     def unit_value(self, instrument_id: str) -> Decimal | str:
         """The value of one unit of the instrument in the reporting currency at its last
@@ -728,8 +603,8 @@ class RiskModel:
         is_buy = order.is_buy
         book = plan.book
         if book is None:
-            book = plan.book = self._books.get((sid, iid))
-        book = book or _EMPTY
+            book = plan.book = self._strategy_books.get((sid, iid))
+        book = book or EMPTY
         # :meth:`_reduces`, inlined
         position = book.position
         if is_buy:
@@ -823,7 +698,7 @@ class RiskModel:
                     f"{len(self._working)} working + this order"
                 )
         # what the order adds to the worst case on its side (an OCO member: maybe nothing)
-        add = self._added(order) if order.group is not None else qty
+        add = self._books.added(order) if order.group is not None else qty
         value_px = order_px if isinstance(price, str) else price  # a position's valuation
         for qty_cap, notional_cap, in_strategy in plan.positions:
             if in_strategy:
@@ -832,7 +707,7 @@ class RiskModel:
                 ibook = plan.ibook
                 if ibook is None:
                     ibook = plan.ibook = self._instrument_books.get(iid)
-                the_book = ibook or _EMPTY
+                the_book = ibook or EMPTY
             # whether :meth:`_position_reason` gives a reason: the same conditions, inlined
             if is_buy:
                 before = the_book.position + the_book.working_buy
@@ -906,7 +781,7 @@ class RiskModel:
     def _position_reason(
         order: OrderIntent,
         add: Decimal,
-        the_book: _Book,
+        the_book: Book,
         caps: tuple[Decimal | None, Decimal | None],
         prices: tuple[Decimal | str, Decimal | None],
         *,
@@ -960,6 +835,7 @@ class RiskModel:
             if not self._xtrack:
                 self._xtrack = True
                 self._xdirty.update(books)
+                self._books.changed = self._xdirty
             if self._exposure_fast(order, qty):
                 return None
         target = order.instrument_id
@@ -968,7 +844,7 @@ class RiskModel:
         ids: Iterable[str] = books if target in books else (*books, target)
         units, prices, max_age, now = self._units, self._prices, self._max_age, self._now_ns
         for iid in ids:
-            book = books.get(iid) or _EMPTY
+            book = books.get(iid) or EMPTY
             position = book.position
             long_q = position + book.working_buy
             short_q = position - book.working_sell
@@ -1035,7 +911,7 @@ class RiskModel:
             if now - self._xoldest > max_age:
                 return False
         target = order.instrument_id
-        book = self._instrument_books.get(target) or _EMPTY
+        book = self._instrument_books.get(target) or EMPTY
         position = book.position
         long_q = position + book.working_buy
         short_q = position - book.working_sell
@@ -1094,7 +970,7 @@ class RiskModel:
             sum_short -= old[2]
             size -= abs(old[0])
         self._xbad.discard(iid)
-        book = self._instrument_books.get(iid) or _EMPTY
+        book = self._instrument_books.get(iid) or EMPTY
         position = book.position
         long_q = position + book.working_buy
         short_q = position - book.working_sell
@@ -1140,7 +1016,7 @@ class RiskModel:
         gross = long_net = short_net = _ZERO
         ids: Iterable[str] = books if target in books else (*books, target)
         for iid in ids:
-            book = books.get(iid) or _EMPTY
+            book = books.get(iid) or EMPTY
             long_q = book.position + book.working_buy
             short_q = book.position - book.working_sell
             if iid == target:
@@ -1197,7 +1073,7 @@ class RiskModel:
             else (*books, extra_instrument)
         )
         for iid in ids:
-            book = books.get(iid) or _EMPTY
+            book = books.get(iid) or EMPTY
             long_q = book.worst_long()
             short_q = book.worst_short()
             if iid == extra_instrument:
@@ -1215,13 +1091,6 @@ class RiskModel:
             net_short += short_q * unit
         return gross, net_long, net_short
 
-    def _reduces(self, book: _Book, order: OrderIntent) -> bool:
-        """Whether the order, filled in full with every working order on its side, only
-        brings the strategy's position closer to flat (never across it)."""
-        if order.is_buy:
-            return book.position < _ZERO and book.worst_long() + order.quantity <= _ZERO
-        return book.position > _ZERO and book.worst_short() - order.quantity >= _ZERO
-
     def _price(self, instrument_id: str) -> Decimal | str:
         entry = self._prices.get(instrument_id)
         if entry is None:
@@ -1237,29 +1106,6 @@ class RiskModel:
 
     _now_ns = 0
 
-    def _group_key(self, order: OrderIntent) -> str | None:
-        """The group an order joins: its members share strategy and instrument; a group that
-        has filled takes no new members (a late member starts a group of its own)."""
-        if order.group is None:
-            return None
-        key = f"{order.strategy_id}|{order.instrument_id}|{order.group}"
-        group = self._groups.get(key)
-        if group is not None and group.filled > _ZERO:
-            return f"{key}|{order.client_order_id}"
-        return key
-
-    def _added(self, order: OrderIntent) -> Decimal:
-        """What the order adds to the worst case on its side: its quantity, or for a member of
-        a one-cancels-other group only what it adds to the group's largest member."""
-        if order.group is None:
-            return order.quantity
-        key = self._group_key(order)
-        group = self._groups.get(key) if key is not None else None
-        if group is None:
-            return order.quantity
-        current = group.buy if order.is_buy else group.sell  # filled == 0: the side's largest
-        return order.quantity - current if order.quantity > current else _ZERO
-
     def _accept(self, order: OrderIntent, now_ns: int | None) -> None:
         sid = order.strategy_id
         iid = order.instrument_id
@@ -1271,19 +1117,19 @@ class RiskModel:
         book = plan.book if plan is not None else None
         if book is None:
             key = (sid, iid)
-            book = self._books.get(key)
+            book = self._strategy_books.get(key)
             if book is None:
-                book = self._books[key] = _Book()
+                book = self._strategy_books[key] = Book()
             if plan is not None:
                 plan.book = book
         ibook = plan.ibook if plan is not None else None
         if ibook is None:
             ibook = self._instrument_books.get(iid)
             if ibook is None:
-                ibook = self._instrument_books[iid] = _Book()
+                ibook = self._instrument_books[iid] = Book()
             if plan is not None:
                 plan.ibook = ibook
-        group_key = self._group_key(order) if order.group is not None else None
+        group_key = self._books.group_key(order) if order.group is not None else None
         self._open_by_strategy[sid] = self._open_by_strategy.get(sid, 0) + 1
         if group_key is None:
             qty = order.quantity
@@ -1294,18 +1140,12 @@ class RiskModel:
             else:
                 book.working_sell += qty
                 ibook.working_sell += qty
-            if self._xtrack:
-                self._xdirty.add(iid)
-            self._working[order.client_order_id] = _Working(sid, iid, is_buy, qty)
+            changed = self._books.changed  # the exposure sums' (once kept)
+            if changed is not None:
+                changed.add(iid)
+            self._working[order.client_order_id] = Working(sid, iid, is_buy, qty)
         else:
-            group = self._groups.get(group_key)
-            if group is None:
-                group = self._groups[group_key] = _Group()
-            working = _Working(sid, iid, order.is_buy, _ZERO, group_key)
-            group.members[order.client_order_id] = working
-            group.cap = max(group.cap, order.quantity)
-            self._working[order.client_order_id] = working
-            self._set_leaves(order.client_order_id, working, order.quantity)
+            self._books.join(order, group_key)
         if self._needs_velocity and now_ns is not None:
             if plan is not None:
                 minute, second = plan.minute, plan.second
@@ -1323,10 +1163,6 @@ class RiskModel:
             second.append(now_ns)
 
     accept = _accept
-
-    def _forget(self, client_order_id: str, working: _Working) -> None:
-        del self._working[client_order_id]
-        self._open_by_strategy[working.strategy_id] -= 1
 
     # -- loss limits and the trading state ---------------------------------------------------
 
