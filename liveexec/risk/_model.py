@@ -32,6 +32,7 @@ from liveexec.risk._types import (
     StrategyLimits,
     TradingState,
 )
+from liveexec.risk._velocity import Velocity
 
 __all__ = [
     "InstrumentInfo",
@@ -149,9 +150,10 @@ class RiskModel:
         self._prices: dict[str, tuple[Decimal, int]] = {}
         self._units: dict[str, Decimal | str] = {}  # per instrument, at its last price
         self._pnl_cache: tuple[Decimal, int | None] | None = None
-        # strategy -> times of its approved orders in the last minute / second
-        self._recent_minute: dict[str, deque[int]] = {}
-        self._recent_second: dict[str, deque[int]] = {}
+        # strategy -> times of its approved orders in the last minute / second (_velocity.py)
+        velocity = self._velocity = Velocity()
+        self._recent_minute = velocity.minute
+        self._recent_second = velocity.second
         self._positions: dict[str, _Position] = {}
         self._realized = _ZERO
         # Instruments valued in another currency than the reporting one: the value of one unit
@@ -207,10 +209,7 @@ class RiskModel:
         self._limits = limits
         self._pnl_cache = None
         self._evaluated_pnl = None
-        self._needs_velocity = any(
-            s.max_orders_per_second is not None or s.max_orders_per_minute is not None
-            for s in limits.strategies.values()
-        )
+        self._needs_velocity = Velocity.needed(limits)
         self._needs_losses = self.needs_losses = (
             limits.max_daily_loss is not None or limits.max_drawdown is not None
         )
@@ -255,14 +254,8 @@ class RiskModel:
         the entries taken are the newest)."""
         working = self._working.get(client_order_id)
         self._books.close(client_order_id)
-        if working is None or not self._needs_velocity or now_ns is None:
-            return
-        for recent in (
-            self._recent_minute.get(working.strategy_id),
-            self._recent_second.get(working.strategy_id),
-        ):
-            if recent and recent[-1] == now_ns:
-                recent.pop()
+        if working is not None and self._needs_velocity and now_ns is not None:
+            self._velocity.withdraw(working.strategy_id, now_ns)
 
     def on_order_updated(self, client_order_id: str, leaves: Decimal) -> None:
         """A modified order's new remaining quantity."""
@@ -423,8 +416,7 @@ class RiskModel:
         return {
             **self._books.tracked(),
             "positions": len(self._positions),
-            "recent_orders": sum(len(times) for times in self._recent_minute.values())
-            + sum(len(times) for times in self._recent_second.values()),
+            "recent_orders": self._velocity.tracked(),
         }
 
     def position(self, strategy_id: str, instrument_id: str) -> Decimal:
@@ -1152,11 +1144,7 @@ class RiskModel:
             else:
                 minute = second = None
             if minute is None or second is None:
-                minute = self._recent_minute.get(sid)
-                if minute is None:
-                    minute = self._recent_minute[sid] = deque()
-                    self._recent_second[sid] = deque()
-                second = self._recent_second[sid]
+                minute, second = self._velocity.times(sid)
                 if plan is not None:
                     plan.minute, plan.second = minute, second
             minute.append(now_ns)
