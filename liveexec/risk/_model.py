@@ -32,6 +32,7 @@ from liveexec.risk._types import (
     StrategyLimits,
     TradingState,
 )
+from liveexec.risk._valuation import Valuation
 from liveexec.risk._velocity import Velocity
 
 __all__ = [
@@ -71,14 +72,6 @@ _DAY_NS = 86_400 * _SECOND_NS
 
 _REDUCING = TradingState.REDUCING
 _HALTED = TradingState.HALTED
-
-
-@dataclass(slots=True)
-class _Position:
-    instrument_id: str
-    signed_qty: Decimal
-    avg_px_open: Decimal
-    realized_pnl: Decimal
 
 
 @dataclass(slots=True)
@@ -138,31 +131,22 @@ class RiskModel:
     """
 
     def __init__(self, limits: RiskLimits, reporting_currency: str | None = None) -> None:
-        self.limits = limits
-        self.reporting_currency = reporting_currency
-        self.instruments: dict[str, InstrumentInfo] = {}
+        # Instruments, prices, rates, unit values and PnL (_valuation.py), and its dicts (the
+        # same objects) for the order path
+        valuation = self._valuation = Valuation(reporting_currency)
+        self.instruments = valuation.instruments
+        self._prices = valuation.prices
+        self._units = valuation.units
         # The books (_books.py), and their dicts (the same objects) for the order path
         books = self._books = Books()
         self._strategy_books = books.by_strategy
         self._instrument_books = books.by_instrument
         self._working = books.working
         self._open_by_strategy = books.open_by_strategy
-        self._prices: dict[str, tuple[Decimal, int]] = {}
-        self._units: dict[str, Decimal | str] = {}  # per instrument, at its last price
-        self._pnl_cache: tuple[Decimal, int | None] | None = None
         # strategy -> times of its approved orders in the last minute / second (_velocity.py)
         velocity = self._velocity = Velocity()
         self._recent_minute = velocity.minute
         self._recent_second = velocity.second
-        self._positions: dict[str, _Position] = {}
-        self._realized = _ZERO
-        # Instruments valued in another currency than the reporting one: the value of one unit
-        # of their currency in the reporting currency (set by the gate from the node's
-        # exchange rates), and realized PnL that came while no rate was known (in their own
-        # currency, converted when valued).
-        self._rates: dict[str, Decimal] = {}
-        self._realized_fx: dict[str, Decimal] = {}
-        self._unvalued: str | None = None  # why the last PnL valuation had no value
         self._peak_pnl: Decimal | None = None
         self._last_pnl: Decimal | None = None
         self._last_pnl_ns = 0
@@ -198,6 +182,11 @@ class RiskModel:
         self._xadds = 0
         self._xsize_max = _ZERO
         self._xoldest = 0
+        self.limits = limits
+
+    @property
+    def reporting_currency(self) -> str | None:
+        return self._valuation.reporting_currency
 
     @property
     def limits(self) -> RiskLimits:
@@ -207,7 +196,7 @@ class RiskModel:
     def limits(self, limits: RiskLimits) -> None:
         """New limits (e.g. lowered below what is held): the state is kept."""
         self._limits = limits
-        self._pnl_cache = None
+        self._valuation.pnl_cache = None
         self._evaluated_pnl = None
         self._needs_velocity = Velocity.needed(limits)
         self._needs_losses = self.needs_losses = (
@@ -216,28 +205,20 @@ class RiskModel:
         self._gross_cap = limits.max_gross_exposure
         self._net_cap = limits.max_net_exposure
         self._needs_exposure = self._gross_cap is not None or self._net_cap is not None
-        self._max_age = limits.max_price_age_ns
+        self._max_age = self._valuation.max_age = limits.max_price_age_ns
         self._trader_open = limits.max_open_orders
-        if getattr(self, "_xtrack", False):
+        if self._xtrack:
             self._xdirty.update(self._instrument_books)
         self._plans: dict[str, dict[str, _Plan]] = {}  # iid -> sid -> plan
 
     # -- inputs ------------------------------------------------------------------------------
 
     def set_instrument(self, instrument_id: str, info: InstrumentInfo) -> None:
-        self.instruments[instrument_id] = info
-        self._units.pop(instrument_id, None)
-        if self._xtrack:
-            self._xdirty.add(instrument_id)
+        self._valuation.set_instrument(instrument_id, info)
         self._plans.pop(instrument_id, None)
-        self._pnl_cache = None
 
     def set_price(self, instrument_id: str, price: Decimal, ts_ns: int) -> None:
-        self._prices[instrument_id] = (price, ts_ns)
-        self._units.pop(instrument_id, None)
-        if self._xtrack:
-            self._xdirty.add(instrument_id)
-        self._pnl_cache = None
+        self._valuation.set_price(instrument_id, price, ts_ns)
 
     def on_fill(self, client_order_id: str, quantity: Decimal) -> None:
         """A fill of a working order: quantity moves from working to the position."""
@@ -272,56 +253,16 @@ class RiskModel:
         ts_ns: int,
     ) -> None:
         """A position's newest state (for PnL; quantities are tracked from fills)."""
-        old = self._positions.get(position_id)
-        delta = realized_pnl - (old.realized_pnl if old is not None else _ZERO)
-        if self._foreign(instrument_id):
-            # converted at the rate when it is realized (as NautilusTrader's account converts
-            # a fill's PnL); without a rate now, at the first valuation that has one
-            rate = self._rates.get(instrument_id)
-            if rate is not None:
-                self._realized += delta * rate
-            else:
-                self._realized_fx[instrument_id] = (
-                    self._realized_fx.get(instrument_id, _ZERO) + delta
-                )
-        else:
-            self._realized += delta
-        self._positions[position_id] = _Position(
-            instrument_id, signed_qty, avg_px_open, realized_pnl
+        self._valuation.on_position(
+            position_id, instrument_id, signed_qty, avg_px_open, realized_pnl
         )
-        self._pnl_cache = None
         if self._needs_losses:
             self.evaluate_losses(ts_ns)
 
     def set_rate(self, instrument_id: str, rate: Decimal | None) -> None:
         """The value of one unit of ``instrument_id``'s currency in the reporting currency
         (None: no rate now; its exposure and PnL cannot be valued, fail closed)."""
-        if self._rates.get(instrument_id) == rate:
-            return
-        if rate is None:
-            del self._rates[instrument_id]
-        else:
-            self._rates[instrument_id] = rate
-        self._units.pop(instrument_id, None)
-        if self._xtrack:
-            self._xdirty.add(instrument_id)
-        self._pnl_cache = None
-
-    def _foreign(self, instrument_id: str) -> bool:
-        """Whether the instrument is valued in another currency than the reporting one."""
-        info = self.instruments.get(instrument_id)
-        return (
-            info is not None
-            and self.reporting_currency is not None
-            and info.currency != self.reporting_currency
-        )
-
-    def _no_rate(self, instrument_id: str) -> str:
-        info = self.instruments[instrument_id]
-        return (
-            f"{instrument_id} is valued in {info.currency}: no conversion to "
-            f"{self.reporting_currency} (fail closed)"
-        )
+        self._valuation.set_rate(instrument_id, rate)
 
     def restore_position(self, strategy_id: str, instrument_id: str, signed_qty: Decimal) -> None:
         """A position open when the node started (restored from the database or reconciled
@@ -355,9 +296,7 @@ class RiskModel:
         """A closed position will get no more events under this id (or starts afresh, its
         realized PnL from zero, as NautilusTrader reopens a NETTING position): its realized
         PnL stays in the total, the entry goes (positions kept: the open ones)."""
-        position = self._positions.get(position_id)
-        if position is not None and position.signed_qty == _ZERO:
-            del self._positions[position_id]
+        self._valuation.forget_position(position_id)
 
     def is_working(self, client_order_id: str) -> bool:
         """Whether an order this model approved can still fill."""
@@ -408,14 +347,14 @@ class RiskModel:
     @property
     def realized_pnl(self) -> Decimal:
         """Realized PnL of every position seen (open, closed and forgotten ones)."""
-        return self._realized
+        return self._valuation.realized
 
     def tracked(self) -> dict[str, int]:
         """How many entries the per-order and per-position state holds (bounded by what
         works and what is open, not by the length of the run)."""
         return {
             **self._books.tracked(),
-            "positions": len(self._positions),
+            "positions": self._valuation.tracked(),
             "recent_orders": self._velocity.tracked(),
         }
 
@@ -440,52 +379,7 @@ class RiskModel:
 
     def total_pnl(self) -> Decimal | str:
         """Realized + unrealized PnL at the last prices, or why it cannot be valued."""
-        return self._total_pnl()[0]
-
-    def _total_pnl(self) -> tuple[Decimal | str, int | None]:
-        """:meth:`total_pnl` and the time of the oldest price it used (None: none used)."""
-        total = self._realized
-        oldest: int | None = None
-        for iid, amount in self._realized_fx.items():
-            if amount:
-                rate = self._rates.get(iid)
-                if rate is None:
-                    return self._no_rate(iid), oldest
-                total += amount * rate
-        for position in self._positions.values():
-            if position.signed_qty == _ZERO:
-                continue
-            price = self._price(position.instrument_id)
-            if isinstance(price, str):
-                return price, oldest
-            ts = self._prices[position.instrument_id][1]
-            oldest = ts if oldest is None else min(oldest, ts)
-            info = self.instruments.get(position.instrument_id)
-            if info is None:
-                return f"instrument {position.instrument_id} unknown", oldest
-            pnl = position.signed_qty * (price - position.avg_px_open) * info.multiplier
-            if self.reporting_currency is not None and info.currency != self.reporting_currency:
-                rate = self._rates.get(position.instrument_id)
-                if rate is None:
-                    return self._no_rate(position.instrument_id), oldest
-                pnl *= rate
-            total += pnl
-        return total, oldest
-
-    def _pnl_now(self) -> Decimal | str:
-        """:meth:`total_pnl`, reused while no price, position or instrument changed and no
-        price it used has aged past ``max_price_age_s`` (the same value, computed once)."""
-        cached = self._pnl_cache
-        if cached is not None:
-            max_age = self._max_age
-            if max_age is None or cached[1] is None or self._now_ns - cached[1] <= max_age:
-                return cached[0]
-        pnl, oldest = self._total_pnl()
-        if isinstance(pnl, str):
-            self._pnl_cache, self._unvalued = None, pnl
-        else:
-            self._pnl_cache, self._unvalued = (pnl, oldest), None
-        return pnl
+        return self._valuation.total_pnl()[0]
 
     # -- the decision ------------------------------------------------------------------------
 
@@ -514,7 +408,7 @@ class RiskModel:
     def unit_value(self, instrument_id: str) -> Decimal | str:
         """The value of one unit of the instrument in the reporting currency at its last
         price (and exchange rate), or why there is none (fail closed)."""
-        return self._unit(instrument_id)
+        return self._valuation.unit(instrument_id)
 
     def check_increase(self, order: OrderIntent, now_ns: int) -> str | None:
         """Check a modification that adds ``order.quantity`` to a working order (the order's
@@ -561,10 +455,11 @@ class RiskModel:
     def _check(self, order: OrderIntent, now_ns: int, *, new_order: bool = True) -> str | None:
         iid = order.instrument_id
         sid = order.strategy_id
-        self._now_ns = now_ns
+        valuation = self._valuation
+        valuation.now_ns = now_ns
         max_age = self._max_age
         if self._needs_losses:
-            cached = self._pnl_cache
+            cached = valuation.pnl_cache
             if (
                 cached is not None
                 and cached[0] is self._evaluated_pnl
@@ -588,7 +483,7 @@ class RiskModel:
         info = plan.info
         entry = self._prices.get(iid)  # :meth:`_price`, inlined
         if entry is None or (max_age is not None and now_ns - entry[1] > max_age):
-            price: Decimal | str = self._price(iid)
+            price: Decimal | str = valuation.price(iid)
         else:
             price = entry[0]
         qty = order.quantity
@@ -607,13 +502,13 @@ class RiskModel:
         self.checked_book = book
         self._checked = (order, plan)  # for :meth:`accept` of this order
         if (
-            self._unvalued is not None
+            valuation.unvalued is not None
             and self._needs_losses
-            and self._pnl_cache is None
+            and valuation.pnl_cache is None
             and not reduces
         ):  # the PnL cannot be valued now (no or too old a price, no exchange rate): the loss
             # limits cannot say the trader is within them (fail closed)
-            return f"loss limits: {self._unvalued}"
+            return f"loss limits: {valuation.unvalued}"
         if state == _REDUCING and not reduces:
             return (
                 f"trading state REDUCING ({self.state_reason}): {'BUY' if is_buy else 'SELL'}"
@@ -827,14 +722,16 @@ class RiskModel:
             if not self._xtrack:
                 self._xtrack = True
                 self._xdirty.update(books)
-                self._books.changed = self._xdirty
+                self._books.changed = self._valuation.changed = self._xdirty
             if self._exposure_fast(order, qty):
                 return None
         target = order.instrument_id
         is_buy = order.is_buy
         gross1 = net1 = _ZERO
         ids: Iterable[str] = books if target in books else (*books, target)
-        units, prices, max_age, now = self._units, self._prices, self._max_age, self._now_ns
+        units, prices, max_age = self._units, self._prices, self._max_age
+        valuation = self._valuation
+        now = valuation.now_ns
         for iid in ids:
             book = books.get(iid) or EMPTY
             position = book.position
@@ -847,9 +744,9 @@ class RiskModel:
                     short_q -= qty
             if not long_q and not short_q:
                 continue
-            unit = units.get(iid)  # :meth:`_unit` when memoised and its price is not too old
+            unit = units.get(iid)  # Valuation.unit when memoised and its price is not too old
             if unit is None or (max_age is not None and now - prices[iid][1] > max_age):
-                unit = self._unit(iid)
+                unit = valuation.unit(iid)
             if isinstance(unit, str):
                 return f"exposure: {unit}"
             long_abs = abs(long_q)
@@ -897,7 +794,7 @@ class RiskModel:
             return False
         terms = self._xterms
         max_age = self._max_age
-        now = self._now_ns
+        now = self._valuation.now_ns
         if max_age is not None and terms and now - self._xoldest > max_age:
             self._xoldest = min(term[3] for term in terms.values())
             if now - self._xoldest > max_age:
@@ -917,7 +814,7 @@ class RiskModel:
             entry = self._prices.get(target)
             if entry is None or (max_age is not None and now - entry[1] > max_age):
                 return False
-            unit = self._unit_at(target, entry[0])
+            unit = self._valuation.unit_at(target, entry[0])
             if isinstance(unit, str):
                 return False
             long_abs = abs(long_q)
@@ -968,7 +865,7 @@ class RiskModel:
         short_q = position - book.working_sell
         if long_q or short_q:
             entry = self._prices.get(iid)
-            unit = self._unit_at(iid, entry[0]) if entry is not None else None
+            unit = self._valuation.unit_at(iid, entry[0]) if entry is not None else None
             if entry is None or unit is None or isinstance(unit, str):
                 self._xbad.add(iid)
             else:
@@ -1017,42 +914,12 @@ class RiskModel:
                     continue  # flat after the order: not valued (as in _exposure_reason)
             elif long_q == _ZERO and short_q == _ZERO:
                 continue
-            unit = self._unit(iid)
+            unit = self._valuation.unit(iid)
             assert not isinstance(unit, str)
             gross += max(abs(long_q), abs(short_q)) * unit
             long_net += long_q * unit
             short_net += short_q * unit
         return gross, long_net, short_net
-
-    def _unit(self, iid: str) -> Decimal | str:
-        """The value of one unit of ``iid`` in the reporting currency, or why there is none
-        (memoised per price: only the price's age is checked each time). :meth:`_unit_at`
-        inlined (this runs per held instrument in the valuations)."""
-        price = self._price(iid)
-        if isinstance(price, str):
-            return price
-        unit = self._units.get(iid)
-        if unit is None:
-            unit = self._units[iid] = self._unit_of(iid, price)
-        return unit
-
-    def _unit_at(self, iid: str, price: Decimal) -> Decimal | str:
-        """:meth:`_unit` at ``price`` (its last price), whatever the price's age."""
-        unit = self._units.get(iid)
-        if unit is None:
-            unit = self._units[iid] = self._unit_of(iid, price)
-        return unit
-
-    def _unit_of(self, iid: str, price: Decimal) -> Decimal | str:
-        info = self.instruments.get(iid)
-        if info is None:
-            return f"instrument {iid} unknown"
-        if self.reporting_currency is not None and info.currency != self.reporting_currency:
-            rate = self._rates.get(iid)
-            if rate is None:
-                return self._no_rate(iid)
-            return price * info.multiplier * rate
-        return price * info.multiplier
 
     def _exposures(
         self, extra_instrument: str | None, extra: Decimal, *, is_buy: bool
@@ -1075,28 +942,13 @@ class RiskModel:
                     short_q -= extra
             if long_q == _ZERO and short_q == _ZERO:
                 continue
-            unit = self._unit(iid)
+            unit = self._valuation.unit(iid)
             if isinstance(unit, str):
                 return unit
             gross += max(abs(long_q), abs(short_q)) * unit
             net_long += long_q * unit
             net_short += short_q * unit
         return gross, net_long, net_short
-
-    def _price(self, instrument_id: str) -> Decimal | str:
-        entry = self._prices.get(instrument_id)
-        if entry is None:
-            return f"no price for {instrument_id} yet (fail closed)"
-        price, ts = entry
-        max_age = self._max_age
-        if max_age is not None and self._now_ns - ts > max_age:
-            return (
-                f"last price of {instrument_id} is {(self._now_ns - ts) / 1e9:.3f} s old "
-                f"(max_price_age_s {max_age / 1e9:g}; fail closed)"
-            )
-        return price
-
-    _now_ns = 0
 
     def _accept(self, order: OrderIntent, now_ns: int | None) -> None:
         sid = order.strategy_id
@@ -1158,8 +1010,9 @@ class RiskModel:
         """Move to ``loss_action`` when a loss limit is reached (and back to ACTIVE when a
         daily loss state ends with the UTC day)."""
         limits = self.limits
-        self._now_ns = max(self._now_ns, now_ns)
-        pnl = self._pnl_now()
+        valuation = self._valuation
+        valuation.now_ns = max(valuation.now_ns, now_ns)
+        pnl = valuation.pnl_now()
         if isinstance(pnl, str):
             return  # no valuation now: decided at the next price (orders still checked)
         day = now_ns // _DAY_NS
