@@ -16,12 +16,12 @@ closing) is never denied by a limit it moves away from.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal, getcontext
+from decimal import Decimal
 
 from liveexec.risk._books import EMPTY, Book, Books, Working
 from liveexec.risk._books import reduces as _reduces
+from liveexec.risk._exposure_sums import Exposure
 from liveexec.risk._types import (
     InstrumentInfo,
     InstrumentLimits,
@@ -50,21 +50,10 @@ __all__ = [
 _ZERO = Decimal(0)
 _ONE_TUPLE = Decimal(1).as_tuple()  # (sign 0, digits (1,), exponent 0)
 _BPS = Decimal(10_000)
-# The trader's exposure sums kept per instrument held (RiskModel._exposure_fast) from this many
-# instruments on: below it, summing every instrument per order costs less than keeping them.
+# The trader's exposure sums kept per instrument held (Exposure.fast, _exposure_sums.py) from
+# this many instruments on: below it, summing every instrument per order costs less than keeping
+# them.
 _FAST_EXPOSURE_FROM = 16
-# The kept sums are summed afresh after this many additions (bounding their rounding error).
-_RESUM_AFTER = 1_000_000
-_ROUNDOFF: dict[int, Decimal] = {}
-
-
-def _unit_roundoff(precision: int) -> Decimal:
-    """10 ** (1 - precision): at least twice the relative error of one rounded addition."""
-    value = _ROUNDOFF.get(precision)
-    if value is None:
-        value = _ROUNDOFF[precision] = Decimal(1).scaleb(1 - precision)
-    return value
-
 
 _SECOND_NS = 1_000_000_000
 _MINUTE_NS = 60 * _SECOND_NS
@@ -168,20 +157,8 @@ class RiskModel:
         self.checked_book = EMPTY
         # the order :meth:`check` last checked (past the plan lookup) and its plan
         self._checked: tuple[OrderIntent | None, _Plan | None] = (None, None)
-        # The exposure sums kept per instrument (:meth:`_exposure_fast`), once tracked: the
-        # instruments whose book or unit value changed since, each held instrument's terms
-        # (gross, long net, short net, its price's time), the held ones with no unit value,
-        # the sums of the terms and of the gross terms' absolute values (the size), how many
-        # additions made them since they were last summed afresh, the largest size since, and
-        # a lower bound of the terms' price times.
-        self._xtrack = False
-        self._xdirty: set[str] = set()
-        self._xterms: dict[str, tuple[Decimal, Decimal, Decimal, int]] = {}
-        self._xbad: set[str] = set()
-        self._xsums = (_ZERO, _ZERO, _ZERO, _ZERO)  # gross, long net, short net, size
-        self._xadds = 0
-        self._xsize_max = _ZERO
-        self._xoldest = 0
+        # The trader's exposure: the pass and the sums kept per instrument (_exposure_sums.py)
+        self._exposure = Exposure(books, valuation)
         self.limits = limits
 
     @property
@@ -202,13 +179,14 @@ class RiskModel:
         self._needs_losses = self.needs_losses = (
             limits.max_daily_loss is not None or limits.max_drawdown is not None
         )
-        self._gross_cap = limits.max_gross_exposure
-        self._net_cap = limits.max_net_exposure
-        self._needs_exposure = self._gross_cap is not None or self._net_cap is not None
+        exposure = self._exposure
+        exposure.gross_cap = limits.max_gross_exposure
+        exposure.net_cap = limits.max_net_exposure
+        self._needs_exposure = exposure.gross_cap is not None or exposure.net_cap is not None
         self._max_age = self._valuation.max_age = limits.max_price_age_ns
         self._trader_open = limits.max_open_orders
-        if self._xtrack:
-            self._xdirty.update(self._instrument_books)
+        if exposure.track:
+            exposure.dirty.update(self._instrument_books)
         self._plans: dict[str, dict[str, _Plan]] = {}  # iid -> sid -> plan
 
     # -- inputs ------------------------------------------------------------------------------
@@ -375,7 +353,7 @@ class RiskModel:
     def exposures(self) -> tuple[Decimal, Decimal, Decimal] | str:
         """(worst-case gross, worst-case long net, worst-case short net) at the last prices,
         or the reason they cannot be valued."""
-        return self._exposures(None, _ZERO, is_buy=True)
+        return self._exposure.exposures(None, _ZERO, is_buy=True)
 
     def total_pnl(self) -> Decimal | str:
         """Realized + unrealized PnL at the last prices, or why it cannot be valued."""
@@ -626,9 +604,19 @@ class RiskModel:
                     in_strategy=in_strategy,
                 )
         if self._needs_exposure and not reduces:
-            exposure = self._exposure_reason(order, add)
-            if exposure is not None:
-                return exposure
+            # From _FAST_EXPOSURE_FROM instruments on, an order that the kept sums show far
+            # enough inside both caps is approved without the pass: the same decision
+            exposure = self._exposure
+            if exposure.track or len(self._instrument_books) >= _FAST_EXPOSURE_FROM:
+                if not exposure.track:
+                    exposure.start()
+                trusted = self._exposure_fast(order, add)
+            else:
+                trusted = False
+            if not trusted:
+                reason = exposure.reason(order, add)
+                if reason is not None:
+                    return reason
         if new_order and plan.velocity:
             minute = plan.minute
             if minute is None:
@@ -710,245 +698,10 @@ class RiskModel:
                 )
         return None
 
-    def _exposure_reason(self, order: OrderIntent, qty: Decimal) -> str | None:
-        """Gross and net exposure after the order (net on the order's side only), in one pass
-        over the instruments; the figures before it only when an after-figure is above its
-        limit (the same sums, term by term and in the same order, as two calls of
-        :meth:`_exposures`). From ``_FAST_EXPOSURE_FROM`` instruments on, an order that the
-        kept sums show far enough inside both caps is approved without the pass
-        (:meth:`_exposure_fast`): the same decision."""
-        books = self._instrument_books
-        if self._xtrack or len(books) >= _FAST_EXPOSURE_FROM:
-            if not self._xtrack:
-                self._xtrack = True
-                self._xdirty.update(books)
-                self._books.changed = self._valuation.changed = self._xdirty
-            if self._exposure_fast(order, qty):
-                return None
-        target = order.instrument_id
-        is_buy = order.is_buy
-        gross1 = net1 = _ZERO
-        ids: Iterable[str] = books if target in books else (*books, target)
-        units, prices, max_age = self._units, self._prices, self._max_age
-        valuation = self._valuation
-        now = valuation.now_ns
-        for iid in ids:
-            book = books.get(iid) or EMPTY
-            position = book.position
-            long_q = position + book.working_buy
-            short_q = position - book.working_sell
-            if iid == target:
-                if is_buy:
-                    long_q += qty
-                else:
-                    short_q -= qty
-            if not long_q and not short_q:
-                continue
-            unit = units.get(iid)  # Valuation.unit when memoised and its price is not too old
-            if unit is None or (max_age is not None and now - prices[iid][1] > max_age):
-                unit = valuation.unit(iid)
-            if isinstance(unit, str):
-                return f"exposure: {unit}"
-            long_abs = abs(long_q)
-            short_abs = abs(short_q)
-            # max(long_abs, short_abs): the first of equals, as max() returns
-            gross1 += (short_abs if short_abs > long_abs else long_abs) * unit
-            net1 += (long_q if is_buy else short_q) * unit
-        gross_cap = self._gross_cap
-        if (
-            gross_cap is not None
-            and gross1 > gross_cap
-            and gross1 > self._before(target, qty, is_buy=is_buy)[0]
-        ):
-            currency = self.reporting_currency or ""
-            return (
-                f"max_gross_exposure {gross_cap} {currency} (trader): worst-case gross "
-                f"exposure {gross1} {currency}"
-            )
-        net_cap = self._net_cap
-        if net_cap is not None and abs(net1) > net_cap:
-            before = self._before(target, qty, is_buy=is_buy)
-            if abs(net1) > abs(before[1] if is_buy else before[2]):
-                currency = self.reporting_currency or ""
-                return (
-                    f"max_net_exposure {net_cap} {currency} (trader): worst-case net exposure "
-                    f"{net1} {currency}"
-                )
-        return None
-
     def _exposure_fast(self, order: OrderIntent, qty: Decimal) -> bool:
-        """Whether the order is certainly within both exposure caps, from the sums kept per
-        instrument held instead of a pass over every instrument (False: not certain, the pass
-        decides). Each term is the product the pass computes (same operands, same rounding);
-        the pass's sum and the kept one differ only by their additions' rounding, bounded
-        below, so an order whose kept figures plus that bound are within the caps is approved
-        by the pass too. Held instruments with no unit value, a price that may be older than
-        ``max_price_age_s``, or an order in an instrument with neither: not certain (the pass
-        gives the reason)."""
-        dirty = self._xdirty
-        if dirty:
-            for iid in dirty:
-                self._xrefresh(iid)
-            dirty.clear()
-        if self._xbad:
-            return False
-        terms = self._xterms
-        max_age = self._max_age
-        now = self._valuation.now_ns
-        if max_age is not None and terms and now - self._xoldest > max_age:
-            self._xoldest = min(term[3] for term in terms.values())
-            if now - self._xoldest > max_age:
-                return False
-        target = order.instrument_id
-        book = self._instrument_books.get(target) or EMPTY
-        position = book.position
-        long_q = position + book.working_buy
-        short_q = position - book.working_sell
-        is_buy = order.is_buy
-        if is_buy:
-            long_q += qty
-        else:
-            short_q -= qty
-        gross = net = _ZERO
-        if long_q or short_q:
-            entry = self._prices.get(target)
-            if entry is None or (max_age is not None and now - entry[1] > max_age):
-                return False
-            unit = self._valuation.unit_at(target, entry[0])
-            if isinstance(unit, str):
-                return False
-            long_abs = abs(long_q)
-            short_abs = abs(short_q)
-            gross = (short_abs if short_abs > long_abs else long_abs) * unit
-            net = (long_q if is_buy else short_q) * unit
-        sum_gross, sum_long, sum_short, size = self._xsums
-        # Rounding: the pass sums n terms (each as computed here) with one rounding per
-        # addition, the kept sums came from _xadds additions and this check adds a few more;
-        # each rounding is at most half a unit in the last digit of a result no larger than
-        # the size (every term's absolute value is at most its gross term's), so below
-        # 10 ** (1 - precision) times the size per addition, counted whole here.
-        size = max(self._xsize_max, size + abs(gross))
-        margin = size * (len(terms) + self._xadds + 8) * _unit_roundoff(getcontext().prec)
-        before = terms.get(target)
-        gross_cap = self._gross_cap
-        if gross_cap is not None:
-            after = sum_gross + gross
-            if before is not None:
-                after -= before[0]
-            if after + margin > gross_cap:
-                return False
-        net_cap = self._net_cap
-        if net_cap is not None:
-            after = (sum_long if is_buy else sum_short) + net
-            if before is not None:
-                after -= before[1] if is_buy else before[2]
-            if abs(after) + margin > net_cap:
-                return False
-        return True
-
-    def _xrefresh(self, iid: str) -> None:
-        """Re-derive one instrument's exposure terms (its book or unit value changed) as
-        :meth:`_exposure_reason` computes them before any order, and the kept sums with
-        them."""
-        sum_gross, sum_long, sum_short, size = self._xsums
-        terms = self._xterms
-        old = terms.pop(iid, None)
-        if old is not None:
-            sum_gross -= old[0]
-            sum_long -= old[1]
-            sum_short -= old[2]
-            size -= abs(old[0])
-        self._xbad.discard(iid)
-        book = self._instrument_books.get(iid) or EMPTY
-        position = book.position
-        long_q = position + book.working_buy
-        short_q = position - book.working_sell
-        if long_q or short_q:
-            entry = self._prices.get(iid)
-            unit = self._valuation.unit_at(iid, entry[0]) if entry is not None else None
-            if entry is None or unit is None or isinstance(unit, str):
-                self._xbad.add(iid)
-            else:
-                long_abs = abs(long_q)
-                short_abs = abs(short_q)
-                gross = (short_abs if short_abs > long_abs else long_abs) * unit
-                long_net = long_q * unit
-                short_net = short_q * unit
-                terms[iid] = (gross, long_net, short_net, entry[1])
-                if len(terms) == 1 or entry[1] < self._xoldest:
-                    self._xoldest = entry[1]
-                sum_gross += gross
-                sum_long += long_net
-                sum_short += short_net
-                size += abs(gross)
-        self._xadds += 8
-        if self._xadds > _RESUM_AFTER:  # afresh: the rounding of the additions so far goes
-            sum_gross = sum_long = sum_short = size = _ZERO
-            for gross, long_net, short_net, _ in terms.values():
-                sum_gross += gross
-                sum_long += long_net
-                sum_short += short_net
-                size += abs(gross)
-            self._xadds = len(terms) * 4
-            self._xsize_max = size
-        elif size > self._xsize_max:
-            self._xsize_max = size
-        self._xsums = (sum_gross, sum_long, sum_short, size)
-
-    def _before(
-        self, target: str, qty: Decimal, *, is_buy: bool
-    ) -> tuple[Decimal, Decimal, Decimal]:
-        """Worst-case gross, long net and short net before the order, over the instruments
-        :meth:`_exposure_reason` valued (those not flat after the order: every unit is known,
-        it returned otherwise)."""
-        books = self._instrument_books
-        gross = long_net = short_net = _ZERO
-        ids: Iterable[str] = books if target in books else (*books, target)
-        for iid in ids:
-            book = books.get(iid) or EMPTY
-            long_q = book.position + book.working_buy
-            short_q = book.position - book.working_sell
-            if iid == target:
-                long_a, short_a = (long_q + qty, short_q) if is_buy else (long_q, short_q - qty)
-                if long_a == _ZERO and short_a == _ZERO:
-                    continue  # flat after the order: not valued (as in _exposure_reason)
-            elif long_q == _ZERO and short_q == _ZERO:
-                continue
-            unit = self._valuation.unit(iid)
-            assert not isinstance(unit, str)
-            gross += max(abs(long_q), abs(short_q)) * unit
-            long_net += long_q * unit
-            short_net += short_q * unit
-        return gross, long_net, short_net
-
-    def _exposures(
-        self, extra_instrument: str | None, extra: Decimal, *, is_buy: bool
-    ) -> tuple[Decimal, Decimal, Decimal] | str:
-        gross = net_long = net_short = _ZERO
-        books = self._instrument_books
-        ids: Iterable[str] = (
-            books
-            if extra_instrument is None or extra_instrument in books
-            else (*books, extra_instrument)
-        )
-        for iid in ids:
-            book = books.get(iid) or EMPTY
-            long_q = book.worst_long()
-            short_q = book.worst_short()
-            if iid == extra_instrument:
-                if is_buy:
-                    long_q += extra
-                else:
-                    short_q -= extra
-            if long_q == _ZERO and short_q == _ZERO:
-                continue
-            unit = self._valuation.unit(iid)
-            if isinstance(unit, str):
-                return unit
-            gross += max(abs(long_q), abs(short_q)) * unit
-            net_long += long_q * unit
-            net_short += short_q * unit
-        return gross, net_long, net_short
+        """Whether the kept sums show the order certainly within both exposure caps
+        (:meth:`Exposure.fast`; False: the pass decides)."""
+        return self._exposure.fast(order, qty)
 
     def _accept(self, order: OrderIntent, now_ns: int | None) -> None:
         sid = order.strategy_id
@@ -984,9 +737,8 @@ class RiskModel:
             else:
                 book.working_sell += qty
                 ibook.working_sell += qty
-            changed = self._books.changed  # the exposure sums' (once kept)
-            if changed is not None:
-                changed.add(iid)
+            if self._exposure.track:
+                self._exposure.dirty.add(iid)
             self._working[order.client_order_id] = Working(sid, iid, is_buy, qty)
         else:
             self._books.join(order, group_key)

@@ -155,16 +155,17 @@ def _assert_kept_sums_current(model: RiskModel) -> None:
     """The kept terms and sums equal the ones derived afresh from every book: no change to a
     book, price, rate or instrument went unmarked (a stale term would differ here even where
     no decision is near a cap)."""
-    for iid in model._xdirty:
-        model._xrefresh(iid)
-    model._xdirty.clear()
-    kept = (dict(model._xterms), model._xsums, set(model._xbad))
-    model._xterms.clear()
-    model._xbad.clear()
-    model._xsums = (Decimal(0),) * 4
+    sums = model._exposure
+    for iid in sums.dirty:
+        sums.refresh(iid)
+    sums.dirty.clear()
+    kept = (dict(sums.terms), sums.sums, set(sums.bad))
+    sums.terms.clear()
+    sums.bad.clear()
+    sums.sums = (Decimal(0),) * 4
     for iid in model._instrument_books:
-        model._xrefresh(iid)
-    assert (model._xterms, model._xsums, model._xbad) == kept
+        sums.refresh(iid)
+    assert (sums.terms, sums.sums, sums.bad) == kept
 
 
 def _drive(
@@ -253,5 +254,5 @@ def _drive(
         if len(results) == 2:
             assert results[0] == results[1], (step, op)
         assert _snapshot(fast) == _snapshot(reference), (step, op)
-        if kept_sums and fast._xtrack:
+        if kept_sums and fast._exposure.track:
             _assert_kept_sums_current(fast)
