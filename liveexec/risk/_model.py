@@ -1,9 +1,20 @@
 """The pre-trade limits on plain Decimals and ints: no NautilusTrader object in here.
 
-:class:`RiskModel` keeps what the checks need in memory (positions per strategy and
-instrument, working orders, last prices, recent order times, PnL) and decides one order at a
-time. The gate (``_gate.py``) feeds it from the message bus; the property tests drive it
-directly with random sequences of orders, fills and prices.
+:class:`RiskModel` keeps what the checks need in memory and decides one order at a time.
+The gate (``_gate.py``) feeds it from the message bus; the property tests drive it directly
+with random sequences of orders, fills and prices. Its parts, one module each:
+
+- the books (``_books.py``): positions from fills, working orders, open-order counts,
+  one-cancels-other groups;
+- valuation (``_valuation.py``): instruments, last prices, exchange rates, unit values, PnL;
+- the trader's gross/net exposure (``_exposure_sums.py``): the pass and the kept sums;
+- the trading state (``_losses.py``): halts and the loss limits' state machine;
+- velocity (``_velocity.py``): recent order times per strategy.
+
+This module orchestrates them and keeps the order path in one inlined method
+(:meth:`RiskModel.check`, then :meth:`RiskModel.accept`): it reads the parts' dicts through
+references kept here (the same objects, one attribute read each, as before the split) and
+calls into a part only off the common path (a missing price, an exposure pass, a group).
 
 Worst case: a position counts the working orders that would add to it, so for a buy the
 position checked is ``position + working buys + order``, and for a sell ``position - working
@@ -22,6 +33,8 @@ from decimal import Decimal
 from liveexec.risk._books import EMPTY, Book, Books, Working
 from liveexec.risk._books import reduces as _reduces
 from liveexec.risk._exposure_sums import Exposure
+from liveexec.risk._losses import DAY_NS as _DAY_NS
+from liveexec.risk._losses import Losses
 from liveexec.risk._types import (
     InstrumentInfo,
     InstrumentLimits,
@@ -57,7 +70,6 @@ _FAST_EXPOSURE_FROM = 16
 
 _SECOND_NS = 1_000_000_000
 _MINUTE_NS = 60 * _SECOND_NS
-_DAY_NS = 86_400 * _SECOND_NS
 
 _REDUCING = TradingState.REDUCING
 _HALTED = TradingState.HALTED
@@ -136,21 +148,8 @@ class RiskModel:
         velocity = self._velocity = Velocity()
         self._recent_minute = velocity.minute
         self._recent_second = velocity.second
-        self._peak_pnl: Decimal | None = None
-        self._last_pnl: Decimal | None = None
-        self._last_pnl_ns = 0
-        self._restore: LossMark | None = None
-        self._evaluated_pnl: Decimal | None = None  # the PnL object last evaluated
-        self._day: int | None = None
-        self._day_start_pnl = _ZERO
-        self._loss_state = TradingState.ACTIVE
-        self._loss_reason = ""
-        self._loss_is_daily = False
-        self._halt_state = TradingState.ACTIVE
-        self._halt_reason = ""
-        self.state = TradingState.ACTIVE
-        self.state_reason = ""
-        self.changes: list[StateChange] = []  # drained by the gate into the database
+        # The trading state and the loss limits (_losses.py)
+        self._losses = Losses(limits, reporting_currency)
         # whether the order :meth:`check` last approved only reduces (as :meth:`reduces`), and
         # its strategy's book in its instrument then (read-only: :meth:`reducible` of it)
         self.checked_reduces = False
@@ -166,6 +165,24 @@ class RiskModel:
         return self._valuation.reporting_currency
 
     @property
+    def state(self) -> TradingState:
+        """The trader's trading state: the most severe of the halt's and the loss limits'."""
+        return self._losses.state
+
+    @property
+    def state_reason(self) -> str:
+        return self._losses.state_reason
+
+    @property
+    def changes(self) -> list[StateChange]:
+        """State changes not yet recorded (the gate drains them into the database)."""
+        return self._losses.changes
+
+    @changes.setter
+    def changes(self, changes: list[StateChange]) -> None:
+        self._losses.changes = changes
+
+    @property
     def limits(self) -> RiskLimits:
         return self._limits
 
@@ -174,7 +191,8 @@ class RiskModel:
         """New limits (e.g. lowered below what is held): the state is kept."""
         self._limits = limits
         self._valuation.pnl_cache = None
-        self._evaluated_pnl = None
+        self._losses.limits = limits
+        self._losses.evaluated = None
         self._needs_velocity = Velocity.needed(limits)
         self._needs_losses = self.needs_losses = (
             limits.max_daily_loss is not None or limits.max_drawdown is not None
@@ -282,39 +300,22 @@ class RiskModel:
 
     def set_halt(self, state: TradingState, reason: str, ts_ns: int) -> None:
         """The kill switch's state (ACTIVE when no halt is in force)."""
-        if state != self._halt_state or reason != self._halt_reason:
-            self._halt_state, self._halt_reason = state, reason
-            self._update_state(ts_ns)
+        self._losses.set_halt(state, reason, ts_ns)
 
     def loss_mark(self) -> LossMark | None:
         """How far the PnL stood below its peak and below the UTC day's start at its last
         valuation (None before the first): what a restarted model needs to go on from."""
-        pnl, peak = self._last_pnl, self._peak_pnl
-        if pnl is None or peak is None or self._day is None:
-            return None
-        return LossMark(
-            drawdown=max(peak - pnl, _ZERO),
-            day=self._day,
-            daily_loss=self._day_start_pnl - pnl,
-            ts_ns=self._last_pnl_ns,
-        )
+        return self._losses.mark()
 
     def restore_loss_mark(self, mark: LossMark) -> None:
         """Go on from a mark recorded before a restart: at the first valuation the peak is
         put ``mark.drawdown`` above the PnL then (and the day's start ``mark.daily_loss``
         above it, on the same UTC day), whatever PnL this model counts from."""
-        self._restore = mark
-        self._evaluated_pnl = None
-        if self._loss_state != TradingState.ACTIVE and self._loss_reason.startswith(
-            "max_daily_loss"
-        ):
-            self._loss_is_daily = True  # ends with the mark's UTC day
+        self._losses.restore_mark(mark)
 
     def restore_loss_state(self, state: TradingState, reason: str) -> None:
         """A loss state rebuilt from the database at start (no new change row)."""
-        self._loss_state, self._loss_reason, self._loss_is_daily = state, reason, False
-        self._evaluated_pnl = None
-        self._update_state(None)
+        self._losses.restore_state(state, reason)
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -436,22 +437,23 @@ class RiskModel:
         valuation = self._valuation
         valuation.now_ns = now_ns
         max_age = self._max_age
+        losses = self._losses
         if self._needs_losses:
             cached = valuation.pnl_cache
             if (
                 cached is not None
-                and cached[0] is self._evaluated_pnl
-                and self._restore is None
-                and now_ns // _DAY_NS == self._day
+                and cached[0] is losses.evaluated
+                and losses.restore is None
+                and now_ns // _DAY_NS == losses.day
                 and (max_age is None or cached[1] is None or now_ns - cached[1] <= max_age)
             ):
                 # what evaluate_losses does for the PnL it evaluated last, on the same day
-                self._last_pnl_ns = now_ns
+                losses.last_pnl_ns = now_ns
             else:
                 self.evaluate_losses(now_ns)
-        state = self.state
+        state = losses.state
         if state == _HALTED:
-            return f"trading state HALTED: {self.state_reason}"
+            return f"trading state HALTED: {losses.state_reason}"
         plans = self._plans.get(iid)
         plan = plans.get(sid) if plans is not None else None
         if plan is None:
@@ -489,7 +491,7 @@ class RiskModel:
             return f"loss limits: {valuation.unvalued}"
         if state == _REDUCING and not reduces:
             return (
-                f"trading state REDUCING ({self.state_reason}): {'BUY' if is_buy else 'SELL'}"
+                f"trading state REDUCING ({losses.state_reason}): {'BUY' if is_buy else 'SELL'}"
                 f" {qty} does not reduce position {book.position} of {sid} in {iid} "
                 f"(working buys {book.working_buy}, sells {book.working_sell})"
             )
@@ -761,60 +763,9 @@ class RiskModel:
     def evaluate_losses(self, now_ns: int) -> None:
         """Move to ``loss_action`` when a loss limit is reached (and back to ACTIVE when a
         daily loss state ends with the UTC day)."""
-        limits = self.limits
         valuation = self._valuation
         valuation.now_ns = max(valuation.now_ns, now_ns)
         pnl = valuation.pnl_now()
         if isinstance(pnl, str):
             return  # no valuation now: decided at the next price (orders still checked)
-        day = now_ns // _DAY_NS
-        if self._restore is not None:  # the first valuation after a restart
-            mark, self._restore = self._restore, None
-            self._peak_pnl = pnl + mark.drawdown
-            self._day, self._day_start_pnl = mark.day, pnl + mark.daily_loss
-        self._last_pnl, self._last_pnl_ns = pnl, now_ns
-        if pnl is self._evaluated_pnl and day == self._day:
-            return  # the same PnL on the same day as last time: nothing can have changed
-        self._evaluated_pnl = pnl
-        if day != self._day:
-            self._day, self._day_start_pnl = day, pnl
-            if self._loss_is_daily and self._loss_state != TradingState.ACTIVE:
-                self._loss_state, self._loss_reason, self._loss_is_daily = (
-                    TradingState.ACTIVE,
-                    "a new UTC day began (daily loss limit reset)",
-                    False,
-                )
-                self._update_state(now_ns)
-        if self._peak_pnl is None or pnl > self._peak_pnl:
-            self._peak_pnl = pnl
-        if self._loss_state >= limits.loss_action:
-            return
-        currency = self.reporting_currency or ""
-        if limits.max_drawdown is not None and self._peak_pnl - pnl >= limits.max_drawdown:
-            self._loss_state, self._loss_is_daily = limits.loss_action, False
-            self._loss_reason = (
-                f"max_drawdown {limits.max_drawdown} {currency}: PnL {pnl} is "
-                f"{self._peak_pnl - pnl} below its peak {self._peak_pnl}"
-            )
-            self._update_state(now_ns)
-        elif (
-            limits.max_daily_loss is not None and self._day_start_pnl - pnl >= limits.max_daily_loss
-        ):
-            self._loss_state, self._loss_is_daily = limits.loss_action, True
-            self._loss_reason = (
-                f"max_daily_loss {limits.max_daily_loss} {currency}: lost "
-                f"{self._day_start_pnl - pnl} since the UTC day began"
-            )
-            self._update_state(now_ns)
-
-    def _update_state(self, ts_ns: int | None) -> None:
-        if self._halt_state >= self._loss_state:
-            state, reason = self._halt_state, self._halt_reason
-        else:
-            state, reason = self._loss_state, self._loss_reason
-        if state == TradingState.ACTIVE:
-            reason = reason or "no halt and no loss limit reached"
-        if state != self.state or reason != self.state_reason:
-            if ts_ns is not None and state != self.state:
-                self.changes.append(StateChange(self.state, state, reason, ts_ns))
-            self.state, self.state_reason = state, reason
+        self._losses.evaluate(pnl, now_ns)
