@@ -4,8 +4,13 @@ backtest, paper and live nodes."""
 from liveexec.risk._build import build_risk_gate, limits_from_config, needs_risk_gate
 from liveexec.risk._gate import RiskGate
 from liveexec.risk._model import RiskModel
-from liveexec.risk._store import (
+from liveexec.risk._state_store import (
     ActiveHalt,
+    MemoryStateStore,
+    SqlStateStore,
+    StateStore,
+)
+from liveexec.risk._store import (
     HaltWatcher,
     LossMarkWriter,
     active_halt,
@@ -35,11 +40,14 @@ __all__ = [
     "InstrumentLimits",
     "LossMark",
     "LossMarkWriter",
+    "MemoryStateStore",
     "OrderIntent",
     "RiskGate",
     "RiskLimits",
     "RiskModel",
+    "SqlStateStore",
     "StateChange",
+    "StateStore",
     "StrategyLimits",
     "TradingState",
     "active_halt",
