@@ -27,8 +27,9 @@ instruments are held (each order's instrument gets a new price first, as a tick 
 orders would), the trader's exposure summed over every instrument per order against the sums
 kept per instrument (``RiskModel._exposure_fast``, from 16 instruments held), alternating;
 then with drawdown and daily loss limits instead, one position per instrument held (the PnL
-valued per order). Figures per block of orders, then the lowest and the median over the
-blocks (``--repeat``, at least 3).
+valued per order: summed over every position, or from 6 positions held kept as a sum,
+``PnlSums``, re-derived only for the position whose price changed). Figures per block of
+orders, then the lowest and the median over the blocks (``--repeat``, at least 3).
 
 Against an earlier model (--baseline FILE: a ``liveexec/risk/_model.py`` of another commit,
 e.g. ``git show REV:liveexec/risk/_model.py > /tmp/model_before.py``, which must import nothing
@@ -484,7 +485,7 @@ def instruments_held(orders: int, repeat: int, baseline: ModuleType | None) -> N
             )
     print(
         "RiskModel.submit with drawdown and daily loss limits, by positions held (the PnL "
-        "valued per order)"
+        "valued per order; kept as a sum from 6 positions)"
     )
     for instruments in (1, 16, 50):
         losses: dict[str, list[tuple[float, float]]] = {}
