@@ -6,7 +6,8 @@ with random sequences of orders, fills and prices. Its parts, one module each:
 
 - the books (``_books.py``): positions from fills, working orders, open-order counts,
   one-cancels-other groups;
-- valuation (``_valuation.py``): instruments, last prices, exchange rates, unit values, PnL;
+- valuation (``_valuation.py``): instruments, last prices, exchange rates, unit values, PnL
+  (kept as an exact sum from 6 positions held: ``_pnl_sums.py``);
 - the trader's gross/net exposure (``_exposure_sums.py``): the pass and the kept sums;
 - the trading state (``_losses.py``): halts and the loss limits' state machine;
 - velocity (``_velocity.py``): recent order times per strategy.
@@ -14,7 +15,8 @@ with random sequences of orders, fills and prices. Its parts, one module each:
 This module orchestrates them and keeps the order path in one inlined method
 (:meth:`RiskModel.check`, then :meth:`RiskModel.accept`): it reads the parts' dicts through
 references kept here (the same objects, one attribute read each, as before the split) and
-calls into a part only off the common path (a missing price, an exposure pass, a group).
+calls into a part only for more than a lookup: the exposure check, the loss limits when the PnL
+or the day changed, a price missing or too old, a one-cancels-other member.
 
 Worst case: a position counts the working orders that would add to it, so for a buy the
 position checked is ``position + working buys + order``, and for a sell ``position - working

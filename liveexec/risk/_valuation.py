@@ -7,6 +7,11 @@ gate sets from the node's exchange rates: exposure and unrealized PnL at the cur
 realized PnL at the rate when it is realized (without a rate then, at the first valuation that
 has one). No price, a price older than ``max_price_age_s``, an unknown instrument or no rate:
 no value, and the reason why (the checks fail closed).
+
+The PnL is valued by a pass over every position (:meth:`Valuation.total_pnl`); from
+``_FAST_PNL_FROM`` positions held, by a sum kept per position (``_pnl_sums.py``) wherever that
+is the pass's value digit for digit, so the loss limits' cost per order does not grow with the
+positions held.
 """
 
 from __future__ import annotations
