@@ -107,6 +107,7 @@ class PnlSums:
     __slots__ = (
         "bad_fx",
         "bad_positions",
+        "context",
         "dirty",
         "dirty_positions",
         "exponents",
@@ -141,6 +142,8 @@ class PnlSums:
         self.oldest = 0
         # the realized PnL object last read, its exponent and its adjusted exponent
         self.realized_key: tuple[Decimal, int, int] | None = None
+        # the context's (precision, rounding, Emin, Emax) the terms were derived in
+        self.context: tuple[int, str, int, int] | None = None
 
     # -- the terms ---------------------------------------------------------------------------
 
@@ -285,6 +288,19 @@ class PnlSums:
         self.total = _EXACT.add(self.total, _EXACT.subtract(value, old[0]))
         return power, adjusted
 
+    def _derive_again(self, context: tuple[int, str, int, int]) -> None:
+        """Every term afresh (at the start, or the decimal context changed: the pass computes
+        its terms in the context of the moment)."""
+        if self.context is not None:
+            self.dirty_positions.update(self.terms, self.bad_positions)
+            self.dirty.update(self.fx, self.bad_fx)
+            for position_id in list(self.terms):
+                self._replace(self.terms.pop(position_id), None)
+            for iid in list(self.fx):
+                self._replace(self.fx.pop(iid), None)
+            self.total = _ZERO
+        self.context = context
+
     def _count(self, power: int, adjusted: int) -> None:
         _more(self.exponents, power)
         if self.low is not None and power < self.low:
@@ -298,6 +314,11 @@ class PnlSums:
     def pnl(self) -> tuple[Decimal, int | None] | None:
         """The pass's (PnL, time of the oldest price it used), or None where the pass may
         differ (it rounds) or gives a reason (no value, a price too old): let it decide."""
+        context = getcontext()
+        now_in = (context.prec, context.rounding, context.Emin, context.Emax)
+        if now_in != self.context:
+            self._derive_again(now_in)
+        prec, rounding, emin, emax = now_in
         if self.dirty or self.dirty_positions:
             self.refresh()
         if self.bad_positions or self.bad_fx:
@@ -315,8 +336,7 @@ class PnlSums:
         realized = valuation.realized
         if not terms and not self.fx:
             return realized, oldest  # the pass adds nothing to it
-        context = getcontext()
-        if context.rounding == ROUND_FLOOR:
+        if rounding == ROUND_FLOOR:
             return None
         key = self.realized_key
         if key is None or key[0] is not realized:
@@ -331,11 +351,10 @@ class PnlSums:
         largest = key[2] if key[2] > high else high
         operands = len(terms) + len(self.fx) + 1
         width = 1 if operands < 10 else len(str(operands))  # digits of the count
-        prec = context.prec
         if (
             largest + 1 + width > prec + smallest
-            or smallest < context.Emin - prec + 1
-            or largest + width > context.Emax
+            or smallest < emin - prec + 1
+            or largest + width > emax
         ):
             return None  # an addition of the pass may round (or leave the exponents' range)
         total = _EXACT.add(realized, self.total)

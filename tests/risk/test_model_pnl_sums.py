@@ -237,3 +237,32 @@ def test_the_kept_sum_gives_the_pass_or_declines(ops: list[tuple[Any, ...]]) -> 
         assert len(sums.terms) + len(sums.bad_positions) == sum(
             1 for position in valuation.positions.values() if position.signed_qty
         )
+
+
+def test_terms_are_derived_again_in_a_changed_decimal_context() -> None:
+    """Terms kept from a 12-digit context are not the pass's in a 28-digit one (the pass
+    computes its terms in the context of the moment): they are derived again."""
+    with patch.object(valuation_module, "_FAST_PNL_FROM", 0):
+        model = RiskModel(RiskLimits(max_drawdown=Decimal(10**6)), "USDT")
+        valuation = model._valuation
+        with localcontext() as context:
+            context.prec = 12
+            model.set_instrument("A.SIM", InstrumentInfo(Decimal(1), Decimal("0.1"), "USDT"))
+            model.set_price("A.SIM", Decimal("101.234567890123"), 0)  # 15 digits
+            model.on_position(  # valued here: the term kept has 12 digits
+                "P-0",
+                "A.SIM",
+                signed_qty=Decimal(1),
+                avg_px_open=Decimal(100),
+                realized_pnl=Decimal(0),
+                ts_ns=0,
+            )
+        for precision, text in ((28, "1.234567890123"), (12, "1.23456789012")):
+            with localcontext() as context:
+                context.prec = precision
+                valuation.pnl_cache = None
+                pnl = valuation.pnl_now()
+                total, _ = valuation.total_pnl()
+                assert not isinstance(pnl, str) and not isinstance(total, str)
+                assert pnl.as_tuple() == total.as_tuple(), (precision, pnl, total)
+                assert str(pnl) == text
