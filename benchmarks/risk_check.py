@@ -35,7 +35,8 @@ Against an earlier model (--baseline FILE: a ``liveexec/risk/_model.py`` of anot
 e.g. ``git show REV:liveexec/risk/_model.py > /tmp/model_before.py``, which must import nothing
 from liveexec): the same figures for it, measured in the same run, alternating block by block
 with this code's (the gate's order path with that model in place of this one, the model
-alone, instruments held), and the ratios of the medians (this code / baseline).
+alone, instruments held), and the ratios of the medians (this code / baseline); the whole
+backtest with every check on runs with it too, alternating with this code's and the gate off.
 
 Run: .venv/bin/python benchmarks/risk_check.py [--orders N] [--repeat N] [--runs N]
 [--skip-backtest] [--tuned-gc] [--baseline FILE] [--skip-per-order]
@@ -87,6 +88,7 @@ from liveexec.risk import (
     StrategyLimits,
     TradingState,
 )
+from liveexec.risk import _gate as gate_module
 from liveexec.risk import _model as risk_model
 
 EVERY_CHECK: dict[str, Any] = {  # the risk section of the whole-backtest run: all checks on
@@ -351,7 +353,9 @@ def best_of(blocks: list[Figures], title: str = "") -> None:
         )
 
 
-def whole_backtest(runs: int) -> None:
+def whole_backtest(runs: int, baseline: ModuleType | None = None) -> None:
+    """Gate off against every check on, alternating; with ``baseline``, every check on with
+    its RiskModel in the gate too (the gate's module global patched for those runs)."""
     raw: dict[str, Any] = yaml.safe_load(
         (EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml").read_text()
     )
@@ -360,6 +364,8 @@ def whole_backtest(runs: int) -> None:
     checked = copy.deepcopy(raw)
     checked["risk"] = EVERY_CHECK
     configs = {"gate off": parse_config(raw), "every check on": parse_config(checked)}
+    if baseline is not None:
+        configs["on, baseline"] = configs["every check on"]
     wall: dict[str, list[float]] = {name: [] for name in configs}
     cpu: dict[str, list[float]] = {name: [] for name in configs}
     counts: dict[str, set[tuple[int, int]]] = {name: set() for name in configs}
@@ -370,7 +376,12 @@ def whole_backtest(runs: int) -> None:
             for name, cfg in configs.items():
                 usage = resource.getrusage(resource.RUSAGE_SELF)
                 started = time.perf_counter()
-                result = backtest(cfg, database_url=url)
+                if name == "on, baseline":
+                    assert baseline is not None
+                    with patch.object(gate_module, "RiskModel", baseline.RiskModel):
+                        result = backtest(cfg, database_url=url)
+                else:
+                    result = backtest(cfg, database_url=url)
                 wall[name].append(time.perf_counter() - started)
                 after = resource.getrusage(resource.RUSAGE_SELF)
                 cpu[name].append(after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime)
@@ -383,12 +394,16 @@ def whole_backtest(runs: int) -> None:
             f"CPU median {statistics.median(cpu[name]):6.2f} s  orders (total, denied) "
             f"{sorted(counts[name])}  wall runs {[round(w, 2) for w in wall[name]]}"
         )
-    assert counts["gate off"] == counts["every check on"], "the checks changed the run"
-    print(
-        "  ratio on/off: wall "
-        f"{statistics.median(wall['every check on']) / statistics.median(wall['gate off']):.3f},"
-        f" CPU {statistics.median(cpu['every check on']) / statistics.median(cpu['gate off']):.3f}"
-    )
+    for name in configs:
+        assert counts[name] == counts["gate off"], f"the checks changed the run: {name}"
+    for name in configs:
+        if name == "gate off":
+            continue
+        print(
+            f"  ratio {name}/off: wall "
+            f"{statistics.median(wall[name]) / statistics.median(wall['gate off']):.3f}, CPU "
+            f"{statistics.median(cpu[name]) / statistics.median(cpu['gate off']):.3f}"
+        )
 
 
 def compare(current: list[Figures], baseline: list[Figures]) -> None:
@@ -537,7 +552,7 @@ def main() -> None:
             compare(blocks, baseline_blocks)
     instruments_held(args.orders // 2, args.repeat, baseline)
     if not args.skip_backtest:
-        whole_backtest(args.runs)
+        whole_backtest(args.runs, baseline)
 
 
 if __name__ == "__main__":
