@@ -26,10 +26,20 @@ Instruments held: ``RiskModel.submit`` with gross and net exposure caps while 1 
 instruments are held (each order's instrument gets a new price first, as a tick between
 orders would), the trader's exposure summed over every instrument per order against the sums
 kept per instrument (``RiskModel._exposure_fast``, from 16 instruments held), alternating;
-then with drawdown and daily loss limits instead (the PnL valued over every position).
+then with drawdown and daily loss limits instead, one position per instrument held (the PnL
+valued per order: summed over every position, or from 6 positions held kept as a sum,
+``PnlSums``, re-derived only for the position whose price changed). Figures per block of
+orders, then the lowest and the median over the blocks (``--repeat``, at least 3).
+
+Against an earlier model (--baseline FILE: a ``liveexec/risk/_model.py`` of another commit,
+e.g. ``git show REV:liveexec/risk/_model.py > /tmp/model_before.py``, which must import nothing
+from liveexec): the same figures for it, measured in the same run, alternating block by block
+with this code's (the gate's order path with that model in place of this one, the model
+alone, instruments held), and the ratios of the medians (this code / baseline); the whole
+backtest with every check on runs with it too, alternating with this code's and the gate off.
 
 Run: .venv/bin/python benchmarks/risk_check.py [--orders N] [--repeat N] [--runs N]
-[--skip-backtest] [--tuned-gc]
+[--skip-backtest] [--tuned-gc] [--baseline FILE] [--skip-per-order]
 
 --tuned-gc: the per-order blocks with the garbage collector as liveexec's backtests run it
 (``liveexec.nodes._compat.tuned_gc``: objects before the run frozen, youngest generation every
@@ -40,11 +50,15 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib.util
 import resource
 import statistics
+import sys
 import tempfile
 import time
 from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 from unittest.mock import patch
 
@@ -71,10 +85,10 @@ from liveexec.risk import (
     OrderIntent,
     RiskGate,
     RiskLimits,
-    RiskModel,
     StrategyLimits,
     TradingState,
 )
+from liveexec.risk import _gate as gate_module
 from liveexec.risk import _model as risk_model
 
 EVERY_CHECK: dict[str, Any] = {  # the risk section of the whole-backtest run: all checks on
@@ -141,7 +155,19 @@ def calibration() -> float:
 Figures = dict[str, tuple[float, float, float]]  # name -> (p50, p99, CPU) in µs
 
 
-def per_order(orders: int) -> Figures:
+def load_baseline(path: Path) -> ModuleType:
+    """An earlier ``_model.py`` as a module of its own (its RiskModel takes this code's
+    limits and orders: the same fields)."""
+    spec = importlib.util.spec_from_file_location("risk_model_baseline", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being made
+    spec.loader.exec_module(module)
+    return module
+
+
+def per_order(orders: int, model_module: ModuleType | None = None) -> Figures:
+    """One block; with ``model_module``, its RiskModel in the gate instead of this code's."""
     engine = BacktestEngine(
         BacktestEngineConfig(
             trader_id=TraderId("BENCH-001"), logging=LoggingConfig(bypass_logging=True)
@@ -196,6 +222,8 @@ def per_order(orders: int) -> Figures:
         mode="backtest",
         check_funds=True,
     )
+    if model_module is not None:
+        gate.model = gate._path.model = model_module.RiskModel(limits, "USDT")
     engine.add_actor(gate)
     gate.attach(engine.kernel.risk_engine)
     engine.run()  # creates the venue account (in the cache) the margin check reads
@@ -265,9 +293,10 @@ def per_order(orders: int) -> Figures:
         ours.append((clock() - start) / 1000)
         ours_cpu += cpu() - cpu_start
         gate.model.on_order_closed(intent.client_order_id)
+    which = "this code" if model_module is None else "baseline model"
     print(
-        f"per order, {orders} orders (wall µs per call; CPU µs per order of the batch; best: "
-        "lowest mean wall µs of 1,000 consecutive orders)"
+        f"per order, {orders} orders, {which} (wall µs per call; CPU µs per order of the "
+        "batch; best: lowest mean wall µs of 1,000 consecutive orders)"
     )
     print(f"  calibration: dict.get {calibration():.0f} ns per call (loop included)")
     figures: Figures = {}
@@ -303,15 +332,18 @@ NO_MARGIN = "liveexec gate path, all but the margin check"
 NAUTILUS = "NautilusTrader _check_order + _check_orders_risk"
 
 
-def best_of(blocks: list[Figures]) -> None:
-    """The lowest p50, p99 and CPU of each path over the blocks, and the lowest ratios to
-    NautilusTrader's check within a block (a ratio compares figures taken together)."""
-    print(f"best of {len(blocks)} per-order blocks (µs; each figure its own best block)")
+def best_of(blocks: list[Figures], title: str = "") -> None:
+    """The lowest and the median p50, p99 and CPU of each path over the blocks, and the lowest
+    ratios to NautilusTrader's check within a block (a ratio compares figures taken
+    together)."""
+    print(f"{len(blocks)} per-order blocks{title} (µs; min / median over the blocks)")
     for name in blocks[0]:
-        p50 = min(block[name][0] for block in blocks)
-        p99 = min(block[name][1] for block in blocks)
-        cpu = min(block[name][2] for block in blocks)
-        print(f"  {name:50s} p50 {p50:6.2f}  p99 {p99:7.2f}  CPU {cpu:6.2f}")
+        p50, p99, cpu = (sorted(block[name][i] for block in blocks) for i in range(3))
+        print(
+            f"  {name:50s} p50 {p50[0]:6.2f} / {statistics.median(p50):6.2f}  "
+            f"p99 {p99[0]:7.2f} / {statistics.median(p99):7.2f}  "
+            f"CPU {cpu[0]:6.2f} / {statistics.median(cpu):6.2f}"
+        )
     for name in (GATE, NO_MARGIN):
         ratios = [tuple(block[name][i] / block[NAUTILUS][i] for i in range(3)) for block in blocks]
         print(
@@ -321,7 +353,9 @@ def best_of(blocks: list[Figures]) -> None:
         )
 
 
-def whole_backtest(runs: int) -> None:
+def whole_backtest(runs: int, baseline: ModuleType | None = None) -> None:
+    """Gate off against every check on, alternating; with ``baseline``, every check on with
+    its RiskModel in the gate too (the gate's module global patched for those runs)."""
     raw: dict[str, Any] = yaml.safe_load(
         (EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml").read_text()
     )
@@ -330,6 +364,8 @@ def whole_backtest(runs: int) -> None:
     checked = copy.deepcopy(raw)
     checked["risk"] = EVERY_CHECK
     configs = {"gate off": parse_config(raw), "every check on": parse_config(checked)}
+    if baseline is not None:
+        configs["on, baseline"] = configs["every check on"]
     wall: dict[str, list[float]] = {name: [] for name in configs}
     cpu: dict[str, list[float]] = {name: [] for name in configs}
     counts: dict[str, set[tuple[int, int]]] = {name: set() for name in configs}
@@ -340,7 +376,12 @@ def whole_backtest(runs: int) -> None:
             for name, cfg in configs.items():
                 usage = resource.getrusage(resource.RUSAGE_SELF)
                 started = time.perf_counter()
-                result = backtest(cfg, database_url=url)
+                if name == "on, baseline":
+                    assert baseline is not None
+                    with patch.object(gate_module, "RiskModel", baseline.RiskModel):
+                        result = backtest(cfg, database_url=url)
+                else:
+                    result = backtest(cfg, database_url=url)
                 wall[name].append(time.perf_counter() - started)
                 after = resource.getrusage(resource.RUSAGE_SELF)
                 cpu[name].append(after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime)
@@ -353,18 +394,43 @@ def whole_backtest(runs: int) -> None:
             f"CPU median {statistics.median(cpu[name]):6.2f} s  orders (total, denied) "
             f"{sorted(counts[name])}  wall runs {[round(w, 2) for w in wall[name]]}"
         )
-    assert counts["gate off"] == counts["every check on"], "the checks changed the run"
-    print(
-        "  ratio on/off: wall "
-        f"{statistics.median(wall['every check on']) / statistics.median(wall['gate off']):.3f},"
-        f" CPU {statistics.median(cpu['every check on']) / statistics.median(cpu['gate off']):.3f}"
-    )
+    for name in configs:
+        assert counts[name] == counts["gate off"], f"the checks changed the run: {name}"
+    for name in configs:
+        if name == "gate off":
+            continue
+        print(
+            f"  ratio {name}/off: wall "
+            f"{statistics.median(wall[name]) / statistics.median(wall['gate off']):.3f}, CPU "
+            f"{statistics.median(cpu[name]) / statistics.median(cpu['gate off']):.3f}"
+        )
 
 
-def _held(instruments: int, kept: bool, orders: int, *, losses: bool = False) -> list[float]:
-    """Wall µs of ``RiskModel.submit`` per order with ``instruments`` held: with gross and
-    net exposure caps, or (``losses``) with drawdown and daily loss limits instead."""
-    with patch.object(risk_model, "_FAST_EXPOSURE_FROM", 0 if kept else 10**9):
+def compare(current: list[Figures], baseline: list[Figures]) -> None:
+    """This code against the baseline model, blocks measured in alternation: the ratios of
+    the medians over the blocks (below 1: this code is faster)."""
+    print("this code / baseline model, ratio of the medians over the blocks")
+    for name in (MODEL, GATE, NO_MARGIN):
+        ratios = [
+            statistics.median(block[name][i] for block in current)
+            / statistics.median(block[name][i] for block in baseline)
+            for i in range(3)
+        ]
+        print(f"  {name:50s} p50 {ratios[0]:.3f}  p99 {ratios[1]:.3f}  CPU {ratios[2]:.3f}")
+
+
+def _held(
+    instruments: int,
+    kept: bool,
+    orders: int,
+    *,
+    losses: bool = False,
+    module: ModuleType = risk_model,
+) -> list[float]:
+    """Wall µs of ``RiskModel.submit`` (``module``'s) per order with ``instruments`` held:
+    with gross and net exposure caps, or (``losses``) with drawdown and daily loss limits
+    instead."""
+    with patch.object(module, "_FAST_EXPOSURE_FROM", 0 if kept else 10**9):
         ids = [f"I-{n}.SIM" for n in range(instruments)]
         caps = Decimal(10**12)
         limits = (
@@ -372,7 +438,7 @@ def _held(instruments: int, kept: bool, orders: int, *, losses: bool = False) ->
             if losses
             else RiskLimits(max_gross_exposure=caps, max_net_exposure=caps)
         )
-        model = RiskModel(limits, "USDT")
+        model = module.RiskModel(limits, "USDT")
         for n, iid in enumerate(ids):
             model.set_instrument(iid, InstrumentInfo(Decimal(1), Decimal("0.01"), "USDT"))
             model.set_price(iid, Decimal(100 + n), 0)
@@ -398,23 +464,60 @@ def _held(instruments: int, kept: bool, orders: int, *, losses: bool = False) ->
         return times
 
 
-def instruments_held(orders: int) -> None:
-    print("RiskModel.submit with gross and net exposure caps, by instruments held (wall µs)")
+def _line(label: str, blocks: list[tuple[float, float]]) -> str:
+    p50 = sorted(block[0] for block in blocks)
+    p99 = sorted(block[1] for block in blocks)
+    return (
+        f"{label + ' ' if label else ''}p50 {p50[0]:6.2f} / {statistics.median(p50):6.2f}  "
+        f"p99 {p99[0]:6.2f} / {statistics.median(p99):6.2f}"
+    )
+
+
+def instruments_held(orders: int, repeat: int, baseline: ModuleType | None) -> None:
+    """``RiskModel.submit`` by instruments held, ``repeat`` alternating blocks of each variant
+    (this code's, then the baseline's, in turn first); p50 and p99 of each block, min / median
+    over the blocks."""
+    blocks = max(repeat, 3)
+    modules = [("", risk_model)] + ([("baseline ", baseline)] if baseline is not None else [])
+    print(
+        "RiskModel.submit with gross and net exposure caps, by instruments held (wall µs; "
+        f"min / median over {blocks} blocks of {orders // blocks} orders)"
+    )
     for instruments in (1, 16, 50):
-        summed: list[float] = []
-        kept: list[float] = []
-        for _ in range(3):  # alternating blocks
-            summed += _held(instruments, False, orders // 3)
-            kept += _held(instruments, True, orders // 3)
-        (s50, s99), (k50, k99) = percentiles(summed), percentiles(kept)
-        print(
-            f"  {instruments:2d} held: summed per order p50 {s50:6.2f} p99 {s99:6.2f} | "
-            f"kept sums p50 {k50:6.2f} p99 {k99:6.2f}"
-        )
-    print("RiskModel.submit with drawdown and daily loss limits (the PnL valued per order)")
+        figures: dict[tuple[str, bool], list[tuple[float, float]]] = {}
+        for block in range(blocks):
+            order = modules if block % 2 == 0 else modules[::-1]
+            for label, module in order:
+                for kept in (False, True):
+                    times = _held(instruments, kept, orders // blocks, module=module)
+                    figures.setdefault((label, kept), []).append(percentiles(times))
+        for label, _ in modules:
+            print(
+                f"  {label}{instruments:2d} held: "
+                + _line("summed per order", figures[(label, False)])
+                + " | "
+                + _line("kept sums", figures[(label, True)])
+            )
+    print(
+        "RiskModel.submit with drawdown and daily loss limits, by positions held (the PnL "
+        "valued per order; kept as a sum from 6 positions)"
+    )
     for instruments in (1, 16, 50):
-        l50, l99 = percentiles(_held(instruments, False, orders, losses=True))
-        print(f"  {instruments:2d} positions: p50 {l50:6.2f} p99 {l99:6.2f}")
+        losses: dict[str, list[tuple[float, float]]] = {}
+        for block in range(blocks):
+            order = modules if block % 2 == 0 else modules[::-1]
+            for label, module in order:
+                times = _held(instruments, False, orders // blocks, losses=True, module=module)
+                losses.setdefault(label, []).append(percentiles(times))
+        for label, _ in modules:
+            print(f"  {label}{instruments:2d} positions: " + _line("", losses[label]))
+        if baseline is not None:
+            ratio = [
+                statistics.median(f[i] for f in losses[""])
+                / statistics.median(f[i] for f in losses["baseline "])
+                for i in range(2)
+            ]
+            print(f"     this code / baseline, medians: p50 {ratio[0]:.3f}  p99 {ratio[1]:.3f}")
 
 
 def main() -> None:
@@ -426,19 +529,30 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="per-order blocks (take the best)")
     parser.add_argument("--skip-backtest", action="store_true")
     parser.add_argument("--tuned-gc", action="store_true", help="the GC as backtests run it")
+    parser.add_argument("--baseline", type=Path, help="an earlier _model.py to compare with")
+    parser.add_argument("--skip-per-order", action="store_true", help="no gate blocks")
     args = parser.parse_args()
+    baseline = load_baseline(args.baseline) if args.baseline is not None else None
     blocks: list[Figures] = []
-    for _ in range(args.repeat):
-        if args.tuned_gc:
-            with tuned_gc():
-                blocks.append(per_order(args.orders))
-        else:
-            blocks.append(per_order(args.orders))
-    if args.repeat > 1:
-        best_of(blocks)
-    instruments_held(args.orders // 2)
+    baseline_blocks: list[Figures] = []
+    for block in range(0 if args.skip_per_order else args.repeat):
+        runs: list[tuple[list[Figures], ModuleType | None]] = [(blocks, None)]
+        if baseline is not None:  # alternating, each in turn first
+            runs = [*runs, (baseline_blocks, baseline)][:: 1 if block % 2 == 0 else -1]
+        for into, module in runs:
+            if args.tuned_gc:
+                with tuned_gc():
+                    into.append(per_order(args.orders, module))
+            else:
+                into.append(per_order(args.orders, module))
+    if blocks and (args.repeat > 1 or baseline is not None):
+        best_of(blocks, ", this code")
+        if baseline_blocks:
+            best_of(baseline_blocks, ", baseline model")
+            compare(blocks, baseline_blocks)
+    instruments_held(args.orders // 2, args.repeat, baseline)
     if not args.skip_backtest:
-        whole_backtest(args.runs)
+        whole_backtest(args.runs, baseline)
 
 
 if __name__ == "__main__":

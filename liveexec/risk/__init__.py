@@ -3,19 +3,14 @@ backtest, paper and live nodes."""
 
 from liveexec.risk._build import build_risk_gate, limits_from_config, needs_risk_gate
 from liveexec.risk._gate import RiskGate
-from liveexec.risk._model import (
-    InstrumentInfo,
-    InstrumentLimits,
-    LossMark,
-    OrderIntent,
-    RiskLimits,
-    RiskModel,
-    StateChange,
-    StrategyLimits,
-    TradingState,
+from liveexec.risk._model import RiskModel
+from liveexec.risk._state_store import (
+    ActiveHalt,
+    MemoryStateStore,
+    SqlStateStore,
+    StateStore,
 )
 from liveexec.risk._store import (
-    ActiveHalt,
     HaltWatcher,
     LossMarkWriter,
     active_halt,
@@ -27,6 +22,16 @@ from liveexec.risk._store import (
     record_state_changes,
     resume,
 )
+from liveexec.risk._types import (
+    InstrumentInfo,
+    InstrumentLimits,
+    LossMark,
+    OrderIntent,
+    RiskLimits,
+    StateChange,
+    StrategyLimits,
+    TradingState,
+)
 
 __all__ = [
     "ActiveHalt",
@@ -35,11 +40,14 @@ __all__ = [
     "InstrumentLimits",
     "LossMark",
     "LossMarkWriter",
+    "MemoryStateStore",
     "OrderIntent",
     "RiskGate",
     "RiskLimits",
     "RiskModel",
+    "SqlStateStore",
     "StateChange",
+    "StateStore",
     "StrategyLimits",
     "TradingState",
     "active_halt",

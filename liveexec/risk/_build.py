@@ -7,7 +7,8 @@ from sqlalchemy import Engine
 from liveexec.config import LiveexecConfig, RiskConfig
 from liveexec.risk._exposure import DatabaseExposureCheck, DatabaseExposureLimits
 from liveexec.risk._gate import RiskGate
-from liveexec.risk._model import InstrumentLimits, RiskLimits, StrategyLimits, TradingState
+from liveexec.risk._state_store import StateStore
+from liveexec.risk._types import InstrumentLimits, RiskLimits, StrategyLimits, TradingState
 
 __all__ = ["build_risk_gate", "database_exposure_check", "limits_from_config", "needs_risk_gate"]
 
@@ -70,10 +71,12 @@ def database_exposure_check(
 
 
 def build_risk_gate(
-    cfg: LiveexecConfig, *, run_id: str | None, database: Engine | None
+    cfg: LiveexecConfig, *, run_id: str | None, database: Engine | StateStore | None
 ) -> RiskGate:
     """The gate for a node of ``cfg``; add it to the trader, then ``attach`` it to the
-    kernel's risk engine before the node starts."""
+    kernel's risk engine before the node starts. ``database``: the node's (an engine), or a
+    state store for halts, state changes and loss marks without one (``MemoryStateStore``:
+    the database-wide exposure check, which reads other traders' rows, then fails closed)."""
     return RiskGate(
         limits_from_config(cfg.risk),
         reporting_currency=cfg.risk.reporting_currency,
@@ -84,5 +87,7 @@ def build_risk_gate(
         kill_switch=_kill_switch_on(cfg),
         poll_interval_s=cfg.risk.kill_switch.poll_interval_s,
         check_funds=cfg.risk.check_available_balance,
-        database_exposure=database_exposure_check(cfg, database),
+        database_exposure=database_exposure_check(
+            cfg, database if isinstance(database, Engine) else None
+        ),
     )

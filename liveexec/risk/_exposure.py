@@ -36,8 +36,10 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.sql.elements import TextClause
 
 from liveexec.db import WORKING_STATUSES
-from liveexec.risk._model import OrderIntent, RiskModel
-from liveexec.risk._store import PeriodicThread, plain_decimal
+from liveexec.risk._model import RiskModel
+from liveexec.risk._state_store import plain_decimal
+from liveexec.risk._store import PeriodicThread
+from liveexec.risk._types import OrderIntent
 
 if TYPE_CHECKING:
     import psycopg

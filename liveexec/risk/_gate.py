@@ -52,20 +52,10 @@ from nautilus_trader.model.objects import FIXED_DECIMAL_SCALE, Currency, Quantit
 from sqlalchemy import Engine
 
 from liveexec.risk._exposure import DatabaseExposureCheck
-from liveexec.risk._model import (
-    InstrumentInfo,
-    OrderIntent,
-    RiskLimits,
-    RiskModel,
-    TradingState,
-)
-from liveexec.risk._store import (
-    HaltWatcher,
-    LossMarkWriter,
-    last_loss_mark,
-    last_state,
-    record_state_changes,
-)
+from liveexec.risk._model import RiskModel
+from liveexec.risk._state_store import StateStore, state_store
+from liveexec.risk._store import HaltWatcher, LossMarkWriter
+from liveexec.risk._types import InstrumentInfo, OrderIntent, RiskLimits, TradingState
 
 __all__ = ["RiskGate"]
 
@@ -383,7 +373,7 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         trader_id: str,
         mode: str,
         run_id: str | None = None,
-        database: Engine | None = None,
+        database: Engine | StateStore | None = None,
         kill_switch: bool = False,
         poll_interval_s: float = 0.5,
         check_funds: bool = False,
@@ -397,10 +387,12 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         self._trader_id = trader_id
         self._mode = mode
         self._run_id = run_id
-        self._database = database
+        # halts, state changes and loss marks: the node's database (an engine's tables) or
+        # another state store (_state_store.py; memory for tests and sweeps)
+        self._store = state_store(database) if database is not None else None
         self._watcher = (
-            HaltWatcher(database, trader_id, interval_s=poll_interval_s)
-            if kill_switch and database is not None
+            HaltWatcher(self._store, trader_id, interval_s=poll_interval_s)
+            if kill_switch and self._store is not None
             else None
         )
         self._nautilus: Callable[[Any], None] | None = None
@@ -477,11 +469,11 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         """Rebuild the state from the database and start reading the kill switch."""
         now = self.clock.timestamp_ns()
         self._restore_books(now)
-        if self._database is not None and self._mode != "backtest":
+        if self._store is not None and self._mode != "backtest":
             # A paper or live node resumes in the state its trader was left in (a backtest
             # starts afresh: its state is its own run's).
             try:
-                found = last_state(self._database, self._trader_id, self._mode)
+                found = self._store.last_state(self._trader_id, self._mode)
             except Exception as exc:  # cannot rebuild the state: no orders (fail closed)
                 self.model.restore_loss_state(
                     TradingState.HALTED,
@@ -491,7 +483,7 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             else:
                 if found is not None and found[0] != TradingState.ACTIVE:
                     self.model.restore_loss_state(*found)
-            self._restore_loss_mark(self._database)
+            self._restore_loss_mark(self._store)
         if self._watcher is not None:
             self._watcher.start()
             self.model.set_halt(*self._watcher.current(), now)
@@ -530,12 +522,12 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             intent.quantity = _decimal(self._quantities, order.leaves_qty.raw)
             model.restore_working(intent)
 
-    def _restore_loss_mark(self, database: Engine) -> None:
+    def _restore_loss_mark(self, store: StateStore) -> None:
         """Drawdown and daily loss go on from where the trader's last node left them."""
         if not self.model.needs_losses:
             return
         try:
-            mark = last_loss_mark(database, self._trader_id, self._mode)
+            mark = store.last_loss_mark(self._trader_id, self._mode)
         except Exception as exc:  # cannot rebuild the peak: no orders (fail closed)
             self.model.restore_loss_state(
                 TradingState.HALTED,
@@ -546,7 +538,7 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         if mark is not None:
             self.model.restore_loss_mark(mark)
         self._mark_writer = LossMarkWriter(
-            database,
+            store,
             self.model.loss_mark,
             trader_id=self._trader_id,
             mode=self._mode,
@@ -830,11 +822,10 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             self.log.warning(
                 f"Trading state {change.previous.name} -> {change.state.name}: {change.reason}"
             )
-        if self._database is None:
+        if self._store is None:
             return
         try:
-            record_state_changes(
-                self._database,
+            self._store.record_state_changes(
                 changes,
                 trader_id=self._trader_id,
                 run_id=self._run_id,

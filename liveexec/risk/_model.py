@@ -1,9 +1,22 @@
 """The pre-trade limits on plain Decimals and ints: no NautilusTrader object in here.
 
-:class:`RiskModel` keeps what the checks need in memory (positions per strategy and
-instrument, working orders, last prices, recent order times, PnL) and decides one order at a
-time. The gate (``_gate.py``) feeds it from the message bus; the property tests drive it
-directly with random sequences of orders, fills and prices.
+:class:`RiskModel` keeps what the checks need in memory and decides one order at a time.
+The gate (``_gate.py``) feeds it from the message bus; the property tests drive it directly
+with random sequences of orders, fills and prices. Its parts, one module each:
+
+- the books (``_books.py``): positions from fills, working orders, open-order counts,
+  one-cancels-other groups;
+- valuation (``_valuation.py``): instruments, last prices, exchange rates, unit values, PnL
+  (kept as an exact sum from 6 positions held: ``_pnl_sums.py``);
+- the trader's gross/net exposure (``_exposure_sums.py``): the pass and the kept sums;
+- the trading state (``_losses.py``): halts and the loss limits' state machine;
+- velocity (``_velocity.py``): recent order times per strategy.
+
+This module orchestrates them and keeps the order path in one inlined method
+(:meth:`RiskModel.check`, then :meth:`RiskModel.accept`): it reads the parts' dicts through
+references kept here (the same objects, one attribute read each, as before the split) and
+calls into a part only for more than a lookup: the exposure check, the loss limits when the PnL
+or the day changed, a price missing or too old, a one-cancels-other member.
 
 Worst case: a position counts the working orders that would add to it, so for a buy the
 position checked is ``position + working buys + order``, and for a sell ``position - working
@@ -15,11 +28,27 @@ closing) is never denied by a limit it moves away from.
 
 from __future__ import annotations
 
-import enum
 from collections import deque
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal, getcontext
+from dataclasses import dataclass
+from decimal import Decimal
+
+from liveexec.risk._books import EMPTY, Book, Books, Working
+from liveexec.risk._books import reduces as _reduces
+from liveexec.risk._exposure_sums import Exposure
+from liveexec.risk._losses import DAY_NS as _DAY_NS
+from liveexec.risk._losses import Losses
+from liveexec.risk._types import (
+    InstrumentInfo,
+    InstrumentLimits,
+    LossMark,
+    OrderIntent,
+    RiskLimits,
+    StateChange,
+    StrategyLimits,
+    TradingState,
+)
+from liveexec.risk._valuation import Valuation
+from liveexec.risk._velocity import Velocity
 
 __all__ = [
     "InstrumentInfo",
@@ -36,181 +65,16 @@ __all__ = [
 _ZERO = Decimal(0)
 _ONE_TUPLE = Decimal(1).as_tuple()  # (sign 0, digits (1,), exponent 0)
 _BPS = Decimal(10_000)
-# The trader's exposure sums kept per instrument held (RiskModel._exposure_fast) from this many
-# instruments on: below it, summing every instrument per order costs less than keeping them.
+# The trader's exposure sums kept per instrument held (Exposure.fast, _exposure_sums.py) from
+# this many instruments on: below it, summing every instrument per order costs less than keeping
+# them.
 _FAST_EXPOSURE_FROM = 16
-# The kept sums are summed afresh after this many additions (bounding their rounding error).
-_RESUM_AFTER = 1_000_000
-_ROUNDOFF: dict[int, Decimal] = {}
-
-
-def _unit_roundoff(precision: int) -> Decimal:
-    """10 ** (1 - precision): at least twice the relative error of one rounded addition."""
-    value = _ROUNDOFF.get(precision)
-    if value is None:
-        value = _ROUNDOFF[precision] = Decimal(1).scaleb(1 - precision)
-    return value
-
 
 _SECOND_NS = 1_000_000_000
 _MINUTE_NS = 60 * _SECOND_NS
-_DAY_NS = 86_400 * _SECOND_NS
-
-
-class TradingState(enum.IntEnum):
-    """Ordered by severity: the trader's state is the most severe of its causes."""
-
-    ACTIVE = 0
-    REDUCING = 1
-    HALTED = 2
-
 
 _REDUCING = TradingState.REDUCING
 _HALTED = TradingState.HALTED
-
-
-@dataclass(frozen=True, slots=True)
-class InstrumentLimits:
-    max_order_qty: Decimal | None = None
-    max_order_notional: Decimal | None = None
-    max_position_qty: Decimal | None = None
-    max_position_notional: Decimal | None = None
-    price_band_bps: Decimal | None = None
-    price_band_ticks: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StrategyLimits:
-    max_order_notional: Decimal | None = None
-    max_position_qty: Decimal | None = None
-    max_position_notional: Decimal | None = None
-    max_open_orders: int | None = None
-    max_orders_per_second: int | None = None
-    max_orders_per_minute: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RiskLimits:
-    instruments: Mapping[str, InstrumentLimits] = field(default_factory=dict)
-    strategies: Mapping[str, StrategyLimits] = field(default_factory=dict)
-    max_open_orders: int | None = None
-    max_gross_exposure: Decimal | None = None
-    max_net_exposure: Decimal | None = None
-    max_daily_loss: Decimal | None = None
-    max_drawdown: Decimal | None = None
-    loss_action: TradingState = TradingState.REDUCING
-    max_price_age_ns: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InstrumentInfo:
-    """What valuing an instrument needs: value = quantity * price * multiplier, in
-    ``currency``; ``tick`` is its price increment."""
-
-    multiplier: Decimal
-    tick: Decimal
-    currency: str
-
-
-@dataclass(slots=True)  # not frozen: a frozen dataclass costs ~1 µs more to build per order
-class OrderIntent:
-    """One order as the checks see it. ``price`` is the limit price, ``trigger`` the stop
-    price (either may be None); ``is_market`` for orders that take the market price.
-    ``group``: the key shared by the members of a one-cancels-other (or one-updates-other)
-    group, of which at most one fills: the group adds only its largest member on each side to
-    the worst case."""
-
-    client_order_id: str
-    strategy_id: str
-    instrument_id: str
-    is_buy: bool
-    quantity: Decimal
-    price: Decimal | None = None
-    trigger: Decimal | None = None
-    is_market: bool = False
-    reduce_only: bool = False
-    group: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LossMark:
-    """PnL against the loss limits: ``drawdown`` below the peak, ``daily_loss`` below the
-    start of UTC day ``day`` (days since 1970), at node time ``ts_ns``."""
-
-    drawdown: Decimal
-    day: int
-    daily_loss: Decimal
-    ts_ns: int
-
-
-@dataclass(frozen=True, slots=True)
-class StateChange:
-    previous: TradingState
-    state: TradingState
-    reason: str
-    ts_ns: int
-
-
-@dataclass(slots=True)
-class _Book:
-    """Signed position and working quantities of one (strategy or trader, instrument)."""
-
-    position: Decimal = _ZERO
-    working_buy: Decimal = _ZERO
-    working_sell: Decimal = _ZERO
-
-    def worst_long(self) -> Decimal:
-        return self.position + self.working_buy
-
-    def worst_short(self) -> Decimal:
-        return self.position - self.working_sell
-
-    def worst_abs(self) -> Decimal:
-        return max(abs(self.worst_long()), abs(self.worst_short()))
-
-
-_EMPTY = _Book()  # read-only stand-in for a book with nothing in it (never mutated)
-
-
-@dataclass(slots=True)
-class _Working:
-    strategy_id: str
-    instrument_id: str
-    is_buy: bool
-    leaves: Decimal
-    group: str | None = None
-
-
-@dataclass(slots=True)
-class _Group:
-    """Working members of a one-cancels-other (or one-updates-other) group: at most ``cap``
-    (its largest member) fills in all, so on each side it can add its largest member's
-    remaining quantity, and no more than ``cap - filled``. ``buy``/``sell``: what it adds to
-    its books now."""
-
-    members: dict[str, _Working] = field(default_factory=dict)
-    cap: Decimal = _ZERO
-    filled: Decimal = _ZERO
-    buy: Decimal = _ZERO
-    sell: Decimal = _ZERO
-
-    def reach(self) -> tuple[Decimal, Decimal]:
-        room = self.cap - self.filled
-        buy = sell = _ZERO
-        for member in self.members.values():
-            if member.is_buy:
-                buy = max(buy, member.leaves)
-            else:
-                sell = max(sell, member.leaves)
-        return max(min(buy, room), _ZERO), max(min(sell, room), _ZERO)
-
-
-@dataclass(slots=True)
-class _Position:
-    instrument_id: str
-    signed_qty: Decimal
-    avg_px_open: Decimal
-    realized_pnl: Decimal
 
 
 @dataclass(slots=True)
@@ -239,8 +103,8 @@ class _Plan:
     per_second: int | None
     bps_memo: tuple[Decimal, Decimal] | None = None  # (price, price_band_bps * price)
     # the strategy's and the trader's books in the instrument, once they exist (never removed)
-    book: _Book | None = None
-    ibook: _Book | None = None
+    book: Book | None = None
+    ibook: Book | None = None
     # the strategy's recent order times (last minute, last second), once they exist (never
     # removed)
     minute: deque[int] | None = None
@@ -270,64 +134,55 @@ class RiskModel:
     """
 
     def __init__(self, limits: RiskLimits, reporting_currency: str | None = None) -> None:
-        self.limits = limits
-        self.reporting_currency = reporting_currency
-        self.instruments: dict[str, InstrumentInfo] = {}
-        self._books: dict[tuple[str, str], _Book] = {}  # (strategy, instrument)
-        self._instrument_books: dict[str, _Book] = {}  # trader-wide per instrument
-        self._working: dict[str, _Working] = {}
-        self._open_by_strategy: dict[str, int] = {}
-        self._prices: dict[str, tuple[Decimal, int]] = {}
-        self._units: dict[str, Decimal | str] = {}  # per instrument, at its last price
-        self._pnl_cache: tuple[Decimal, int | None] | None = None
-        # strategy -> times of its approved orders in the last minute / second
-        self._recent_minute: dict[str, deque[int]] = {}
-        self._recent_second: dict[str, deque[int]] = {}
-        self._groups: dict[str, _Group] = {}  # one-cancels-other groups with working members
-        self._positions: dict[str, _Position] = {}
-        self._realized = _ZERO
-        # Instruments valued in another currency than the reporting one: the value of one unit
-        # of their currency in the reporting currency (set by the gate from the node's
-        # exchange rates), and realized PnL that came while no rate was known (in their own
-        # currency, converted when valued).
-        self._rates: dict[str, Decimal] = {}
-        self._realized_fx: dict[str, Decimal] = {}
-        self._unvalued: str | None = None  # why the last PnL valuation had no value
-        self._peak_pnl: Decimal | None = None
-        self._last_pnl: Decimal | None = None
-        self._last_pnl_ns = 0
-        self._restore: LossMark | None = None
-        self._evaluated_pnl: Decimal | None = None  # the PnL object last evaluated
-        self._day: int | None = None
-        self._day_start_pnl = _ZERO
-        self._loss_state = TradingState.ACTIVE
-        self._loss_reason = ""
-        self._loss_is_daily = False
-        self._halt_state = TradingState.ACTIVE
-        self._halt_reason = ""
-        self.state = TradingState.ACTIVE
-        self.state_reason = ""
-        self.changes: list[StateChange] = []  # drained by the gate into the database
+        # Instruments, prices, rates, unit values and PnL (_valuation.py), and its dicts (the
+        # same objects) for the order path
+        valuation = self._valuation = Valuation(reporting_currency)
+        self.instruments = valuation.instruments
+        self._prices = valuation.prices
+        self._units = valuation.units
+        # The books (_books.py), and their dicts (the same objects) for the order path
+        books = self._books = Books()
+        self._strategy_books = books.by_strategy
+        self._instrument_books = books.by_instrument
+        self._working = books.working
+        self._open_by_strategy = books.open_by_strategy
+        # strategy -> times of its approved orders in the last minute / second (_velocity.py)
+        velocity = self._velocity = Velocity()
+        self._recent_minute = velocity.minute
+        self._recent_second = velocity.second
+        # The trading state and the loss limits (_losses.py)
+        self._losses = Losses(limits, reporting_currency)
         # whether the order :meth:`check` last approved only reduces (as :meth:`reduces`), and
         # its strategy's book in its instrument then (read-only: :meth:`reducible` of it)
         self.checked_reduces = False
-        self.checked_book = _EMPTY
+        self.checked_book = EMPTY
         # the order :meth:`check` last checked (past the plan lookup) and its plan
         self._checked: tuple[OrderIntent | None, _Plan | None] = (None, None)
-        # The exposure sums kept per instrument (:meth:`_exposure_fast`), once tracked: the
-        # instruments whose book or unit value changed since, each held instrument's terms
-        # (gross, long net, short net, its price's time), the held ones with no unit value,
-        # the sums of the terms and of the gross terms' absolute values (the size), how many
-        # additions made them since they were last summed afresh, the largest size since, and
-        # a lower bound of the terms' price times.
-        self._xtrack = False
-        self._xdirty: set[str] = set()
-        self._xterms: dict[str, tuple[Decimal, Decimal, Decimal, int]] = {}
-        self._xbad: set[str] = set()
-        self._xsums = (_ZERO, _ZERO, _ZERO, _ZERO)  # gross, long net, short net, size
-        self._xadds = 0
-        self._xsize_max = _ZERO
-        self._xoldest = 0
+        # The trader's exposure: the pass and the sums kept per instrument (_exposure_sums.py)
+        self._exposure = Exposure(books, valuation)
+        self.limits = limits
+
+    @property
+    def reporting_currency(self) -> str | None:
+        return self._valuation.reporting_currency
+
+    @property
+    def state(self) -> TradingState:
+        """The trader's trading state: the most severe of the halt's and the loss limits'."""
+        return self._losses.state
+
+    @property
+    def state_reason(self) -> str:
+        return self._losses.state_reason
+
+    @property
+    def changes(self) -> list[StateChange]:
+        """State changes not yet recorded (the gate drains them into the database)."""
+        return self._losses.changes
+
+    @changes.setter
+    def changes(self, changes: list[StateChange]) -> None:
+        self._losses.changes = changes
 
     @property
     def limits(self) -> RiskLimits:
@@ -337,62 +192,39 @@ class RiskModel:
     def limits(self, limits: RiskLimits) -> None:
         """New limits (e.g. lowered below what is held): the state is kept."""
         self._limits = limits
-        self._pnl_cache = None
-        self._evaluated_pnl = None
-        self._needs_velocity = any(
-            s.max_orders_per_second is not None or s.max_orders_per_minute is not None
-            for s in limits.strategies.values()
-        )
+        self._valuation.pnl_cache = None
+        self._losses.limits = limits
+        self._losses.evaluated = None
+        self._needs_velocity = Velocity.needed(limits)
         self._needs_losses = self.needs_losses = (
             limits.max_daily_loss is not None or limits.max_drawdown is not None
         )
-        self._gross_cap = limits.max_gross_exposure
-        self._net_cap = limits.max_net_exposure
-        self._needs_exposure = self._gross_cap is not None or self._net_cap is not None
-        self._max_age = limits.max_price_age_ns
+        exposure = self._exposure
+        exposure.gross_cap = limits.max_gross_exposure
+        exposure.net_cap = limits.max_net_exposure
+        self._needs_exposure = exposure.gross_cap is not None or exposure.net_cap is not None
+        self._max_age = self._valuation.max_age = limits.max_price_age_ns
         self._trader_open = limits.max_open_orders
-        if getattr(self, "_xtrack", False):
-            self._xdirty.update(self._instrument_books)
+        if exposure.track:
+            exposure.dirty.update(self._instrument_books)
         self._plans: dict[str, dict[str, _Plan]] = {}  # iid -> sid -> plan
 
     # -- inputs ------------------------------------------------------------------------------
 
     def set_instrument(self, instrument_id: str, info: InstrumentInfo) -> None:
-        self.instruments[instrument_id] = info
-        self._units.pop(instrument_id, None)
-        if self._xtrack:
-            self._xdirty.add(instrument_id)
+        self._valuation.set_instrument(instrument_id, info)
         self._plans.pop(instrument_id, None)
-        self._pnl_cache = None
 
     def set_price(self, instrument_id: str, price: Decimal, ts_ns: int) -> None:
-        self._prices[instrument_id] = (price, ts_ns)
-        self._units.pop(instrument_id, None)
-        if self._xtrack:
-            self._xdirty.add(instrument_id)
-        self._pnl_cache = None
+        self._valuation.set_price(instrument_id, price, ts_ns)
 
     def on_fill(self, client_order_id: str, quantity: Decimal) -> None:
         """A fill of a working order: quantity moves from working to the position."""
-        working = self._working.get(client_order_id)
-        if working is None:
-            return  # not an order this model approved (e.g. submitted before it started)
-        qty = min(quantity, working.leaves)
-        signed = qty if working.is_buy else -qty
-        self._books[(working.strategy_id, working.instrument_id)].position += signed
-        self._instrument_books[working.instrument_id].position += signed
-        if self._xtrack:
-            self._xdirty.add(working.instrument_id)
-        group = self._groups.get(working.group) if working.group is not None else None
-        if group is not None:
-            group.filled += qty
-        self._set_leaves(client_order_id, working, working.leaves - qty)
+        self._books.fill(client_order_id, quantity)
 
     def on_order_closed(self, client_order_id: str) -> None:
         """The order can no longer fill (canceled, expired, rejected, denied downstream)."""
-        working = self._working.get(client_order_id)
-        if working is not None:
-            self._set_leaves(client_order_id, working, _ZERO)
+        self._books.close(client_order_id)
 
     def withdraw(self, client_order_id: str, now_ns: int | None) -> None:
         """An accepted order that never left (a member of a denied order list): its working
@@ -400,65 +232,13 @@ class RiskModel:
         Call right after :meth:`accept` with the same ``now_ns`` (nothing accepted between:
         the entries taken are the newest)."""
         working = self._working.get(client_order_id)
-        self.on_order_closed(client_order_id)
-        if working is None or not self._needs_velocity or now_ns is None:
-            return
-        for recent in (
-            self._recent_minute.get(working.strategy_id),
-            self._recent_second.get(working.strategy_id),
-        ):
-            if recent and recent[-1] == now_ns:
-                recent.pop()
+        self._books.close(client_order_id)
+        if working is not None and self._needs_velocity and now_ns is not None:
+            self._velocity.withdraw(working.strategy_id, now_ns)
 
     def on_order_updated(self, client_order_id: str, leaves: Decimal) -> None:
         """A modified order's new remaining quantity."""
-        working = self._working.get(client_order_id)
-        if working is None:
-            return
-        group = self._groups.get(working.group) if working.group is not None else None
-        if group is not None and group.filled > _ZERO and leaves > working.leaves:
-            # A member grown after its group filled: counted on its own from now on (the
-            # group's room, cap - filled, no longer bounds it).
-            self._set_leaves(client_order_id, working, _ZERO)  # leaves the group
-            working.group = None
-            self._working[client_order_id] = working
-            self._open_by_strategy[working.strategy_id] += 1
-            self._set_leaves(client_order_id, working, leaves)
-            return
-        if group is not None:
-            group.cap = max(group.cap, leaves)  # filled == 0: the cap is the largest member
-        self._set_leaves(client_order_id, working, leaves)
-
-    def _set_leaves(self, client_order_id: str, working: _Working, leaves: Decimal) -> None:
-        """Set an order's remaining quantity and move the books' working quantities by what
-        that changes in the worst case (for a group member: its group's reach)."""
-        group = self._groups.get(working.group) if working.group is not None else None
-        if group is None:
-            delta = leaves - working.leaves
-            working.leaves = leaves
-            buy, sell = (delta, _ZERO) if working.is_buy else (_ZERO, delta)
-        else:
-            working.leaves = leaves
-            if leaves <= _ZERO:
-                del group.members[client_order_id]
-            buy, sell = group.reach()
-            buy, sell = buy - group.buy, sell - group.sell
-            group.buy += buy
-            group.sell += sell
-            if not group.members:
-                assert working.group is not None
-                del self._groups[working.group]
-        if buy or sell:
-            for book in (
-                self._books[(working.strategy_id, working.instrument_id)],
-                self._instrument_books[working.instrument_id],
-            ):
-                book.working_buy += buy
-                book.working_sell += sell
-            if self._xtrack:
-                self._xdirty.add(working.instrument_id)
-        if leaves <= _ZERO:
-            self._forget(client_order_id, working)
+        self._books.update(client_order_id, leaves)
 
     def on_position(
         self,
@@ -471,68 +251,22 @@ class RiskModel:
         ts_ns: int,
     ) -> None:
         """A position's newest state (for PnL; quantities are tracked from fills)."""
-        old = self._positions.get(position_id)
-        delta = realized_pnl - (old.realized_pnl if old is not None else _ZERO)
-        if self._foreign(instrument_id):
-            # converted at the rate when it is realized (as NautilusTrader's account converts
-            # a fill's PnL); without a rate now, at the first valuation that has one
-            rate = self._rates.get(instrument_id)
-            if rate is not None:
-                self._realized += delta * rate
-            else:
-                self._realized_fx[instrument_id] = (
-                    self._realized_fx.get(instrument_id, _ZERO) + delta
-                )
-        else:
-            self._realized += delta
-        self._positions[position_id] = _Position(
-            instrument_id, signed_qty, avg_px_open, realized_pnl
+        self._valuation.on_position(
+            position_id, instrument_id, signed_qty, avg_px_open, realized_pnl
         )
-        self._pnl_cache = None
         if self._needs_losses:
             self.evaluate_losses(ts_ns)
 
     def set_rate(self, instrument_id: str, rate: Decimal | None) -> None:
         """The value of one unit of ``instrument_id``'s currency in the reporting currency
         (None: no rate now; its exposure and PnL cannot be valued, fail closed)."""
-        if self._rates.get(instrument_id) == rate:
-            return
-        if rate is None:
-            del self._rates[instrument_id]
-        else:
-            self._rates[instrument_id] = rate
-        self._units.pop(instrument_id, None)
-        if self._xtrack:
-            self._xdirty.add(instrument_id)
-        self._pnl_cache = None
-
-    def _foreign(self, instrument_id: str) -> bool:
-        """Whether the instrument is valued in another currency than the reporting one."""
-        info = self.instruments.get(instrument_id)
-        return (
-            info is not None
-            and self.reporting_currency is not None
-            and info.currency != self.reporting_currency
-        )
-
-    def _no_rate(self, instrument_id: str) -> str:
-        info = self.instruments[instrument_id]
-        return (
-            f"{instrument_id} is valued in {info.currency}: no conversion to "
-            f"{self.reporting_currency} (fail closed)"
-        )
+        self._valuation.set_rate(instrument_id, rate)
 
     def restore_position(self, strategy_id: str, instrument_id: str, signed_qty: Decimal) -> None:
         """A position open when the node started (restored from the database or reconciled
         with the venue), counted in the strategy's and the trader's books as a fill would
         have been (its PnL comes with :meth:`on_position`)."""
-        for book in (
-            self._books.setdefault((strategy_id, instrument_id), _Book()),
-            self._instrument_books.setdefault(instrument_id, _Book()),
-        ):
-            book.position += signed_qty
-        if self._xtrack:
-            self._xdirty.add(instrument_id)
+        self._books.restore_position(strategy_id, instrument_id, signed_qty)
 
     def restore_working(self, order: OrderIntent) -> None:
         """An order working when the node started, ``order.quantity`` its leaves: counted as
@@ -560,9 +294,7 @@ class RiskModel:
         """A closed position will get no more events under this id (or starts afresh, its
         realized PnL from zero, as NautilusTrader reopens a NETTING position): its realized
         PnL stays in the total, the entry goes (positions kept: the open ones)."""
-        position = self._positions.get(position_id)
-        if position is not None and position.signed_qty == _ZERO:
-            del self._positions[position_id]
+        self._valuation.forget_position(position_id)
 
     def is_working(self, client_order_id: str) -> bool:
         """Whether an order this model approved can still fill."""
@@ -570,39 +302,22 @@ class RiskModel:
 
     def set_halt(self, state: TradingState, reason: str, ts_ns: int) -> None:
         """The kill switch's state (ACTIVE when no halt is in force)."""
-        if state != self._halt_state or reason != self._halt_reason:
-            self._halt_state, self._halt_reason = state, reason
-            self._update_state(ts_ns)
+        self._losses.set_halt(state, reason, ts_ns)
 
     def loss_mark(self) -> LossMark | None:
         """How far the PnL stood below its peak and below the UTC day's start at its last
         valuation (None before the first): what a restarted model needs to go on from."""
-        pnl, peak = self._last_pnl, self._peak_pnl
-        if pnl is None or peak is None or self._day is None:
-            return None
-        return LossMark(
-            drawdown=max(peak - pnl, _ZERO),
-            day=self._day,
-            daily_loss=self._day_start_pnl - pnl,
-            ts_ns=self._last_pnl_ns,
-        )
+        return self._losses.mark()
 
     def restore_loss_mark(self, mark: LossMark) -> None:
         """Go on from a mark recorded before a restart: at the first valuation the peak is
         put ``mark.drawdown`` above the PnL then (and the day's start ``mark.daily_loss``
         above it, on the same UTC day), whatever PnL this model counts from."""
-        self._restore = mark
-        self._evaluated_pnl = None
-        if self._loss_state != TradingState.ACTIVE and self._loss_reason.startswith(
-            "max_daily_loss"
-        ):
-            self._loss_is_daily = True  # ends with the mark's UTC day
+        self._losses.restore_mark(mark)
 
     def restore_loss_state(self, state: TradingState, reason: str) -> None:
         """A loss state rebuilt from the database at start (no new change row)."""
-        self._loss_state, self._loss_reason, self._loss_is_daily = state, reason, False
-        self._evaluated_pnl = None
-        self._update_state(None)
+        self._losses.restore_state(state, reason)
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -613,87 +328,39 @@ class RiskModel:
     @property
     def realized_pnl(self) -> Decimal:
         """Realized PnL of every position seen (open, closed and forgotten ones)."""
-        return self._realized
+        return self._valuation.realized
 
     def tracked(self) -> dict[str, int]:
         """How many entries the per-order and per-position state holds (bounded by what
         works and what is open, not by the length of the run)."""
         return {
-            "working_orders": len(self._working),
-            "groups": len(self._groups),
-            "positions": len(self._positions),
-            "recent_orders": sum(len(times) for times in self._recent_minute.values())
-            + sum(len(times) for times in self._recent_second.values()),
+            **self._books.tracked(),
+            "positions": self._valuation.tracked(),
+            "recent_orders": self._velocity.tracked(),
         }
 
     def position(self, strategy_id: str, instrument_id: str) -> Decimal:
-        book = self._books.get((strategy_id, instrument_id))
-        return book.position if book is not None else _ZERO
+        return self._books.strategy(strategy_id, instrument_id).position
 
     def instrument_book(self, instrument_id: str) -> tuple[Decimal, Decimal, Decimal]:
         """(position, working buys, working sells) of the trader in one instrument."""
-        book = self._instrument_books.get(instrument_id, _Book())
+        book = self._instrument_books.get(instrument_id) or EMPTY
         return book.position, book.working_buy, book.working_sell
 
     def strategy_book(
         self, strategy_id: str, instrument_id: str
     ) -> tuple[Decimal, Decimal, Decimal]:
-        book = self._books.get((strategy_id, instrument_id), _Book())
+        book = self._books.strategy(strategy_id, instrument_id)
         return book.position, book.working_buy, book.working_sell
 
     def exposures(self) -> tuple[Decimal, Decimal, Decimal] | str:
         """(worst-case gross, worst-case long net, worst-case short net) at the last prices,
         or the reason they cannot be valued."""
-        return self._exposures(None, _ZERO, is_buy=True)
+        return self._exposure.exposures(None, _ZERO, is_buy=True)
 
     def total_pnl(self) -> Decimal | str:
         """Realized + unrealized PnL at the last prices, or why it cannot be valued."""
-        return self._total_pnl()[0]
-
-    def _total_pnl(self) -> tuple[Decimal | str, int | None]:
-        """:meth:`total_pnl` and the time of the oldest price it used (None: none used)."""
-        total = self._realized
-        oldest: int | None = None
-        for iid, amount in self._realized_fx.items():
-            if amount:
-                rate = self._rates.get(iid)
-                if rate is None:
-                    return self._no_rate(iid), oldest
-                total += amount * rate
-        for position in self._positions.values():
-            if position.signed_qty == _ZERO:
-                continue
-            price = self._price(position.instrument_id)
-            if isinstance(price, str):
-                return price, oldest
-            ts = self._prices[position.instrument_id][1]
-            oldest = ts if oldest is None else min(oldest, ts)
-            info = self.instruments.get(position.instrument_id)
-            if info is None:
-                return f"instrument {position.instrument_id} unknown", oldest
-            pnl = position.signed_qty * (price - position.avg_px_open) * info.multiplier
-            if self.reporting_currency is not None and info.currency != self.reporting_currency:
-                rate = self._rates.get(position.instrument_id)
-                if rate is None:
-                    return self._no_rate(position.instrument_id), oldest
-                pnl *= rate
-            total += pnl
-        return total, oldest
-
-    def _pnl_now(self) -> Decimal | str:
-        """:meth:`total_pnl`, reused while no price, position or instrument changed and no
-        price it used has aged past ``max_price_age_s`` (the same value, computed once)."""
-        cached = self._pnl_cache
-        if cached is not None:
-            max_age = self._max_age
-            if max_age is None or cached[1] is None or self._now_ns - cached[1] <= max_age:
-                return cached[0]
-        pnl, oldest = self._total_pnl()
-        if isinstance(pnl, str):
-            self._pnl_cache, self._unvalued = None, pnl
-        else:
-            self._pnl_cache, self._unvalued = (pnl, oldest), None
-        return pnl
+        return self._valuation.total_pnl()[0]
 
     # -- the decision ------------------------------------------------------------------------
 
@@ -707,28 +374,22 @@ class RiskModel:
 
     def reduces(self, order: OrderIntent) -> bool:
         """Whether the order only brings its strategy's position closer to flat."""
-        book = self._books.get((order.strategy_id, order.instrument_id)) or _EMPTY
-        return self._reduces(book, order)
+        return _reduces(self._books.strategy(order.strategy_id, order.instrument_id), order)
 
     def reducible(self, order: OrderIntent) -> Decimal:
         """How much of the order can only close its strategy's position (on the other side,
         less the working orders already closing it): the rest opens a new one on a flip."""
-        book = self._books.get((order.strategy_id, order.instrument_id)) or _EMPTY
-        if order.is_buy:
-            room = -book.position - book.working_buy
-        else:
-            room = book.position - book.working_sell
-        return room if room > _ZERO else _ZERO
+        return self._books.reducible(order)
 
     def added(self, order: OrderIntent) -> Decimal:
         """What ``order`` adds to the worst case on its side: its quantity, or for a member of
         a one-cancels-other group only its excess over the group's largest member."""
-        return self._added(order)
+        return self._books.added(order)
 
     def unit_value(self, instrument_id: str) -> Decimal | str:
         """The value of one unit of the instrument in the reporting currency at its last
         price (and exchange rate), or why there is none (fail closed)."""
-        return self._unit(instrument_id)
+        return self._valuation.unit(instrument_id)
 
     def check_increase(self, order: OrderIntent, now_ns: int) -> str | None:
         """Check a modification that adds ``order.quantity`` to a working order (the order's
@@ -775,24 +436,26 @@ class RiskModel:
     def _check(self, order: OrderIntent, now_ns: int, *, new_order: bool = True) -> str | None:
         iid = order.instrument_id
         sid = order.strategy_id
-        self._now_ns = now_ns
+        valuation = self._valuation
+        valuation.now_ns = now_ns
         max_age = self._max_age
+        losses = self._losses
         if self._needs_losses:
-            cached = self._pnl_cache
+            cached = valuation.pnl_cache
             if (
                 cached is not None
-                and cached[0] is self._evaluated_pnl
-                and self._restore is None
-                and now_ns // _DAY_NS == self._day
+                and cached[0] is losses.evaluated
+                and losses.restore is None
+                and now_ns // _DAY_NS == losses.day
                 and (max_age is None or cached[1] is None or now_ns - cached[1] <= max_age)
             ):
                 # what evaluate_losses does for the PnL it evaluated last, on the same day
-                self._last_pnl_ns = now_ns
+                losses.last_pnl_ns = now_ns
             else:
                 self.evaluate_losses(now_ns)
-        state = self.state
+        state = losses.state
         if state == _HALTED:
-            return f"trading state HALTED: {self.state_reason}"
+            return f"trading state HALTED: {losses.state_reason}"
         plans = self._plans.get(iid)
         plan = plans.get(sid) if plans is not None else None
         if plan is None:
@@ -802,15 +465,15 @@ class RiskModel:
         info = plan.info
         entry = self._prices.get(iid)  # :meth:`_price`, inlined
         if entry is None or (max_age is not None and now_ns - entry[1] > max_age):
-            price: Decimal | str = self._price(iid)
+            price: Decimal | str = valuation.price(iid)
         else:
             price = entry[0]
         qty = order.quantity
         is_buy = order.is_buy
         book = plan.book
         if book is None:
-            book = plan.book = self._books.get((sid, iid))
-        book = book or _EMPTY
+            book = plan.book = self._strategy_books.get((sid, iid))
+        book = book or EMPTY
         # :meth:`_reduces`, inlined
         position = book.position
         if is_buy:
@@ -821,16 +484,16 @@ class RiskModel:
         self.checked_book = book
         self._checked = (order, plan)  # for :meth:`accept` of this order
         if (
-            self._unvalued is not None
+            valuation.unvalued is not None
             and self._needs_losses
-            and self._pnl_cache is None
+            and valuation.pnl_cache is None
             and not reduces
         ):  # the PnL cannot be valued now (no or too old a price, no exchange rate): the loss
             # limits cannot say the trader is within them (fail closed)
-            return f"loss limits: {self._unvalued}"
+            return f"loss limits: {valuation.unvalued}"
         if state == _REDUCING and not reduces:
             return (
-                f"trading state REDUCING ({self.state_reason}): {'BUY' if is_buy else 'SELL'}"
+                f"trading state REDUCING ({losses.state_reason}): {'BUY' if is_buy else 'SELL'}"
                 f" {qty} does not reduce position {book.position} of {sid} in {iid} "
                 f"(working buys {book.working_buy}, sells {book.working_sell})"
             )
@@ -904,7 +567,7 @@ class RiskModel:
                     f"{len(self._working)} working + this order"
                 )
         # what the order adds to the worst case on its side (an OCO member: maybe nothing)
-        add = self._added(order) if order.group is not None else qty
+        add = self._books.added(order) if order.group is not None else qty
         value_px = order_px if isinstance(price, str) else price  # a position's valuation
         for qty_cap, notional_cap, in_strategy in plan.positions:
             if in_strategy:
@@ -913,7 +576,7 @@ class RiskModel:
                 ibook = plan.ibook
                 if ibook is None:
                     ibook = plan.ibook = self._instrument_books.get(iid)
-                the_book = ibook or _EMPTY
+                the_book = ibook or EMPTY
             # whether :meth:`_position_reason` gives a reason: the same conditions, inlined
             if is_buy:
                 before = the_book.position + the_book.working_buy
@@ -945,9 +608,19 @@ class RiskModel:
                     in_strategy=in_strategy,
                 )
         if self._needs_exposure and not reduces:
-            exposure = self._exposure_reason(order, add)
-            if exposure is not None:
-                return exposure
+            # From _FAST_EXPOSURE_FROM instruments on, an order that the kept sums show far
+            # enough inside both caps is approved without the pass: the same decision
+            exposure = self._exposure
+            if exposure.track or len(self._instrument_books) >= _FAST_EXPOSURE_FROM:
+                if not exposure.track:
+                    exposure.start()
+                trusted = self._exposure_fast(order, add)
+            else:
+                trusted = False
+            if not trusted:
+                reason = exposure.reason(order, add)
+                if reason is not None:
+                    return reason
         if new_order and plan.velocity:
             minute = plan.minute
             if minute is None:
@@ -987,7 +660,7 @@ class RiskModel:
     def _position_reason(
         order: OrderIntent,
         add: Decimal,
-        the_book: _Book,
+        the_book: Book,
         caps: tuple[Decimal | None, Decimal | None],
         prices: tuple[Decimal | str, Decimal | None],
         *,
@@ -1029,317 +702,10 @@ class RiskModel:
                 )
         return None
 
-    def _exposure_reason(self, order: OrderIntent, qty: Decimal) -> str | None:
-        """Gross and net exposure after the order (net on the order's side only), in one pass
-        over the instruments; the figures before it only when an after-figure is above its
-        limit (the same sums, term by term and in the same order, as two calls of
-        :meth:`_exposures`). From ``_FAST_EXPOSURE_FROM`` instruments on, an order that the
-        kept sums show far enough inside both caps is approved without the pass
-        (:meth:`_exposure_fast`): the same decision."""
-        books = self._instrument_books
-        if self._xtrack or len(books) >= _FAST_EXPOSURE_FROM:
-            if not self._xtrack:
-                self._xtrack = True
-                self._xdirty.update(books)
-            if self._exposure_fast(order, qty):
-                return None
-        target = order.instrument_id
-        is_buy = order.is_buy
-        gross1 = net1 = _ZERO
-        ids: Iterable[str] = books if target in books else (*books, target)
-        units, prices, max_age, now = self._units, self._prices, self._max_age, self._now_ns
-        for iid in ids:
-            book = books.get(iid) or _EMPTY
-            position = book.position
-            long_q = position + book.working_buy
-            short_q = position - book.working_sell
-            if iid == target:
-                if is_buy:
-                    long_q += qty
-                else:
-                    short_q -= qty
-            if not long_q and not short_q:
-                continue
-            unit = units.get(iid)  # :meth:`_unit` when memoised and its price is not too old
-            if unit is None or (max_age is not None and now - prices[iid][1] > max_age):
-                unit = self._unit(iid)
-            if isinstance(unit, str):
-                return f"exposure: {unit}"
-            long_abs = abs(long_q)
-            short_abs = abs(short_q)
-            # max(long_abs, short_abs): the first of equals, as max() returns
-            gross1 += (short_abs if short_abs > long_abs else long_abs) * unit
-            net1 += (long_q if is_buy else short_q) * unit
-        gross_cap = self._gross_cap
-        if (
-            gross_cap is not None
-            and gross1 > gross_cap
-            and gross1 > self._before(target, qty, is_buy=is_buy)[0]
-        ):
-            currency = self.reporting_currency or ""
-            return (
-                f"max_gross_exposure {gross_cap} {currency} (trader): worst-case gross "
-                f"exposure {gross1} {currency}"
-            )
-        net_cap = self._net_cap
-        if net_cap is not None and abs(net1) > net_cap:
-            before = self._before(target, qty, is_buy=is_buy)
-            if abs(net1) > abs(before[1] if is_buy else before[2]):
-                currency = self.reporting_currency or ""
-                return (
-                    f"max_net_exposure {net_cap} {currency} (trader): worst-case net exposure "
-                    f"{net1} {currency}"
-                )
-        return None
-
     def _exposure_fast(self, order: OrderIntent, qty: Decimal) -> bool:
-        """Whether the order is certainly within both exposure caps, from the sums kept per
-        instrument held instead of a pass over every instrument (False: not certain, the pass
-        decides). Each term is the product the pass computes (same operands, same rounding);
-        the pass's sum and the kept one differ only by their additions' rounding, bounded
-        below, so an order whose kept figures plus that bound are within the caps is approved
-        by the pass too. Held instruments with no unit value, a price that may be older than
-        ``max_price_age_s``, or an order in an instrument with neither: not certain (the pass
-        gives the reason)."""
-        dirty = self._xdirty
-        if dirty:
-            for iid in dirty:
-                self._xrefresh(iid)
-            dirty.clear()
-        if self._xbad:
-            return False
-        terms = self._xterms
-        max_age = self._max_age
-        now = self._now_ns
-        if max_age is not None and terms and now - self._xoldest > max_age:
-            self._xoldest = min(term[3] for term in terms.values())
-            if now - self._xoldest > max_age:
-                return False
-        target = order.instrument_id
-        book = self._instrument_books.get(target) or _EMPTY
-        position = book.position
-        long_q = position + book.working_buy
-        short_q = position - book.working_sell
-        is_buy = order.is_buy
-        if is_buy:
-            long_q += qty
-        else:
-            short_q -= qty
-        gross = net = _ZERO
-        if long_q or short_q:
-            entry = self._prices.get(target)
-            if entry is None or (max_age is not None and now - entry[1] > max_age):
-                return False
-            unit = self._unit_at(target, entry[0])
-            if isinstance(unit, str):
-                return False
-            long_abs = abs(long_q)
-            short_abs = abs(short_q)
-            gross = (short_abs if short_abs > long_abs else long_abs) * unit
-            net = (long_q if is_buy else short_q) * unit
-        sum_gross, sum_long, sum_short, size = self._xsums
-        # Rounding: the pass sums n terms (each as computed here) with one rounding per
-        # addition, the kept sums came from _xadds additions and this check adds a few more;
-        # each rounding is at most half a unit in the last digit of a result no larger than
-        # the size (every term's absolute value is at most its gross term's), so below
-        # 10 ** (1 - precision) times the size per addition, counted whole here.
-        size = max(self._xsize_max, size + abs(gross))
-        margin = size * (len(terms) + self._xadds + 8) * _unit_roundoff(getcontext().prec)
-        before = terms.get(target)
-        gross_cap = self._gross_cap
-        if gross_cap is not None:
-            after = sum_gross + gross
-            if before is not None:
-                after -= before[0]
-            if after + margin > gross_cap:
-                return False
-        net_cap = self._net_cap
-        if net_cap is not None:
-            after = (sum_long if is_buy else sum_short) + net
-            if before is not None:
-                after -= before[1] if is_buy else before[2]
-            if abs(after) + margin > net_cap:
-                return False
-        return True
-
-    def _xrefresh(self, iid: str) -> None:
-        """Re-derive one instrument's exposure terms (its book or unit value changed) as
-        :meth:`_exposure_reason` computes them before any order, and the kept sums with
-        them."""
-        sum_gross, sum_long, sum_short, size = self._xsums
-        terms = self._xterms
-        old = terms.pop(iid, None)
-        if old is not None:
-            sum_gross -= old[0]
-            sum_long -= old[1]
-            sum_short -= old[2]
-            size -= abs(old[0])
-        self._xbad.discard(iid)
-        book = self._instrument_books.get(iid) or _EMPTY
-        position = book.position
-        long_q = position + book.working_buy
-        short_q = position - book.working_sell
-        if long_q or short_q:
-            entry = self._prices.get(iid)
-            unit = self._unit_at(iid, entry[0]) if entry is not None else None
-            if entry is None or unit is None or isinstance(unit, str):
-                self._xbad.add(iid)
-            else:
-                long_abs = abs(long_q)
-                short_abs = abs(short_q)
-                gross = (short_abs if short_abs > long_abs else long_abs) * unit
-                long_net = long_q * unit
-                short_net = short_q * unit
-                terms[iid] = (gross, long_net, short_net, entry[1])
-                if len(terms) == 1 or entry[1] < self._xoldest:
-                    self._xoldest = entry[1]
-                sum_gross += gross
-                sum_long += long_net
-                sum_short += short_net
-                size += abs(gross)
-        self._xadds += 8
-        if self._xadds > _RESUM_AFTER:  # afresh: the rounding of the additions so far goes
-            sum_gross = sum_long = sum_short = size = _ZERO
-            for gross, long_net, short_net, _ in terms.values():
-                sum_gross += gross
-                sum_long += long_net
-                sum_short += short_net
-                size += abs(gross)
-            self._xadds = len(terms) * 4
-            self._xsize_max = size
-        elif size > self._xsize_max:
-            self._xsize_max = size
-        self._xsums = (sum_gross, sum_long, sum_short, size)
-
-    def _before(
-        self, target: str, qty: Decimal, *, is_buy: bool
-    ) -> tuple[Decimal, Decimal, Decimal]:
-        """Worst-case gross, long net and short net before the order, over the instruments
-        :meth:`_exposure_reason` valued (those not flat after the order: every unit is known,
-        it returned otherwise)."""
-        books = self._instrument_books
-        gross = long_net = short_net = _ZERO
-        ids: Iterable[str] = books if target in books else (*books, target)
-        for iid in ids:
-            book = books.get(iid) or _EMPTY
-            long_q = book.position + book.working_buy
-            short_q = book.position - book.working_sell
-            if iid == target:
-                long_a, short_a = (long_q + qty, short_q) if is_buy else (long_q, short_q - qty)
-                if long_a == _ZERO and short_a == _ZERO:
-                    continue  # flat after the order: not valued (as in _exposure_reason)
-            elif long_q == _ZERO and short_q == _ZERO:
-                continue
-            unit = self._unit(iid)
-            assert not isinstance(unit, str)
-            gross += max(abs(long_q), abs(short_q)) * unit
-            long_net += long_q * unit
-            short_net += short_q * unit
-        return gross, long_net, short_net
-
-    def _unit(self, iid: str) -> Decimal | str:
-        """The value of one unit of ``iid`` in the reporting currency, or why there is none
-        (memoised per price: only the price's age is checked each time). :meth:`_unit_at`
-        inlined (this runs per held instrument in the valuations)."""
-        price = self._price(iid)
-        if isinstance(price, str):
-            return price
-        unit = self._units.get(iid)
-        if unit is None:
-            unit = self._units[iid] = self._unit_of(iid, price)
-        return unit
-
-    def _unit_at(self, iid: str, price: Decimal) -> Decimal | str:
-        """:meth:`_unit` at ``price`` (its last price), whatever the price's age."""
-        unit = self._units.get(iid)
-        if unit is None:
-            unit = self._units[iid] = self._unit_of(iid, price)
-        return unit
-
-    def _unit_of(self, iid: str, price: Decimal) -> Decimal | str:
-        info = self.instruments.get(iid)
-        if info is None:
-            return f"instrument {iid} unknown"
-        if self.reporting_currency is not None and info.currency != self.reporting_currency:
-            rate = self._rates.get(iid)
-            if rate is None:
-                return self._no_rate(iid)
-            return price * info.multiplier * rate
-        return price * info.multiplier
-
-    def _exposures(
-        self, extra_instrument: str | None, extra: Decimal, *, is_buy: bool
-    ) -> tuple[Decimal, Decimal, Decimal] | str:
-        gross = net_long = net_short = _ZERO
-        books = self._instrument_books
-        ids: Iterable[str] = (
-            books
-            if extra_instrument is None or extra_instrument in books
-            else (*books, extra_instrument)
-        )
-        for iid in ids:
-            book = books.get(iid) or _EMPTY
-            long_q = book.worst_long()
-            short_q = book.worst_short()
-            if iid == extra_instrument:
-                if is_buy:
-                    long_q += extra
-                else:
-                    short_q -= extra
-            if long_q == _ZERO and short_q == _ZERO:
-                continue
-            unit = self._unit(iid)
-            if isinstance(unit, str):
-                return unit
-            gross += max(abs(long_q), abs(short_q)) * unit
-            net_long += long_q * unit
-            net_short += short_q * unit
-        return gross, net_long, net_short
-
-    def _reduces(self, book: _Book, order: OrderIntent) -> bool:
-        """Whether the order, filled in full with every working order on its side, only
-        brings the strategy's position closer to flat (never across it)."""
-        if order.is_buy:
-            return book.position < _ZERO and book.worst_long() + order.quantity <= _ZERO
-        return book.position > _ZERO and book.worst_short() - order.quantity >= _ZERO
-
-    def _price(self, instrument_id: str) -> Decimal | str:
-        entry = self._prices.get(instrument_id)
-        if entry is None:
-            return f"no price for {instrument_id} yet (fail closed)"
-        price, ts = entry
-        max_age = self._max_age
-        if max_age is not None and self._now_ns - ts > max_age:
-            return (
-                f"last price of {instrument_id} is {(self._now_ns - ts) / 1e9:.3f} s old "
-                f"(max_price_age_s {max_age / 1e9:g}; fail closed)"
-            )
-        return price
-
-    _now_ns = 0
-
-    def _group_key(self, order: OrderIntent) -> str | None:
-        """The group an order joins: its members share strategy and instrument; a group that
-        has filled takes no new members (a late member starts a group of its own)."""
-        if order.group is None:
-            return None
-        key = f"{order.strategy_id}|{order.instrument_id}|{order.group}"
-        group = self._groups.get(key)
-        if group is not None and group.filled > _ZERO:
-            return f"{key}|{order.client_order_id}"
-        return key
-
-    def _added(self, order: OrderIntent) -> Decimal:
-        """What the order adds to the worst case on its side: its quantity, or for a member of
-        a one-cancels-other group only what it adds to the group's largest member."""
-        if order.group is None:
-            return order.quantity
-        key = self._group_key(order)
-        group = self._groups.get(key) if key is not None else None
-        if group is None:
-            return order.quantity
-        current = group.buy if order.is_buy else group.sell  # filled == 0: the side's largest
-        return order.quantity - current if order.quantity > current else _ZERO
+        """Whether the kept sums show the order certainly within both exposure caps
+        (:meth:`Exposure.fast`; False: the pass decides)."""
+        return self._exposure.fast(order, qty)
 
     def _accept(self, order: OrderIntent, now_ns: int | None) -> None:
         sid = order.strategy_id
@@ -1352,19 +718,19 @@ class RiskModel:
         book = plan.book if plan is not None else None
         if book is None:
             key = (sid, iid)
-            book = self._books.get(key)
+            book = self._strategy_books.get(key)
             if book is None:
-                book = self._books[key] = _Book()
+                book = self._strategy_books[key] = Book()
             if plan is not None:
                 plan.book = book
         ibook = plan.ibook if plan is not None else None
         if ibook is None:
             ibook = self._instrument_books.get(iid)
             if ibook is None:
-                ibook = self._instrument_books[iid] = _Book()
+                ibook = self._instrument_books[iid] = Book()
             if plan is not None:
                 plan.ibook = ibook
-        group_key = self._group_key(order) if order.group is not None else None
+        group_key = self._books.group_key(order) if order.group is not None else None
         self._open_by_strategy[sid] = self._open_by_strategy.get(sid, 0) + 1
         if group_key is None:
             qty = order.quantity
@@ -1375,29 +741,18 @@ class RiskModel:
             else:
                 book.working_sell += qty
                 ibook.working_sell += qty
-            if self._xtrack:
-                self._xdirty.add(iid)
-            self._working[order.client_order_id] = _Working(sid, iid, is_buy, qty)
+            if self._exposure.track:
+                self._exposure.dirty.add(iid)
+            self._working[order.client_order_id] = Working(sid, iid, is_buy, qty)
         else:
-            group = self._groups.get(group_key)
-            if group is None:
-                group = self._groups[group_key] = _Group()
-            working = _Working(sid, iid, order.is_buy, _ZERO, group_key)
-            group.members[order.client_order_id] = working
-            group.cap = max(group.cap, order.quantity)
-            self._working[order.client_order_id] = working
-            self._set_leaves(order.client_order_id, working, order.quantity)
+            self._books.join(order, group_key)
         if self._needs_velocity and now_ns is not None:
             if plan is not None:
                 minute, second = plan.minute, plan.second
             else:
                 minute = second = None
             if minute is None or second is None:
-                minute = self._recent_minute.get(sid)
-                if minute is None:
-                    minute = self._recent_minute[sid] = deque()
-                    self._recent_second[sid] = deque()
-                second = self._recent_second[sid]
+                minute, second = self._velocity.times(sid)
                 if plan is not None:
                     plan.minute, plan.second = minute, second
             minute.append(now_ns)
@@ -1405,68 +760,14 @@ class RiskModel:
 
     accept = _accept
 
-    def _forget(self, client_order_id: str, working: _Working) -> None:
-        del self._working[client_order_id]
-        self._open_by_strategy[working.strategy_id] -= 1
-
     # -- loss limits and the trading state ---------------------------------------------------
 
     def evaluate_losses(self, now_ns: int) -> None:
         """Move to ``loss_action`` when a loss limit is reached (and back to ACTIVE when a
         daily loss state ends with the UTC day)."""
-        limits = self.limits
-        self._now_ns = max(self._now_ns, now_ns)
-        pnl = self._pnl_now()
+        valuation = self._valuation
+        valuation.now_ns = max(valuation.now_ns, now_ns)
+        pnl = valuation.pnl_now()
         if isinstance(pnl, str):
             return  # no valuation now: decided at the next price (orders still checked)
-        day = now_ns // _DAY_NS
-        if self._restore is not None:  # the first valuation after a restart
-            mark, self._restore = self._restore, None
-            self._peak_pnl = pnl + mark.drawdown
-            self._day, self._day_start_pnl = mark.day, pnl + mark.daily_loss
-        self._last_pnl, self._last_pnl_ns = pnl, now_ns
-        if pnl is self._evaluated_pnl and day == self._day:
-            return  # the same PnL on the same day as last time: nothing can have changed
-        self._evaluated_pnl = pnl
-        if day != self._day:
-            self._day, self._day_start_pnl = day, pnl
-            if self._loss_is_daily and self._loss_state != TradingState.ACTIVE:
-                self._loss_state, self._loss_reason, self._loss_is_daily = (
-                    TradingState.ACTIVE,
-                    "a new UTC day began (daily loss limit reset)",
-                    False,
-                )
-                self._update_state(now_ns)
-        if self._peak_pnl is None or pnl > self._peak_pnl:
-            self._peak_pnl = pnl
-        if self._loss_state >= limits.loss_action:
-            return
-        currency = self.reporting_currency or ""
-        if limits.max_drawdown is not None and self._peak_pnl - pnl >= limits.max_drawdown:
-            self._loss_state, self._loss_is_daily = limits.loss_action, False
-            self._loss_reason = (
-                f"max_drawdown {limits.max_drawdown} {currency}: PnL {pnl} is "
-                f"{self._peak_pnl - pnl} below its peak {self._peak_pnl}"
-            )
-            self._update_state(now_ns)
-        elif (
-            limits.max_daily_loss is not None and self._day_start_pnl - pnl >= limits.max_daily_loss
-        ):
-            self._loss_state, self._loss_is_daily = limits.loss_action, True
-            self._loss_reason = (
-                f"max_daily_loss {limits.max_daily_loss} {currency}: lost "
-                f"{self._day_start_pnl - pnl} since the UTC day began"
-            )
-            self._update_state(now_ns)
-
-    def _update_state(self, ts_ns: int | None) -> None:
-        if self._halt_state >= self._loss_state:
-            state, reason = self._halt_state, self._halt_reason
-        else:
-            state, reason = self._loss_state, self._loss_reason
-        if state == TradingState.ACTIVE:
-            reason = reason or "no halt and no loss limit reached"
-        if state != self.state or reason != self.state_reason:
-            if ts_ns is not None and state != self.state:
-                self.changes.append(StateChange(self.state, state, reason, ts_ns))
-            self.state, self.state_reason = state, reason
+        self._losses.evaluate(pnl, now_ns)

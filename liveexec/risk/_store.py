@@ -1,8 +1,11 @@
-"""The kill switch and trading states in the database (tables of migration 0004).
+"""The kill switch and trading states kept in a state store (``_state_store.py``: a node's
+database, tables of migration 0004, or memory), and the threads that read and write it.
 
 Halts are written by ``liveexec halt`` / ``liveexec resume`` from any process; every gate of
 the trader reads them through :class:`HaltWatcher`, at start and then every poll interval on a
-thread of its own, so no database call sits in the order path.
+thread of its own, so no database call sits in the order path; :class:`LossMarkWriter` writes
+the loss marks the same way. The functions taking an engine are the SQL store's calls, for the
+CLI and tests.
 """
 
 from __future__ import annotations
@@ -12,16 +15,12 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import Engine, select, update
-from sqlmodel import Session
+from sqlalchemy import Engine
 
-from liveexec.db import RiskHalt, RiskLossMark, RiskStateChange
-from liveexec.risk._model import LossMark, StateChange, TradingState
+from liveexec.risk._state_store import ActiveHalt, SqlStateStore, StateStore, state_store
+from liveexec.risk._types import LossMark, StateChange, TradingState
 
 __all__ = [
     "ActiveHalt",
@@ -33,7 +32,6 @@ __all__ = [
     "halt",
     "last_loss_mark",
     "last_state",
-    "plain_decimal",
     "record_loss_mark",
     "record_state_changes",
     "resume",
@@ -46,104 +44,52 @@ def current_user() -> str:
     return f"{who}@{socket.gethostname()}"
 
 
-@dataclass(frozen=True, slots=True)
-class ActiveHalt:
-    id: int
-    state: TradingState
-    halted_by: str
-    reason: str
-    halted_at: datetime
-
-    def describe(self) -> str:
-        return (
-            f"kill switch: halted by {self.halted_by} at {self.halted_at:%Y-%m-%d %H:%M:%S} UTC:"
-            f" {self.reason}"
-        )
-
-
 def halt(
     engine: Engine, trader_id: str, *, by: str, reason: str, reducing: bool = False
 ) -> ActiveHalt:
     """Halt ``trader_id`` (every node of it sharing this database, within a poll interval)."""
-    row = RiskHalt(
-        trader_id=trader_id,
-        state="REDUCING" if reducing else "HALTED",
-        halted_by=by,
-        reason=reason,
-        halted_at=datetime.now(UTC),
-    )
-    with Session(engine) as session:
-        session.add(row)
-        session.commit()
-        session.refresh(row)
-        assert row.id is not None
-        return ActiveHalt(row.id, TradingState[row.state], by, reason, row.halted_at)
+    return SqlStateStore(engine).halt(trader_id, by=by, reason=reason, reducing=reducing)
 
 
 def resume(engine: Engine, trader_id: str, *, by: str, reason: str) -> int:
     """End every halt of ``trader_id`` in force; the number of halts ended."""
-    with Session(engine) as session:
-        result = session.execute(
-            update(RiskHalt)
-            .where(RiskHalt.trader_id == trader_id)  # type: ignore[arg-type]  # SQLModel column
-            .where(RiskHalt.resumed_at.is_(None))  # type: ignore[union-attr]  # SQLModel column
-            .values(resumed_by=by, resume_reason=reason, resumed_at=datetime.now(UTC))
-        )
-        session.commit()
-        return int(result.rowcount)  # type: ignore[attr-defined]  # CursorResult of an UPDATE
+    return SqlStateStore(engine).resume(trader_id, by=by, reason=reason)
 
 
 def active_halt(engine: Engine, trader_id: str) -> ActiveHalt | None:
     """The newest halt of ``trader_id`` in force (index ix_risk_halts_trader_resumed_halted)."""
-    query = (
-        select(RiskHalt)
-        .where(RiskHalt.trader_id == trader_id)  # type: ignore[arg-type]  # SQLModel column
-        .where(RiskHalt.resumed_at.is_(None))  # type: ignore[union-attr]  # SQLModel column
-        .order_by(RiskHalt.halted_at.desc())  # type: ignore[attr-defined]  # SQLModel column
-        .limit(1)
-    )
-    with Session(engine) as session:
-        row = session.execute(query).scalars().first()
-        if row is None:
-            return None
-        assert row.id is not None
-        return ActiveHalt(row.id, TradingState[row.state], row.halted_by, row.reason, row.halted_at)
+    return SqlStateStore(engine).active_halt(trader_id)
 
 
 def record_state_changes(
-    engine: Engine, changes: list[StateChange], *, trader_id: str, run_id: str | None, mode: str
+    engine: Engine,
+    changes: Sequence[StateChange],
+    *,
+    trader_id: str,
+    run_id: str | None,
+    mode: str,
 ) -> None:
-    now = datetime.now(UTC)
-    with Session(engine) as session:
-        for change in changes:
-            session.add(
-                RiskStateChange(
-                    trader_id=trader_id,
-                    run_id=run_id,
-                    mode=mode,
-                    previous_state=change.previous.name,
-                    state=change.state.name,
-                    reason=change.reason,
-                    ts_event=change.ts_ns,
-                    recorded_at=now,
-                )
-            )
-        session.commit()
+    SqlStateStore(engine).record_state_changes(
+        changes, trader_id=trader_id, run_id=run_id, mode=mode
+    )
 
 
 def last_state(engine: Engine, trader_id: str, mode: str) -> tuple[TradingState, str] | None:
     """The newest trading state recorded for ``trader_id`` in ``mode``
     (index ix_risk_state_changes_trader_mode_id)."""
-    query = (
-        select(RiskStateChange.state, RiskStateChange.reason)  # type: ignore[call-overload]  # SQLModel columns
-        .where(RiskStateChange.trader_id == trader_id)
-        .where(RiskStateChange.mode == mode)
-        .order_by(RiskStateChange.id.desc())  # type: ignore[union-attr]  # SQLModel column
-        .limit(1)
-    )
-    with Session(engine) as session:
-        row = session.execute(query).first()
-    return None if row is None else (TradingState[row[0]], str(row[1]))
+    return SqlStateStore(engine).last_state(trader_id, mode)
+
+
+def record_loss_mark(
+    engine: Engine, mark: LossMark, *, trader_id: str, mode: str, run_id: str | None
+) -> None:
+    """Upsert the trader's mark for ``mode`` (primary key trader_id, mode)."""
+    SqlStateStore(engine).record_loss_mark(mark, trader_id=trader_id, mode=mode, run_id=run_id)
+
+
+def last_loss_mark(engine: Engine, trader_id: str, mode: str) -> LossMark | None:
+    """The trader's last mark in ``mode`` (by primary key), or None."""
+    return SqlStateStore(engine).last_loss_mark(trader_id, mode)
 
 
 # How long stop() waits for a periodic thread (a read hung in the database may outlast it).
@@ -208,9 +154,14 @@ class HaltWatcher:
     """
 
     def __init__(
-        self, engine: Engine, trader_id: str, *, interval_s: float, stale_after_s: float = 3.0
+        self,
+        store: Engine | StateStore,
+        trader_id: str,
+        *,
+        interval_s: float,
+        stale_after_s: float = 3.0,
     ) -> None:
-        self._engine = engine
+        self._store = state_store(store)
         self._trader_id = trader_id
         self._stale_after = max(stale_after_s, 3 * interval_s)
         self._loop = PeriodicThread(
@@ -230,7 +181,7 @@ class HaltWatcher:
 
     def poll_once(self) -> None:
         try:
-            found = active_halt(self._engine, self._trader_id)
+            found = self._store.active_halt(self._trader_id)
         except Exception as exc:  # any driver failure: fail closed, say why, keep polling
             self._error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             return
@@ -271,55 +222,6 @@ class HaltWatcher:
         self._loop.stop()
 
 
-_STORED = Decimal("1e-18")  # the money columns' scale
-_ZERO = Decimal(0)
-
-
-def record_loss_mark(
-    engine: Engine, mark: LossMark, *, trader_id: str, mode: str, run_id: str | None
-) -> None:
-    """Upsert the trader's mark for ``mode`` (primary key trader_id, mode)."""
-    with Session(engine) as session:
-        row = session.get(RiskLossMark, (trader_id, mode)) or RiskLossMark(
-            trader_id=trader_id,
-            mode=mode,
-            drawdown=_ZERO,
-            daily_loss=_ZERO,
-            day=0,
-            ts_event=0,
-            recorded_at=datetime.now(UTC),
-        )
-        row.run_id = run_id
-        row.drawdown = mark.drawdown.quantize(_STORED)
-        row.daily_loss = mark.daily_loss.quantize(_STORED)
-        row.day = mark.day
-        row.ts_event = mark.ts_ns
-        row.recorded_at = datetime.now(UTC)
-        session.add(row)
-        session.commit()
-
-
-def last_loss_mark(engine: Engine, trader_id: str, mode: str) -> LossMark | None:
-    """The trader's last mark in ``mode`` (by primary key), or None."""
-    with Session(engine) as session:
-        row = session.get(RiskLossMark, (trader_id, mode))
-        if row is None:
-            return None
-        return LossMark(
-            drawdown=plain_decimal(row.drawdown),
-            day=row.day,
-            daily_loss=plain_decimal(row.daily_loss),
-            ts_ns=row.ts_event,
-        )
-
-
-def plain_decimal(value: Decimal) -> Decimal:
-    """Without the trailing zeros of a money column's 18 decimals (40.000... -> 40)."""
-    if value == value.to_integral_value():
-        return value.quantize(Decimal(1))
-    return value.normalize()
-
-
 class LossMarkWriter:
     """Writes ``read()`` (the gate's loss mark) every ``interval_s`` seconds when it changed,
     on a daemon thread of its own, so no database call sits in the order path; :meth:`stop`
@@ -328,7 +230,7 @@ class LossMarkWriter:
 
     def __init__(
         self,
-        engine: Engine,
+        store: Engine | StateStore,
         read: Callable[[], LossMark | None],
         *,
         trader_id: str,
@@ -336,7 +238,7 @@ class LossMarkWriter:
         run_id: str | None,
         interval_s: float = 1.0,
     ) -> None:
-        self._engine = engine
+        self._store = state_store(store)
         self._read = read
         self._trader_id, self._mode, self._run_id = trader_id, mode, run_id
         self._loop = PeriodicThread(self.write_once, interval_s, f"liveexec-loss-marks-{trader_id}")
@@ -349,8 +251,8 @@ class LossMarkWriter:
         if mark is None or mark == self._written:
             return
         try:
-            record_loss_mark(
-                self._engine, mark, trader_id=self._trader_id, mode=self._mode, run_id=self._run_id
+            self._store.record_loss_mark(
+                mark, trader_id=self._trader_id, mode=self._mode, run_id=self._run_id
             )
         except Exception as exc:  # any driver failure: say why, try again next time
             self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
