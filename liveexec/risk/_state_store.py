@@ -27,7 +27,7 @@ from typing import Protocol
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
-from liveexec.db import RiskHalt, RiskLossMark, RiskStateChange
+from liveexec.db import EXACT_CONTEXT, RiskHalt, RiskLossMark, RiskStateChange
 from liveexec.risk._types import LossMark, StateChange, TradingState
 
 __all__ = [
@@ -107,9 +107,10 @@ def plain_decimal(value: Decimal) -> Decimal:
 
 
 def _stored(value: Decimal) -> Decimal:
-    """A money column's value: 18 decimals (more are rounded; a value of over 28 digits then
-    raises ``InvalidOperation``, as the database write does)."""
-    return value.quantize(_STORED)
+    """A money column's value: 18 decimals (more are rounded), in the columns' own precision:
+    the default 28-digit context refused a mark of 10 digits or more (10 billion JPY of
+    drawdown), and the trader's peak was then lost on restart."""
+    return value.quantize(_STORED, context=EXACT_CONTEXT)
 
 
 class SqlStateStore:

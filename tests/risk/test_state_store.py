@@ -111,6 +111,22 @@ def test_marks_are_kept_as_the_money_columns_keep_them(db_url: str) -> None:
         engine.dispose()
 
 
+def test_a_mark_of_ten_billion_or_more_is_kept(db_url: str) -> None:
+    """A drawdown of 12.3 billion JPY (a 28-digit default context refused its 18 decimals, so
+    the mark was never written and the peak was lost on restart)."""
+    upgrade(db_url)
+    engine = create_db_engine(db_url)
+    try:
+        for store in (SqlStateStore(engine), MemoryStateStore()):
+            mark = LossMark(Decimal("12345678901.25"), 19_000, Decimal("987654321098.5"), 9)
+            store.record_loss_mark(mark, trader_id="DESK-2", mode="live", run_id=None)
+            found = store.last_loss_mark("DESK-2", "live")
+            assert found is not None
+            assert (found.drawdown, found.daily_loss) == (mark.drawdown, mark.daily_loss)
+    finally:
+        engine.dispose()
+
+
 def test_a_halt_in_a_memory_store_reaches_a_watcher_and_its_gate() -> None:
     store = MemoryStateStore()
     watcher = HaltWatcher(store, "DESK-7", interval_s=0.02)
