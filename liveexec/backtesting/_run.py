@@ -13,7 +13,7 @@ from liveexec.backtesting._progress import ProgressActor, data_time_range
 from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.data import open_catalog
 from liveexec.db import create_db_engine, database_errors, require_current_schema
-from liveexec.errors import ConfigError, ConfigIssue, RunInterrupted
+from liveexec.errors import RunInterrupted
 from liveexec.nodes import (
     RunLog,
     add_recorder_and_gate,
@@ -38,18 +38,11 @@ from liveexec.runs import (
     reap_abandoned,
 )
 
-__all__ = ["backtest", "check_backtest"]
+__all__ = ["backtest"]
 
 # Called with the finished BacktestEngine before it is disposed: how tests look at NautilusTrader's
 # own view of a run. Not public: users get everything from the tables.
 EngineInspector = Callable[[Any], None]
-
-
-def check_backtest(cfg: LiveexecConfig, source: str = "<config>") -> None:
-    """The mode: a backtest runs a ``mode: backtest`` config (the checks of the run itself are
-    :func:`liveexec.nodes.preflight`)."""
-    if cfg.mode != "backtest":
-        raise ConfigError(source, [ConfigIssue("mode", f"expected 'backtest', got {cfg.mode!r}")])
 
 
 def _dispose(node: Any) -> None:  # noqa: ANN401 (BacktestNode.dispose is untyped)
@@ -84,8 +77,7 @@ def _backtest(
     progress: Callable[[float], None] | None = None,
     inspect: EngineInspector | None = None,
 ) -> RunResult:
-    check_backtest(cfg, source)
-    checked = preflight(cfg, source)
+    checked = preflight(cfg, source, command="backtest")
     url = resolve_database_url(cfg, override=database_url)
     engine = create_db_engine(url, echo=cfg.database.echo, create=False)
     try:

@@ -26,7 +26,7 @@ from liveexec.config import LiveexecConfig, resolve_database_url
 from liveexec.config._models import StopConfig
 from liveexec.data import open_catalog
 from liveexec.db import create_db_engine, database_errors, require_current_schema
-from liveexec.errors import ConfigError, ConfigIssue, RunInterrupted
+from liveexec.errors import RunInterrupted
 from liveexec.nodes import add_recorder_and_gate, preflight, speed_up_backtest_engine
 from liveexec.recording import (
     ProcessRecordBuffer,
@@ -64,7 +64,7 @@ from liveexec.trading._resume import (
 from liveexec.trading._sandbox import PaperExecutionClient, VenueResume, paper_exec_factory
 from liveexec.trading._stop import StopActions, apply_stop_policy
 
-__all__ = ["FLUSH_EVERY_S", "LAST_STATS", "PaperStats", "check_paper", "paper_in_process"]
+__all__ = ["FLUSH_EVERY_S", "LAST_STATS", "PaperStats", "paper_in_process"]
 
 # The recorder's wall-clock flush: with the writer's own 0.25 s batching, a quiet node's tables
 # lag its events by well under a second.
@@ -355,14 +355,6 @@ def _venue_resumes(state: ResumeState, replay: ReplaySource) -> dict[str, VenueR
     }
 
 
-def check_paper(cfg: LiveexecConfig, source: str) -> None:
-    if cfg.mode != "paper":
-        hint = "run it with `liveexec paper CONFIG --set mode=paper` or set `mode: paper`"
-        raise ConfigError(
-            source, [ConfigIssue("mode", f"expected 'paper', got {cfg.mode!r}", hint)]
-        )
-
-
 def paper_in_process(
     cfg: LiveexecConfig,
     *,
@@ -385,14 +377,13 @@ def paper_in_process(
     With ``paper.market_data: venue`` the node trades a venue's live market data until it is
     asked to stop (liveexec.trading._venue_data); it always starts a new run.
     """
-    check_paper(cfg, source)
     if cfg.paper.market_data == "venue":
         from liveexec.trading._venue_data import venue_paper_in_process  # noqa: PLC0415 (cycle)
 
         return venue_paper_in_process(
             cfg, database_url=database_url, source=source, on_node=on_node
         )
-    checked = preflight(cfg, source)
+    checked = preflight(cfg, source, command="paper")
     url = resolve_database_url(cfg, override=database_url)
     engine = create_db_engine(url, echo=cfg.database.echo, create=False)
     try:
