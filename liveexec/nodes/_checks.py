@@ -20,6 +20,7 @@ import pandas as pd
 from nautilus_trader.common.config import ActorFactory
 from nautilus_trader.execution.config import ExecAlgorithmFactory
 from nautilus_trader.model.data import BarType
+from nautilus_trader.model.enums import PriceType
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import QUANTITY_MAX, Currency
@@ -28,6 +29,7 @@ from nautilus_trader.trading.config import StrategyFactory
 
 from liveexec.config import (
     DataStreamConfig,
+    FuturesContractSpec,
     LiveexecConfig,
     ProvidedInstrumentsSpec,
 )
@@ -42,11 +44,14 @@ __all__ = [
     "STRUCTURAL_FIELDS",
     "Checking",
     "PreflightCheck",
+    "check_bar_types_streamed",
     "check_catalog_exists",
     "check_catalog_instruments_match",
+    "check_component_instruments_defined",
     "check_component_venues_connected",
     "check_components_build",
     "check_components_import",
+    "check_contracts_trade_in_window",
     "check_data_in_window",
     "check_instruments_build",
     "check_keys_not_empty",
@@ -152,6 +157,13 @@ def _component_values(cfg: LiveexecConfig, keys: tuple[str, ...]) -> Iterator[tu
     for section in _SECTIONS:
         for index, spec in enumerate(getattr(cfg, section)):
             yield from _named(f"{section}[{index}].config", "", spec.config, keys)
+
+
+def _bar_type(text: str) -> BarType | None:
+    try:
+        return BarType.from_str(text)
+    except ValueError:
+        return None  # not a bar type: the component's own config parsing reports it
 
 
 def _described(stream: DataStreamConfig) -> str:
@@ -452,6 +464,101 @@ def check_data_in_window(run: Checking) -> Iterator[ConfigIssue]:
                 "data.start" if data.start else "data.end",
                 f"no {what} between data.start and data.end (the catalog has {span})",
                 "move data.start and data.end into the catalog's span, or import the data",
+            )
+
+
+def _streamed(bar_type: BarType, streams: tuple[DataStreamConfig, ...]) -> str | None:
+    """Why no stream of the run provides ``bar_type`` (None: one does). NautilusTrader's data
+    engine aggregates an INTERNAL bar type from the instrument's trades (LAST) or quotes (BID,
+    ASK, MID), a composite one (``...-INTERNAL@1-MINUTE-EXTERNAL``) from its source bars; an
+    EXTERNAL one only comes as such."""
+    instrument = str(bar_type.instrument_id)
+    if bar_type.is_composite():
+        return _streamed(bar_type.composite(), streams)
+    if bar_type.is_externally_aggregated():
+        if any(_bar_type(s.bar_type) == bar_type for s in streams if s.bar_type is not None):
+            return None
+        return f"add a bars stream with bar_type {bar_type} (`liveexec data import --bars`)"
+    kind = "trades" if bar_type.spec.price_type == PriceType.LAST else "quotes"
+    if any(s.kind == kind and s.instrument_id == instrument for s in streams):
+        return None
+    return f"NautilusTrader aggregates it from {kind}: add a {kind} stream of {instrument}"
+
+
+def check_component_instruments_defined(run: Checking) -> Iterator[ConfigIssue]:
+    """Every instrument id a component names is an instrument of the run: a simulated node
+    holds only those, and a strategy on another one logs that it cannot find it and trades
+    nothing (the run ends ``completed``)."""
+    known = set(run.cfg.instrument_ids)
+    for location, _key, text in _component_values(run.cfg, _INSTRUMENT_KEYS):
+        try:
+            instrument_id = InstrumentId.from_str(text).value
+        except ValueError:
+            continue  # not an id: the component's own config parsing reports it
+        if instrument_id not in known:
+            yield ConfigIssue(
+                location,
+                f"{instrument_id} is not an instrument of this run (instruments: {sorted(known)})",
+                "name one of them, or add it under 'instruments' with its data under data.streams",
+            )
+
+
+def check_bar_types_streamed(run: Checking) -> Iterator[ConfigIssue]:
+    """Every bar type a component names comes from a stream: a strategy subscribed to bars no
+    stream provides never sees one, and the run would end ``completed`` with no order."""
+    data = run.cfg.data
+    if data is None:
+        return
+    provided = sorted(s.bar_type for s in data.streams if s.bar_type is not None)
+    for location, _key, text in _component_values(run.cfg, _BAR_TYPE_KEYS):
+        bar_type = _bar_type(text)
+        if bar_type is None:
+            continue
+        fix = _streamed(bar_type, data.streams)
+        if fix is not None:
+            yield ConfigIssue(
+                location,
+                f"no stream of data.streams provides {bar_type} (streamed bar types: "
+                f"{provided or 'none'}): the component would never get a bar",
+                f"{fix}, or name a streamed bar type",
+            )
+
+
+def check_contracts_trade_in_window(run: Checking) -> Iterator[ConfigIssue]:
+    """A dated contract is tradable for the whole data window. NautilusTrader 1.231's simulated
+    exchange rejects orders before the contract's activation and after its expiration, and at
+    expiration cancels its open orders and closes its positions at market (OrderMatchingEngine:
+    ``process_order``, ``check_instrument_expiration``), so a window reaching past either end
+    is a different run than the strategy's."""
+    data = run.cfg.data
+    if data is None:
+        return
+    start, end = run.window
+    for index, spec in enumerate(run.cfg.instruments):
+        if not isinstance(spec, FuturesContractSpec):
+            continue
+        spans = [
+            (first, last)
+            for n, stream in run.streams_with_data()
+            if stream.instrument_id == spec.id
+            for first, last in run.intervals(n)
+            if first <= end and last >= start
+        ]
+        if not spans:
+            continue  # no data: reported per stream, or nothing of it is replayed
+        first = max(start, min(first for first, _ in spans))
+        last = min(end, max(last for _, last in spans))
+        activation = pd.Timestamp(spec.activation).value
+        expiration = pd.Timestamp(spec.expiration).value
+        if first < activation or last >= expiration:
+            yield ConfigIssue(
+                f"instruments[{index}]",
+                f"{spec.id} trades from its activation {_utc(activation)} to its expiration "
+                f"{_utc(expiration)}, but the run's data runs from {_utc(first)} to "
+                f"{_utc(last)}: NautilusTrader rejects orders outside that life and, at "
+                "expiration, cancels the open orders and closes the positions at market",
+                "set data.start and data.end inside the contract's life, or trade the "
+                "contract that is live in the window",
             )
 
 

@@ -24,11 +24,14 @@ from liveexec.errors import ConfigError, ConfigIssue
 from liveexec.nodes._checks import (
     Checking,
     PreflightCheck,
+    check_bar_types_streamed,
     check_catalog_exists,
     check_catalog_instruments_match,
+    check_component_instruments_defined,
     check_component_venues_connected,
     check_components_build,
     check_components_import,
+    check_contracts_trade_in_window,
     check_data_in_window,
     check_instruments_build,
     check_keys_not_empty,
@@ -65,6 +68,9 @@ _CATALOG: tuple[PreflightCheck, ...] = (
     check_catalog_instruments_match,
     check_streams_in_catalog,
     check_data_in_window,
+    check_component_instruments_defined,
+    check_bar_types_streamed,
+    check_contracts_trade_in_window,
 )
 _ADAPTERS: tuple[PreflightCheck, ...] = (check_keys_not_empty, check_component_venues_connected)
 
