@@ -154,8 +154,10 @@ def config_check(
     for note in checked.notes:
         _out().print(f"note: {note}", highlight=False)
     # Not run here: they need the run's database, and config check writes nothing anywhere.
-    for check in checked.database_checks:
-        _out().print(f"checked by the run once its database is open: {check}", highlight=False)
+    if checked.database_checks:
+        _out().print(f"not checked here: `liveexec {cfg.mode}` checks once its database is open")
+        for check in checked.database_checks:
+            _out().print(f"  - {check}", highlight=False)
     _out().print(f"[green]valid[/] config_id={cfg.config_id}")
 
 

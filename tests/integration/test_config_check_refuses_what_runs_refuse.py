@@ -355,6 +355,9 @@ def test_the_base_configs_pass_config_check(workspace: Workspace, base: str) -> 
     checked = _check(_write(workspace, f"base {base}", raw), None, {})
     assert checked.exit_code == 0, checked.output
     assert "valid" in checked.output
+    # What needs the run's database is named, not checked (config check opens none).
+    assert "not checked here" in checked.output and "database schema is at head" in checked.output
+    assert ("promotion gate approves" in checked.output) == (base == "live")
 
 
 def test_the_expiry_refusal_names_the_contract_and_the_window(workspace: Workspace) -> None:
