@@ -42,7 +42,9 @@ result
 
 # %% [markdown]
 # ## Equity and drawdown
-# Realized equity in the settlement currency, one step per closed position.
+# Realized equity in the account's currency, one step per closed position (the statistics'
+# daily marked-to-market equity is `result.statistics.daily`, monthly returns
+# `result.statistics.monthly`).
 
 # %%
 curve = analysis.drawdown(analysis.equity_curve(result))

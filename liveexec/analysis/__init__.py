@@ -6,9 +6,11 @@ catalog only (never from a node's memory): typed, tested, and what the notebooks
     curve = analysis.drawdown(analysis.equity_curve(result))
     analysis.show(analysis.plot_equity(curve))
     report = analysis.parity(None, run_a, run_b)         # two runs' orders aligned
+    analysis.compare(None, run_a, run_b, run_c)          # their statistics side by side
 """
 
 from liveexec.analysis._catalog import CatalogData, catalog_data, catalog_summary, load_prices
+from liveexec.analysis._compare import Comparison, compare
 from liveexec.analysis._notebook import (
     BacktestParameters,
     ExploreParameters,
@@ -32,6 +34,7 @@ from liveexec.analysis._plots import (
 __all__ = [
     "BacktestParameters",
     "CatalogData",
+    "Comparison",
     "ExploreParameters",
     "NotebookParameters",
     "PaperValidateParameters",
@@ -39,6 +42,7 @@ __all__ = [
     "PromoteParameters",
     "catalog_data",
     "catalog_summary",
+    "compare",
     "drawdown",
     "equity_curve",
     "load_prices",

@@ -133,7 +133,9 @@ def load_prices(
     trades: price, size). ``kind`` None takes the first stream the instrument has (bars, then
     quotes, then trades)."""
     opened = _catalog(catalog)
-    streams = [d for d in catalog_data(opened) if d.instrument_id == instrument_id]
+    # The catalog names folders without '/' (NautilusTrader's urisafe_identifier): USDJPY.SIM.
+    folder = instrument_id.replace("/", "")
+    streams = [d for d in catalog_data(opened) if d.instrument_id == folder]
     if kind is not None:
         if kind not in _KIND_FOLDERS:
             raise DataError(
@@ -141,7 +143,7 @@ def load_prices(
             )
         streams = [d for d in streams if d.kind == kind]
     if bar_type is not None:
-        streams = [d for d in streams if d.identifier == bar_type]
+        streams = [d for d in streams if d.identifier == bar_type.replace("/", "")]
     if not streams:
         wanted = f"{kind or 'data'}{f' of {bar_type}' if bar_type else ''}"
         raise DataError(str(opened.path), f"no {wanted} for {instrument_id}")

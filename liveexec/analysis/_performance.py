@@ -13,24 +13,39 @@ __all__ = ["drawdown", "equity_curve", "trades"]
 
 def _starting(result: RunResult, currency: str) -> Decimal:
     row = result.account.filter(pl.col("currency") == currency)
-    return row.item(0, "starting") if row.height else Decimal(0)
+    starting = row.item(0, "starting") if row.height else None
+    return starting if isinstance(starting, Decimal) else Decimal(0)
 
 
 def equity_curve(result: RunResult, currency: str | None = None) -> pl.DataFrame:
-    """Realized equity in ``currency`` (default: the positions' settlement currency): the
-    starting balance, then one row per closed position at its close time, with its PnL (net of
-    its commissions, as NautilusTrader reports it). Columns ``time``, ``pnl``, ``equity``."""
+    """Realized equity in ``currency``: the starting balance, then one row per closed position
+    at its close time, with its PnL (net of its commissions, as NautilusTrader reports it).
+    Columns ``time``, ``pnl``, ``equity``.
+
+    By default in the statistics' currency (the account's), with PnL in other currencies
+    converted as the statistics convert it (``result.statistics.positions``); another
+    ``currency`` takes only the positions settled in it. The daily marked-to-market equity is
+    ``result.statistics.daily``."""
     currency = currency or result.currency
     utc = pl.Datetime("us", "UTC")
     if currency is None:
         return pl.DataFrame(schema={"time": utc, "pnl": pl.Float64, "equity": pl.Float64})
     start = float(_starting(result, currency))
-    closed = (
-        result.positions.filter((pl.col("status") == "CLOSED") & (pl.col("currency") == currency))
-        .sort("closed_at")
-        .select(
-            pl.col("closed_at").alias("time"), pl.col("realized_pnl").cast(pl.Float64).alias("pnl")
+    if currency == result.statistics.currency and result.statistics.positions.height:
+        positions = result.positions.select(
+            "position_id", "opening_order_id", "status", "closed_at"
+        ).join(
+            result.statistics.positions.select("position_id", "opening_order_id", "pnl"),
+            on=("position_id", "opening_order_id"),
+            how="left",
         )
+        closed = positions.filter(pl.col("status") == "CLOSED")
+    else:
+        closed = result.positions.filter(
+            (pl.col("status") == "CLOSED") & (pl.col("currency") == currency)
+        ).rename({"realized_pnl": "pnl"})
+    closed = closed.sort("closed_at").select(
+        pl.col("closed_at").alias("time"), pl.col("pnl").cast(pl.Float64)
     )
     # The curve starts flat where the run's first order was created.
     created = result.orders.get_column("created_at").min() if result.orders.height else None
@@ -50,8 +65,10 @@ def drawdown(equity: pl.DataFrame) -> pl.DataFrame:
 def trades(result: RunResult, instrument_id: str | None = None) -> pl.DataFrame:
     """One row per fill: ``time``, ``instrument_id``, ``side``, ``price``, ``quantity``,
     ``client_order_id`` (for charts of trades on the price)."""
-    orders = result.orders.select("client_order_id", "instrument_id")
-    fills = result.fills.join(orders, on="client_order_id", how="left")
+    fills = result.fills
+    if "instrument_id" not in fills.columns:  # a RunResult made before fills carried it
+        orders = result.orders.select("client_order_id", "instrument_id")
+        fills = fills.join(orders, on="client_order_id", how="left")
     if instrument_id is not None:
         fills = fills.filter(pl.col("instrument_id") == instrument_id)
     return fills.select(

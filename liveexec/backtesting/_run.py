@@ -2,41 +2,31 @@
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from nautilus_trader.backtest.node import BacktestNode
+from sqlalchemy import Engine
 
 from liveexec.backtesting._display import notebook_progress
 from liveexec.backtesting._progress import ProgressActor, data_time_range
-from liveexec.config import LiveexecConfig, resolve_database_url
+from liveexec.config import LiveexecConfig
 from liveexec.data import open_catalog
-from liveexec.db import create_db_engine, database_errors, require_current_schema
-from liveexec.errors import RunInterrupted
 from liveexec.nodes import (
-    RunLog,
-    add_recorder_and_gate,
+    Preflight,
+    RunSession,
     build_run_config,
     node_reading,
     preflight,
+    run_node,
     speed_up_backtest_engine,
     tuned_gc,
     with_config_instruments,
 )
-from liveexec.recording import (
-    RecordBuffer,
-    RecorderActor,
-    interrupts_ignored,
-    recorded_run,
-)
-from liveexec.runs import (
-    Heartbeat,
-    RunResult,
-    load_run,
-    open_run,
-    reap_abandoned,
-)
+from liveexec.recording import RecordBuffer, RowBuffer
+from liveexec.runs import RunResult, open_run
 
 __all__ = ["backtest"]
 
@@ -69,6 +59,78 @@ def backtest(
     return _backtest(cfg, database_url=database_url, source=source, progress=progress)
 
 
+class BacktestRun:
+    """A backtest as a :class:`~liveexec.nodes.NodeRun`: ``BacktestNode`` on the catalog, no
+    lease (backtests of one trader id may run side by side), rows written in the node's own
+    thread in batches."""
+
+    leased = False
+    resumable = False
+
+    def __init__(
+        self,
+        cfg: LiveexecConfig,
+        checked: Preflight,
+        *,
+        progress: Callable[[float], None] | None,
+        inspect: EngineInspector | None,
+    ) -> None:
+        self.cfg = cfg
+        self.checked = checked
+        self.progress = progress
+        self.inspect = inspect
+        self.run_config = build_run_config(cfg)
+        self.node: BacktestNode | None = None
+
+    def before_open(self, engine: Engine) -> None:
+        pass
+
+    def open_row(self, engine: Engine) -> str:
+        return open_run(engine, self.cfg)
+
+    def buffer(self, engine: Engine) -> RowBuffer:
+        return RecordBuffer(engine, background=False, batch_rows=5_000)
+
+    def environment(self) -> AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    def run(self, session: RunSession) -> str | None:
+        cfg, run_config = self.cfg, self.run_config
+        # Inside the guarded block: NautilusTrader validates the run config here, and a failure
+        # must close the run row rather than leave it 'running'.
+        assert cfg.data is not None  # preflight: backtests have data
+        # The catalog's instruments as the config defines them (fees, margins, limits): see
+        # preflight for the fields that must agree with the stored data instead.
+        catalog = with_config_instruments(
+            open_catalog(cfg.data.catalog), self.checked.instrument_overrides
+        )
+        self.node = node = node_reading(catalog)(configs=[run_config])
+        node.build()
+        bt_engine = node.get_engine(run_config.id)
+        if bt_engine is None:
+            raise RuntimeError("BacktestNode built no engine for the run")
+        speed_up_backtest_engine(bt_engine)  # result-neutral, version-guarded
+        session.attach(bt_engine.add_actor, bt_engine.kernel)
+        time_range = data_time_range(cfg) if self.progress is not None else None
+        if self.progress is not None and time_range is not None:
+            bt_engine.add_actor(ProgressActor(*time_range, self.progress))
+        with tuned_gc():  # restored when the run ends, also on an error
+            node.run()
+        if self.inspect is not None:
+            assert session.recorder is not None
+            session.recorder.raise_failure()
+            session.recorder.flush(final=True)
+            self.inspect(bt_engine)
+        return None
+
+    def dispose(self) -> None:
+        if self.node is not None:
+            _dispose(self.node)
+
+    def closed(self) -> None:
+        pass
+
+
 def _backtest(
     cfg: LiveexecConfig,
     *,
@@ -78,61 +140,5 @@ def _backtest(
     inspect: EngineInspector | None = None,
 ) -> RunResult:
     checked = preflight(cfg, source, command="backtest")
-    url = resolve_database_url(cfg, override=database_url)
-    engine = create_db_engine(url, echo=cfg.database.echo, create=False)
-    try:
-        run_config = build_run_config(cfg)
-        with database_errors(engine, "opening the run"):
-            require_current_schema(engine)
-            reap_abandoned(engine)
-            run_id = open_run(engine, cfg)
-        buffer = RecordBuffer(engine, background=False, batch_rows=5_000)
-        recorder: RecorderActor | None = None
-        node: BacktestNode | None = None
-        run_log = RunLog(cfg.logging, run_id)
-
-        def cleanup() -> None:
-            if node is not None:
-                _dispose(node)
-            run_log.finish()
-
-        with (
-            Heartbeat(engine, run_id),
-            recorded_run(engine, run_id, buffer, lambda: recorder, cleanup) as end,
-        ):
-            # Inside the guarded block: NautilusTrader validates the run config here, and a
-            # failure must close the run row rather than leave it 'running'.
-            assert cfg.data is not None  # preflight: backtests have data
-            # The catalog's instruments as the config defines them (fees, margins, limits):
-            # see preflight for the fields that must agree with the stored data instead.
-            run_log.start()
-            catalog = with_config_instruments(
-                open_catalog(cfg.data.catalog), checked.instrument_overrides
-            )
-            node = node_reading(catalog)(configs=[run_config])
-            node.build()
-            bt_engine = node.get_engine(run_config.id)
-            if bt_engine is None:
-                raise RuntimeError("BacktestNode built no engine for the run")
-            speed_up_backtest_engine(bt_engine)  # result-neutral, version-guarded
-            recorder = add_recorder_and_gate(
-                bt_engine.add_actor, bt_engine.kernel, cfg, buffer, run_id=run_id, database=engine
-            )
-            time_range = data_time_range(cfg) if progress is not None else None
-            if progress is not None and time_range is not None:
-                bt_engine.add_actor(ProgressActor(*time_range, progress))
-            with tuned_gc():  # restored when the run ends, also on an error
-                node.run()
-            recorder.raise_failure()
-            recorder.flush(final=True)
-            if inspect is not None:
-                inspect(bt_engine)
-        end.raise_unless_completed()
-        try:
-            with database_errors(engine, f"reading run {run_id}"):
-                return dataclasses.replace(load_run(engine, run_id), log_file=run_log.file)
-        except KeyboardInterrupt:
-            raise RunInterrupted(run_id, end.status) from None  # the run itself had completed
-    finally:
-        with interrupts_ignored():  # the run row is closed: nothing left to interrupt
-            engine.dispose()
+    node_run = BacktestRun(cfg, checked, progress=progress, inspect=inspect)
+    return run_node(cfg, node_run, database_url=database_url)

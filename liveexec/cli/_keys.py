@@ -9,25 +9,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from liveexec.errors import ConfigError, LiveexecError
+from liveexec.cli._common import fail, group
+from liveexec.errors import LiveexecError
 
 __all__ = ["keys_app"]
 
-keys_app = typer.Typer(
-    help=(
-        "Approvers' Ed25519 keys. A promotion decision counts for `liveexec live` only when "
-        "signed by a key that the trusted approvers file of the live host lists "
-        "($LIVEEXEC_TRUSTED_APPROVERS, else ~/.config/liveexec/trusted_approvers; one "
-        "`NAME ed25519 PUBLIC_KEY` line per key). Keys and that file live outside the "
-        "database, out of reach of whoever can write to it."
-    ),
-    no_args_is_help=True,
+keys_app = group(
+    "Approvers' Ed25519 keys. A promotion decision counts for `liveexec live` only when "
+    "signed by a key that the trusted approvers file of the live host lists "
+    "($LIVEEXEC_TRUSTED_APPROVERS, else ~/.config/liveexec/trusted_approvers; one "
+    "`NAME ed25519 PUBLIC_KEY` line per key). Keys and that file live outside the database, "
+    "out of reach of whoever can write to it."
 )
-
-
-def _fail(exc: LiveexecError) -> typer.Exit:
-    Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
-    return typer.Exit(2 if isinstance(exc, ConfigError) else 1)
 
 
 def _trusted_line(name: str, public_key: str) -> str:
@@ -50,10 +43,13 @@ def keys_generate(
     """Create an approver's key pair: the private key is written (encrypted when
     $LIVEEXEC_SIGNING_KEY_PASSPHRASE is set), and the line to add to the trusted approvers file
     of each live host is printed."""
-    from liveexec.promotion import default_key_path, generate_key  # noqa: PLC0415 (cheap --help)
-    from liveexec.promotion._keys import NAME_PATTERN  # noqa: PLC0415 (cheap --help)
+    from liveexec.promotion import (  # noqa: PLC0415 (cheap --help)
+        APPROVER_NAME_PATTERN,
+        default_key_path,
+        generate_key,
+    )
 
-    if not NAME_PATTERN.fullmatch(name):
+    if not APPROVER_NAME_PATTERN.fullmatch(name):
         Console(stderr=True).print(
             f"[bold red]error:[/] approver name {name!r}: letters, digits and . _ @ + - only "
             "(at most 64)",
@@ -63,7 +59,7 @@ def keys_generate(
     try:
         signer = generate_key(out if out is not None else default_key_path())
     except LiveexecError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     err = Console(stderr=True)
     err.print(f"private key written to {signer.path} (keep it; it signs as {name})")
     err.print(f"fingerprint {signer.fingerprint}")
@@ -85,7 +81,7 @@ def keys_show(
     try:
         signer = load_signer(key if key is not None else default_key_path())
     except LiveexecError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     assert signer is not None  # a named path that is missing raises
     Console(stderr=True).print(f"{signer.path}: fingerprint {signer.fingerprint}")
     typer.echo(_trusted_line(name, signer.public_key))
@@ -99,7 +95,7 @@ def keys_trusted() -> None:
     try:
         trusted = read_trusted_approvers()
     except LiveexecError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     table = Table(title=f"Trusted approvers ({trusted.path})")
     table.add_column("approver")
     table.add_column("key fingerprint", overflow="fold")

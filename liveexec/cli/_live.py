@@ -7,9 +7,18 @@ from typing import Annotated
 
 import typer
 
-from liveexec.cli._options import DbOption
+from liveexec.cli._common import (
+    EXIT_INTERRUPTED,
+    DbOption,
+    SetOption,
+    err,
+    fail,
+    opened,
+    out,
+    result_tables,
+)
 
-__all__ = ["register_live_commands"]
+__all__ = ["register_live_command", "register_paper_command", "register_stop_command"]
 
 _PAPER_HELP = "\n\n".join(
     [
@@ -34,10 +43,7 @@ _PAPER_HELP = "\n\n".join(
 
 def paper_command(
     file: Annotated[Path, typer.Argument(help="Config file (.yaml, .toml or .json).")],
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a config value: dotted.key=value (repeatable)."),
-    ] = None,
+    overrides: SetOption = None,
     db: DbOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     fresh: Annotated[
@@ -49,7 +55,6 @@ def paper_command(
         ),
     ] = False,
 ) -> None:
-    # The CLI's helpers live in _app, which registers this command: imported when it runs.
     from rich.progress import (  # noqa: PLC0415
         BarColumn,
         Progress,
@@ -58,13 +63,6 @@ def paper_command(
         TimeElapsedColumn,
     )
 
-    from liveexec.cli._app import (  # noqa: PLC0415
-        EXIT_INTERRUPTED,
-        _err,
-        _fail,
-        _out,
-        _result_tables,
-    )
     from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415
     from liveexec.db import mask_url  # noqa: PLC0415
     from liveexec.errors import LiveexecError, RunInterrupted  # noqa: PLC0415
@@ -79,7 +77,7 @@ def paper_command(
                 BarColumn(),
                 TaskProgressColumn(),
                 TimeElapsedColumn(),
-                console=_err(),
+                console=err(),
                 transient=True,
             ) as bar:
                 task = bar.add_task(f"paper {file.name}", total=1.0)
@@ -94,13 +92,13 @@ def paper_command(
         else:
             result = paper(cfg, database_url=url, source=str(file), subprocess=False, fresh=fresh)
     except LiveexecError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     except RunInterrupted as exc:
-        _err().print(f"interrupted: run {exc.run_id} is recorded as {exc.status!r}")
+        err().print(f"interrupted: run {exc.run_id} is recorded as {exc.status!r}")
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    for table in _result_tables(result):
-        _out().print(table)
-    _out().print(f"run id: {result.run_id} (stored in {mask_url(url)})")
+    for table in result_tables(result):
+        out().print(table)
+    out().print(f"run id: {result.run_id} (stored in {mask_url(url)})")
 
 
 _LIVE_HELP = "\n\n".join(
@@ -123,10 +121,7 @@ _LIVE_HELP = "\n\n".join(
 
 def live_command(
     file: Annotated[Path, typer.Argument(help="Config file (.yaml, .toml or .json).")],
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a config value: dotted.key=value (repeatable)."),
-    ] = None,
+    overrides: SetOption = None,
     db: DbOption = None,
     force: Annotated[
         bool,
@@ -141,17 +136,10 @@ def live_command(
         typer.Option("--reason", help="Why --force was used (recorded with the override)."),
     ] = None,
 ) -> None:
-    from liveexec.cli._app import (  # noqa: PLC0415
-        EXIT_INTERRUPTED,
-        _err,
-        _fail,
-        _out,
-        _result_tables,
-    )
     from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415
     from liveexec.db import mask_url  # noqa: PLC0415
     from liveexec.errors import LiveexecError, RunInterrupted  # noqa: PLC0415
-    from liveexec.trading._live_run import live_in_process  # noqa: PLC0415
+    from liveexec.trading import live_in_process  # noqa: PLC0415
 
     try:
         cfg = load_config(file, overrides=overrides or ())
@@ -160,13 +148,13 @@ def live_command(
             cfg, database_url=url, source=str(file), force=force, force_reason=reason
         )
     except LiveexecError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     except RunInterrupted as exc:
-        _err().print(f"interrupted: run {exc.run_id} is recorded as {exc.status!r}")
+        err().print(f"interrupted: run {exc.run_id} is recorded as {exc.status!r}")
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    for table in _result_tables(result):
-        _out().print(table)
-    _out().print(f"run id: {result.run_id} (stored in {mask_url(url)})")
+    for table in result_tables(result):
+        out().print(table)
+    out().print(f"run id: {result.run_id} (stored in {mask_url(url)})")
 
 
 _STOP_HELP = "\n\n".join(
@@ -191,43 +179,39 @@ def stop_command(
         float, typer.Option(help="Seconds to wait for the node to stop (with --wait).")
     ] = 60.0,
 ) -> None:
-    import time  # noqa: PLC0415
-
-    from liveexec.cli._app import _database, _fail, _out  # noqa: PLC0415
     from liveexec.errors import LiveexecError  # noqa: PLC0415
-    from liveexec.runs import load_run  # noqa: PLC0415
-    from liveexec.trading._lease import lease_owner, request_stop  # noqa: PLC0415
+    from liveexec.ops import stop_node  # noqa: PLC0415 (cheap --help)
 
-    with _database(db, require_schema=True) as (_url, engine):
+    with opened(db) as engine:
         try:
-            owner = request_stop(engine, trader_id)
+            stopping = stop_node(engine, trader_id, wait=wait, timeout_s=timeout)
         except LiveexecError as exc:
-            raise _fail(exc) from None
-        asked = time.monotonic()
-        _out().print(f"stop requested: {owner.describe()}", highlight=False)
-        if not wait:
-            return
-        deadline = time.monotonic() + timeout
-        while True:
-            current = lease_owner(engine, trader_id)
-            if current is None or current.lease_id != owner.lease_id:
-                break
-            if time.monotonic() > deadline:
-                _out().print(f"the node has not stopped after {timeout:.0f}s", highlight=False)
-                raise typer.Exit(1)
-            time.sleep(0.1)
-        if owner.run_id is not None:
-            run = load_run(engine, owner.run_id)
-            _out().print(f"stopped: run {run.run_id} is {run.status!r}", highlight=False)
-        else:
-            _out().print("stopped", highlight=False)
-        _out().print(
-            f"stop took {time.monotonic() - asked:.2f}s after the request", highlight=False
+            raise fail(exc) from None
+    out().print(f"stop requested: {stopping.describe()}", highlight=False)
+    if not stopping.waited:
+        return
+    if not stopping.stopped:
+        out().print(f"the node has not stopped after {timeout:.0f}s", highlight=False)
+        raise typer.Exit(1)
+    if stopping.run is not None:
+        out().print(
+            f"stopped: run {stopping.run.run_id} is {stopping.run.status!r}", highlight=False
         )
+    else:
+        out().print("stopped", highlight=False)
+    out().print(f"stop took {stopping.seconds:.2f}s after the request", highlight=False)
 
 
-def register_live_commands(app: typer.Typer) -> None:
-    """Add ``paper``, ``live`` and ``stop`` to the ``liveexec`` command."""
-    app.command("paper", help=_PAPER_HELP)(paper_command)
-    app.command("live", help=_LIVE_HELP)(live_command)
-    app.command("stop", help=_STOP_HELP)(stop_command)
+def register_paper_command(app: typer.Typer, *, panel: str) -> None:
+    """Add ``paper`` to the ``liveexec`` command."""
+    app.command("paper", help=_PAPER_HELP, rich_help_panel=panel)(paper_command)
+
+
+def register_live_command(app: typer.Typer, *, panel: str) -> None:
+    """Add ``live`` to the ``liveexec`` command."""
+    app.command("live", help=_LIVE_HELP, rich_help_panel=panel)(live_command)
+
+
+def register_stop_command(app: typer.Typer, *, panel: str) -> None:
+    """Add ``stop`` to the ``liveexec`` command."""
+    app.command("stop", help=_STOP_HELP, rich_help_panel=panel)(stop_command)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,39 +10,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from liveexec.cli._options import DbOption
-from liveexec.errors import ConfigError, DataError, LiveexecError
+from liveexec.cli._common import DbOption, fail, group, opened
+from liveexec.errors import LiveexecError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from liveexec.config import LiveexecConfig
-    from liveexec.db._models import Promotion
+    from liveexec.db import Promotion
 
 __all__ = ["promote_command", "promotions_app"]
 
-promotions_app = typer.Typer(
-    help="Promotion decisions (append-only): list them, show one, re-hash its evidence.",
-    no_args_is_help=True,
+promotions_app = group(
+    "Promotion decisions (hash-chained, signed): list them, show one, verify the record, "
+    "export its head."
 )
-
-
-def _fail(exc: LiveexecError) -> typer.Exit:
-    Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
-    return typer.Exit(2 if isinstance(exc, ConfigError) else 3 if isinstance(exc, DataError) else 1)
-
-
-@contextmanager
-def _engine(url: str) -> Iterator[Engine]:
-    from liveexec.db import create_db_engine, database_errors, require_current_schema  # noqa: PLC0415 (cheap --help)
-
-    engine = create_db_engine(url, create=False)
-    try:
-        with database_errors(engine, "promotions"):
-            require_current_schema(engine)
-            yield engine
-    finally:
-        engine.dispose()
 
 
 def _signer_text(row: Promotion) -> str:
@@ -150,12 +128,12 @@ def promote_command(
     Python versions, the risk section and the runs' contents: `liveexec live` refuses when any
     of them changed. Exit 0 approved, 1 rejected (every failed criterion is recorded and
     printed), 2 bad input (nothing recorded)."""
-    from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.config import load_config  # noqa: PLC0415 (cheap --help)
     from liveexec.promotion import promote  # noqa: PLC0415 (cheap --help)
 
     try:
         cfg: LiveexecConfig = load_config(config, overrides=overrides or [])
-        with _engine(resolve_database_url(cfg, override=db)) as engine:
+        with opened(db, purpose="write", cfg=cfg) as engine:
             decision = promote(
                 engine,
                 cfg,
@@ -166,7 +144,7 @@ def promote_command(
                 key=key,
             )
     except LiveexecError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     Console().print(_decision_table(decision.row))
     for warning in decision.warnings:
         Console(stderr=True).print(f"[bold yellow]warning:[/] {warning}", highlight=False)
@@ -180,14 +158,13 @@ def promotions_list(
     db: DbOption = None,
 ) -> None:
     """Decisions, newest first (in the record's order)."""
-    from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
     from liveexec.promotion import list_promotions  # noqa: PLC0415 (cheap --help)
 
     try:
-        with _engine(resolve_database_url(override=db)) as engine:
+        with opened(db) as engine:
             rows = list_promotions(engine, config_id)
     except LiveexecError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     table = Table(title="Promotions (newest first)")
     for name in (
         "row",
@@ -222,14 +199,13 @@ def promotions_show(
     db: DbOption = None,
 ) -> None:
     """One decision: runs, what it binds, metrics, failed criteria, evidence and its hashes."""
-    from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
     from liveexec.promotion import get_promotion  # noqa: PLC0415 (cheap --help)
 
     try:
-        with _engine(resolve_database_url(override=db)) as engine:
+        with opened(db) as engine:
             row = get_promotion(engine, promotion_id)
     except LiveexecError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     Console().print(_decision_table(row))
 
 
@@ -271,19 +247,18 @@ def promotions_verify(
     newest head this machine saw (and an exported --head); with a decision id, also whether it
     would let its config trade live (trusted signature, runs and evidence unchanged, still in
     force). Exit 0 if all holds, 1 if anything does not (each problem printed)."""
-    from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415 (cheap --help)
-    from liveexec.promotion import verify  # noqa: PLC0415 (cheap --help)
-    from liveexec.promotion._chain import read_head_file  # noqa: PLC0415 (cheap --help)
+    from liveexec.config import load_config  # noqa: PLC0415 (cheap --help)
+    from liveexec.promotion import read_head_file, verify  # noqa: PLC0415 (cheap --help)
 
     try:
         cfg = load_config(config, overrides=overrides or []) if config else None
         exported = read_head_file(head) if head else None
-        with _engine(resolve_database_url(cfg, override=db)) as engine:
+        with opened(db, purpose="write", cfg=cfg) as engine:
             result = verify(
                 engine, promotion_id, cfg=cfg, head=exported, reset_witness=reset_witness
             )
     except LiveexecError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     out = Console()
     chain_head = result.report.head
     out.print(
@@ -317,14 +292,13 @@ def promotions_head(
     """Export the record's head (row number, its hash, the first row's hash) to keep somewhere
     the database's writers cannot reach; `liveexec promotions verify --head FILE` later proves
     the record still contains it (nothing before it was changed, removed or replaced)."""
-    from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
     from liveexec.promotion import read_chain, read_trusted_approvers, verify_chain  # noqa: PLC0415
 
     try:
-        with _engine(resolve_database_url(override=db)) as engine:
+        with opened(db) as engine:
             report = verify_chain(read_chain(engine), read_trusted_approvers())
     except LiveexecError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if not report.intact:
         for issue in report.broken:
             Console(stderr=True).print(f"[red]problem:[/] {issue}", highlight=False)

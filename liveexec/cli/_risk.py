@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from liveexec.cli._options import DbOption
+from liveexec.cli._common import DbOption, fail, opened
 from liveexec.errors import LiveexecError
 
 __all__ = ["halt_command", "resume_command"]
@@ -56,28 +56,19 @@ def halt_command(
 
     Exit codes: 0 halted, 1 database error, 2 bad arguments.
     """
-    from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
-    from liveexec.db import create_db_engine, database_errors, mask_url, require_current_schema  # noqa: PLC0415 (cheap --help)
-    from liveexec.risk import current_user, halt  # noqa: PLC0415 (cheap --help)
+    from liveexec.db import mask_url  # noqa: PLC0415 (cheap --help)
+    from liveexec.ops import halt_trader  # noqa: PLC0415 (cheap --help)
 
     _checked(trader_id)
-    url = resolve_database_url(override=db)
-    try:
-        engine = create_db_engine(url, create=False)
+    with opened(db, purpose="write") as engine:
         try:
-            with database_errors(engine, "halting"):
-                require_current_schema(engine)
-                done = halt(
-                    engine, trader_id, by=by or current_user(), reason=reason, reducing=reducing
-                )
-        finally:
-            engine.dispose()
-    except LiveexecError as exc:
-        Console(stderr=True).print(f"error: {exc}", highlight=False, markup=False)
-        raise typer.Exit(1) from None
+            done = halt_trader(engine, trader_id, reason=reason, reducing=reducing, by=by)
+        except LiveexecError as exc:
+            raise fail(exc) from None
+        where = mask_url(engine.url)
     Console().print(
         f"{trader_id} {done.state.name} (halt {done.id}) by {done.halted_by}: {done.reason} "
-        f"[{mask_url(url)}]",
+        f"[{where}]",
         highlight=False,
         markup=False,
     )
@@ -93,26 +84,17 @@ def resume_command(
 
     Exit codes: 0 resumed (or nothing was halted), 1 database error, 2 bad arguments.
     """
-    from liveexec.config import resolve_database_url  # noqa: PLC0415 (cheap --help)
-    from liveexec.db import create_db_engine, database_errors, require_current_schema  # noqa: PLC0415 (cheap --help)
-    from liveexec.risk import active_halt, current_user, resume  # noqa: PLC0415 (cheap --help)
+    from liveexec.ops import resume_trader  # noqa: PLC0415 (cheap --help)
 
     _checked(trader_id)
-    url = resolve_database_url(override=db)
-    try:
-        engine = create_db_engine(url, create=False)
+    with opened(db, purpose="write") as engine:
         try:
-            with database_errors(engine, "resuming"):
-                require_current_schema(engine)
-                ended = resume(engine, trader_id, by=by or current_user(), reason=reason)
-                still = active_halt(engine, trader_id)
-        finally:
-            engine.dispose()
-    except LiveexecError as exc:
-        Console(stderr=True).print(f"error: {exc}", highlight=False, markup=False)
-        raise typer.Exit(1) from None
-    assert still is None
+            resumed = resume_trader(engine, trader_id, reason=reason, by=by)
+        except LiveexecError as exc:
+            raise fail(exc) from None
     message = (
-        f"{trader_id} resumed ({ended} halt(s) ended)" if ended else (f"{trader_id} was not halted")
+        f"{trader_id} resumed ({resumed.ended} halt(s) ended)"
+        if resumed.ended
+        else f"{trader_id} was not halted"
     )
     Console().print(message, highlight=False, markup=False)

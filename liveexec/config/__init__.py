@@ -1,8 +1,15 @@
 """The one config tree that describes a run in backtest, paper or live mode."""
 
-from liveexec.config._identity import REDACTED, config_id, identity_document, redacted_document
+from liveexec.config._identity import (
+    REDACTED,
+    component_parameters,
+    config_id,
+    identity_document,
+    redacted_document,
+)
 from liveexec.config._loader import load_config, parse_config
 from liveexec.config._models import (
+    LIVE_VENUES,
     ActorSpec,
     BinanceLiveConfig,
     BybitLiveConfig,
@@ -31,6 +38,7 @@ from liveexec.config._models import (
     PromotionConfig,
     ProvidedInstrumentsSpec,
     RiskConfig,
+    StopConfig,
     StrategyRiskLimits,
     StrategySpec,
     VenueConfig,
@@ -47,6 +55,7 @@ from liveexec.config._settings import (
 __all__ = [
     "DATABASE_URL_ENV",
     "HOME_ENV",
+    "LIVE_VENUES",
     "REDACTED",
     "ActorSpec",
     "BinanceLiveConfig",
@@ -76,9 +85,11 @@ __all__ = [
     "PromotionConfig",
     "ProvidedInstrumentsSpec",
     "RiskConfig",
+    "StopConfig",
     "StrategyRiskLimits",
     "StrategySpec",
     "VenueConfig",
+    "component_parameters",
     "config_id",
     "config_json_schema",
     "default_database_url",

@@ -19,7 +19,13 @@ from liveexec.config._models import MONEY_PATTERN
 if TYPE_CHECKING:
     from liveexec.config._models import LiveexecConfig
 
-__all__ = ["REDACTED", "config_id", "identity_document", "redacted_document"]
+__all__ = [
+    "REDACTED",
+    "component_parameters",
+    "config_id",
+    "identity_document",
+    "redacted_document",
+]
 
 REDACTED = "**********"
 
@@ -141,6 +147,13 @@ def _canonical_component_config(config_path: str, config: dict[str, Any]) -> dic
         return _canonical_struct(parsed)
     except Exception:  # not importable or rejected: checked and reported by preflight
         return config
+
+
+def component_parameters(config_path: str, config: dict[str, Any]) -> dict[str, Any]:
+    """A strategy's (actor's, algorithm's) parameters that differ from its config class's
+    defaults, as the class reads them (in one spelling, as :func:`config_id` takes them); the
+    parameters as written when the class cannot be imported or refuses them."""
+    return _canonical_component_config(config_path, config)
 
 
 def redacted_document(cfg: LiveexecConfig) -> dict[str, Any]:

@@ -1,5 +1,11 @@
 """The shared order, event, position and run tables, their engines and their migrations."""
 
+from liveexec.db._chain import CHAIN_FIELDS
+from liveexec.db._chain import FORMAT as CHAIN_FORMAT
+from liveexec.db._chain import GENESIS as CHAIN_GENESIS
+from liveexec.db._chain import jsonable as chain_jsonable
+from liveexec.db._chain import row_hash as chain_row_hash
+from liveexec.db._chain import signed_message as chain_signed_message
 from liveexec.db._engine import (
     check_reachable,
     create_db_engine,
@@ -23,34 +29,71 @@ from liveexec.db._models import (
     MODES,
     ORDER_SIDES,
     ORDER_STATUSES,
+    PROMOTION_DECISIONS,
     RISK_DECISIONS,
     RUN_STATUSES,
+    TRADING_STATES,
+    WORKING_STATUSES,
     AccountBalance,
+    LiveLease,
     OrderEvent,
+    Promotion,
+    RiskHalt,
+    RiskLossMark,
+    RiskStateChange,
     Run,
+    RunExposure,
     UnifiedOrder,
     UnifiedPosition,
     metadata,
 )
-from liveexec.db._types import MONEY_PRECISION, MONEY_SCALE, ExactDecimal, UTCDateTime
+from liveexec.db._types import (
+    EXACT_CONTEXT,
+    MONEY_PRECISION,
+    MONEY_SCALE,
+    ExactDecimal,
+    JSONDocument,
+    UTCDateTime,
+    checked_decimal,
+    checked_utc,
+)
 
 __all__ = [
+    "CHAIN_FIELDS",
+    "CHAIN_FORMAT",
+    "CHAIN_GENESIS",
+    "EXACT_CONTEXT",
     "MODES",
     "MONEY_PRECISION",
     "MONEY_SCALE",
     "ORDER_SIDES",
     "ORDER_STATUSES",
+    "PROMOTION_DECISIONS",
     "RISK_DECISIONS",
     "RUN_STATUSES",
     "SCHEMA_HEAD",
+    "TRADING_STATES",
+    "WORKING_STATUSES",
     "AccountBalance",
     "ExactDecimal",
+    "JSONDocument",
+    "LiveLease",
     "OrderEvent",
+    "Promotion",
+    "RiskHalt",
+    "RiskLossMark",
+    "RiskStateChange",
     "Run",
+    "RunExposure",
     "UTCDateTime",
     "UnifiedOrder",
     "UnifiedPosition",
+    "chain_jsonable",
+    "chain_row_hash",
+    "chain_signed_message",
     "check_reachable",
+    "checked_decimal",
+    "checked_utc",
     "create_db_engine",
     "current_revision",
     "database_errors",

@@ -522,7 +522,7 @@ class LiveLease(SQLModel, table=True):
 
     The row exists while a node runs; the node refreshes ``heartbeat_at`` and polls
     ``stop_requested_at``. A row whose owner died (its process gone on this host, or its
-    heartbeat stale) is taken over by the next node (liveexec.trading._lease).
+    heartbeat stale) is taken over by the next node (liveexec.runs._lease).
     """
 
     __tablename__ = "live_leases"

@@ -25,6 +25,7 @@ from liveexec.nodes._run_config import (
     live_risk_engine_config,
     venue_config,
 )
+from liveexec.nodes._session import NodeRun, RunSession, run_node
 from liveexec.nodes._wiring import add_recorder_and_gate, node_reading, with_config_instruments
 
 __all__ = [
@@ -32,8 +33,10 @@ __all__ = [
     "DATA_CLASSES",
     "PREFLIGHT_CHECKS",
     "Components",
+    "NodeRun",
     "Preflight",
     "RunLog",
+    "RunSession",
     "Stage",
     "add_recorder_and_gate",
     "build_components",
@@ -48,6 +51,7 @@ __all__ = [
     "node_reading",
     "preflight",
     "run_log_directory",
+    "run_node",
     "speed_up_backtest_engine",
     "stage_of",
     "tuned_gc",

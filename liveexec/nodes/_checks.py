@@ -28,12 +28,12 @@ from nautilus_trader.persistence.catalog import ParquetDataCatalog
 from nautilus_trader.trading.config import StrategyFactory
 
 from liveexec.config import (
+    LIVE_VENUES,
     DataStreamConfig,
     FuturesContractSpec,
     LiveexecConfig,
     ProvidedInstrumentsSpec,
 )
-from liveexec.config._models import LIVE_VENUES
 from liveexec.data import open_catalog
 from liveexec.errors import ConfigIssue
 from liveexec.nodes._components import build_components

@@ -8,13 +8,22 @@ kept in the hash-chained, append-only ``promotions`` table.
 """
 
 from liveexec.promotion._binding import binding, binding_changes, run_fingerprint
-from liveexec.promotion._chain import ChainHead, ChainReport, read_chain, verify_chain
+from liveexec.promotion._chain import (
+    ChainHead,
+    ChainReport,
+    read_chain,
+    read_head_file,
+    verify_chain,
+)
 from liveexec.promotion._gate import (
     Evaluation,
     FailedCriterion,
     Score,
     criteria_table,
     evaluate,
+)
+from liveexec.promotion._keys import (
+    NAME_PATTERN as APPROVER_NAME_PATTERN,
 )
 from liveexec.promotion._keys import (
     PASSPHRASE_ENV,
@@ -50,6 +59,7 @@ from liveexec.promotion._record import (
 
 __all__ = [
     "APPROVER_ENV",
+    "APPROVER_NAME_PATTERN",
     "PASSPHRASE_ENV",
     "SIGNING_KEY_ENV",
     "TRUSTED_APPROVERS_ENV",
@@ -79,6 +89,7 @@ __all__ = [
     "load_signer",
     "promote",
     "read_chain",
+    "read_head_file",
     "read_trusted_approvers",
     "record_override",
     "require_approved",

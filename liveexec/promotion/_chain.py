@@ -28,9 +28,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from liveexec.config import liveexec_home
-from liveexec.db import mask_url
-from liveexec.db._chain import FORMAT, GENESIS, jsonable, row_hash
-from liveexec.db._models import Promotion
+from liveexec.db import CHAIN_FORMAT as FORMAT
+from liveexec.db import CHAIN_GENESIS as GENESIS
+from liveexec.db import Promotion, mask_url
+from liveexec.db import chain_jsonable as jsonable
+from liveexec.db import chain_row_hash as row_hash
 from liveexec.errors import ConfigError, ConfigIssue
 from liveexec.promotion._keys import Signer, TrustedApprovers, fingerprint, verify_signature
 

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from platformdirs import user_config_dir
 
-from liveexec.db._chain import signed_message
+from liveexec.db import chain_signed_message as signed_message
 from liveexec.errors import ConfigError, ConfigIssue
 
 __all__ = [

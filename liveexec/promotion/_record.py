@@ -25,8 +25,7 @@ from sqlmodel import Session
 from liveexec._version import __version__
 from liveexec.analysis import parity
 from liveexec.config import LiveexecConfig, resolve_database_url
-from liveexec.db import create_db_engine, database_errors, require_current_schema
-from liveexec.db._models import Promotion
+from liveexec.db import Promotion, create_db_engine, database_errors, require_current_schema
 from liveexec.errors import ConfigError, ConfigIssue
 from liveexec.promotion._binding import binding, binding_changes, run_fingerprint
 from liveexec.promotion._chain import (

@@ -22,10 +22,13 @@ from typing import Any
 import msgspec
 from sqlalchemy import JSON, Connection, Dialect, Engine, Table, text
 
-from liveexec.db import AccountBalance, OrderEvent, UnifiedOrder, UnifiedPosition
-from liveexec.db._types import (
+from liveexec.db import (
     EXACT_CONTEXT,
+    AccountBalance,
     ExactDecimal,
+    OrderEvent,
+    UnifiedOrder,
+    UnifiedPosition,
     UTCDateTime,
     checked_decimal,
     checked_utc,

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.sql.elements import TextClause
 
-from liveexec.db._models import WORKING_STATUSES
+from liveexec.db import WORKING_STATUSES
 from liveexec.risk._model import OrderIntent, RiskModel
 from liveexec.risk._store import PeriodicThread, plain_decimal
 

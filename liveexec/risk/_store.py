@@ -20,7 +20,7 @@ from decimal import Decimal
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
-from liveexec.db._models import RiskHalt, RiskLossMark, RiskStateChange
+from liveexec.db import RiskHalt, RiskLossMark, RiskStateChange
 from liveexec.risk._model import LossMark, StateChange, TradingState
 
 __all__ = [

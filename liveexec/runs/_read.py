@@ -21,8 +21,7 @@ import polars as pl
 from sqlalchemy import JSON, BigInteger, Boolean, Engine, Integer, Table, text
 from sqlalchemy.exc import OperationalError
 
-from liveexec.db._engine import mask_url
-from liveexec.db._types import MONEY_PRECISION, MONEY_SCALE, ExactDecimal, UTCDateTime
+from liveexec.db import MONEY_PRECISION, MONEY_SCALE, ExactDecimal, UTCDateTime, mask_url
 from liveexec.errors import DatabaseError, DatabaseUnavailableError
 
 if TYPE_CHECKING:

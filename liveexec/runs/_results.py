@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import html
-import json
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from sqlalchemy import Engine, Table, select
@@ -27,19 +25,36 @@ from liveexec.db import (
     database_errors,
     require_current_schema,
 )
+from liveexec.runs import _format
 from liveexec.runs._read import read_table
+from liveexec.runs._statistics import (
+    STATISTIC_FIELDS,
+    Statistics,
+    compute_statistics,
+    starting_balances,
+)
 
-__all__ = ["RunResult", "compute_statistics", "load", "load_run"]
+if TYPE_CHECKING:
+    from liveexec.config import CatalogConfig
+
+__all__ = ["RunResult", "load", "load_run"]
 
 _ORDERS: Table = UnifiedOrder.__table__  # type: ignore[attr-defined]
 _EVENTS: Table = OrderEvent.__table__  # type: ignore[attr-defined]
 _POSITIONS: Table = UnifiedPosition.__table__  # type: ignore[attr-defined]
 _BALANCES: Table = AccountBalance.__table__  # type: ignore[attr-defined]
-TRADING_DAYS = 252  # as NautilusTrader's returns statistics
 
 
 @dataclass(frozen=True, repr=False)
 class RunResult:
+    """Everything recorded for one run, read back from the database.
+
+    ``config`` is the run's config as recorded (secrets redacted); ``fills`` has one row per
+    fill with its order's instrument and strategy and the position it traded, in the order the
+    fills happened; ``statistics`` is a :class:`Statistics` (see its docstring for the
+    definitions), in :attr:`currency`.
+    """
+
     run_id: str
     config_id: str
     mode: str
@@ -51,9 +66,10 @@ class RunResult:
     fills: pl.DataFrame
     positions: pl.DataFrame
     account: pl.DataFrame
-    statistics: dict[str, float | int | None] = field(default_factory=dict)
+    statistics: Statistics = field(default_factory=lambda: Statistics(currency=None))
     # NautilusTrader's log lines of the run (set by the call that ran it; None when read back).
     log_file: Path | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return (
@@ -64,18 +80,23 @@ class RunResult:
 
     @property
     def currency(self) -> str | None:
-        """The positions' settlement currency (PnL, fees), if there is exactly one."""
-        currencies = self.positions.get_column("currency").unique().to_list()
-        return str(currencies[0]) if len(currencies) == 1 else None
+        """The currency of the money statistics (PnL, fees): the account's, see
+        :attr:`Statistics.currency`."""
+        return self.statistics.currency
+
+    @property
+    def strategies(self) -> list[str]:
+        """The class names of the run's strategies."""
+        return [
+            str(s.get("path", "")).rpartition(":")[2] for s in self.config.get("strategies", [])
+        ]
 
     def formatted_statistics(self) -> list[tuple[str, str]]:
-        """The statistics as (label, text): money in the settlement currency with two decimals,
-        rates as percentages, ratios with two decimals."""
-        return [
-            (label, _format_statistic(name, self.statistics.get(name), self.currency))
-            for name, label in _STATISTIC_LABELS.items()
-            if name in self.statistics
-        ]
+        """The statistics as (label, text), as people read them: money in its currency's
+        precision with the currency named, fractions as percentages, ratios with two
+        decimals, durations in days, hours and minutes. The data stays exact in
+        :attr:`statistics`."""
+        return self.statistics.formatted()
 
     def _repr_html_(self) -> str:
         """A notebook's view of the run: what it was, its statistics, its account, its orders."""
@@ -97,15 +118,25 @@ class RunResult:
         ]
         if self.log_file is not None:
             head.append(("log", str(self.log_file)))
+        stats = self.statistics
+        if stats.start is not None and stats.end is not None:
+            head.append(
+                (
+                    "data window",
+                    f"{stats.start:%Y-%m-%d %H:%M:%S} to {stats.end:%Y-%m-%d %H:%M:%S} UTC "
+                    f"({_format.duration(stats.end - stats.start)})",
+                )
+            )
         account = [
             (
-                str(row["currency"]),
-                _money(row["starting"]),
-                _money(row["realized_pnl"]),
-                _money(row["ending"]),
+                code,
+                *("" if value is None else _format.money(value, code) for value in amounts),
             )
-            for row in self.account.iter_rows(named=True)
+            for code, *amounts in self.account.select(
+                "currency", "starting", "realized_pnl", "ending"
+            ).iter_rows()
         ]
+        notes = "".join(f"<li>{html.escape(note)}</li>" for note in stats.notes)
         orders = self.orders.head(_ORDER_ROWS)
         columns = [c for c in _ORDER_COLUMNS if c in orders.columns]
         order_rows = [tuple(_cell(row[c]) for c in columns) for row in orders.iter_rows(named=True)]
@@ -116,6 +147,7 @@ class RunResult:
             + _html_table(("", ""), head)
             + f"<h5>Statistics ({html.escape(self.currency or 'several currencies')})</h5>"
             + _html_table(("statistic", "value"), self.formatted_statistics())
+            + (f"<ul>{notes}</ul>" if notes else "")
             + "<h5>Account</h5>"
             + _html_table(("currency", "starting", "realized PnL", "ending"), account)
             + f"<h5>Orders (first {orders.height} of {self.orders.height:,})</h5>"
@@ -125,12 +157,16 @@ class RunResult:
         )
 
     def summary(self) -> pl.DataFrame:
-        """The statistics as a two-column table (for printing)."""
+        """The statistics as a table: name, value (a number, money in :attr:`currency`,
+        durations in seconds) and the text people read."""
+        texts = dict(zip(STATISTIC_FIELDS, self.formatted_statistics(), strict=True))
         return pl.DataFrame(
             {
                 "statistic": list(self.statistics),
                 "value": [None if v is None else float(v) for v in self.statistics.values()],
-            }
+                "text": [texts[f][1] for f in STATISTIC_FIELDS],
+            },
+            schema={"statistic": pl.String, "value": pl.Float64, "text": pl.String},
         )
 
 
@@ -147,39 +183,13 @@ _ORDER_COLUMNS = (
     "filled_qty",
     "status",
 )
-_STATISTIC_LABELS = {
-    "trades": "trades (closed positions)",
-    "total_pnl": "total PnL",
-    "fees": "fees",
-    "total_return": "total return",
-    "max_drawdown": "max drawdown",
-    "sharpe": "Sharpe (annualised)",
-    "sortino": "Sortino (annualised)",
-    "win_rate": "win rate",
-    "profit_factor": "profit factor",
-}
-_MONEY_STATISTICS = frozenset({"total_pnl", "fees"})
-_RATE_STATISTICS = frozenset({"total_return", "max_drawdown", "win_rate"})
-
-
-def _format_statistic(name: str, value: float | int | None, currency: str | None) -> str:
-    if value is None:
-        return "n/a"
-    if name == "trades":
-        return f"{int(value):,}"
-    if name in _MONEY_STATISTICS:
-        return f"{value:,.2f} {currency}" if currency else f"{value:,.2f}"
-    if name in _RATE_STATISTICS:
-        return f"{value * 100:.2f} %"
-    return f"{value:.2f}"
 
 
 def _money(value: Decimal | None) -> str:
     if value is None:
         return "n/a"
     # Exact to the last significant digit, grouped: 100,000 / -4,318.83924.
-    text = f"{value.normalize():,f}"
-    return text
+    return f"{value.normalize():,f}"
 
 
 def _cell(value: object) -> str:
@@ -200,8 +210,25 @@ def _html_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _fills(orders: pl.DataFrame) -> pl.DataFrame:
-    """One row per fill, from the orders' ``fills`` JSON."""
+_FILL_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "client_order_id": pl.String,
+    "side": pl.String,
+    "trade_id": pl.String,
+    "last_qty": pl.Decimal(36, 18),
+    "last_px": pl.Decimal(36, 18),
+    "commission": pl.String,
+    "liquidity_side": pl.String,
+    "ts_event": pl.Int64,
+    "instrument_id": pl.String,
+    "strategy_id": pl.String,
+    "position_id": pl.String,
+}
+
+
+def _fills(orders: pl.DataFrame, positions_of: pl.DataFrame) -> pl.DataFrame:
+    """One row per fill, from the orders' ``fills`` JSON, with the order's instrument and
+    strategy and the position the fill traded (from its ``OrderFilled`` event), in the order
+    the fills happened (time, then the event log's order)."""
     schema = pl.List(
         pl.Struct(
             {
@@ -215,20 +242,15 @@ def _fills(orders: pl.DataFrame) -> pl.DataFrame:
         )
     )
     if orders.is_empty():
-        return pl.DataFrame(
-            schema={
-                "client_order_id": pl.String,
-                "side": pl.String,
-                "trade_id": pl.String,
-                "last_qty": pl.Decimal(36, 18),
-                "last_px": pl.Decimal(36, 18),
-                "commission": pl.String,
-                "liquidity_side": pl.String,
-                "ts_event": pl.Int64,
-            }
+        return pl.DataFrame(schema=_FILL_SCHEMA)
+    fills = (
+        orders.select(
+            "client_order_id",
+            "side",
+            "instrument_id",
+            "strategy_id",
+            pl.col("fills").str.json_decode(schema),
         )
-    return (
-        orders.select("client_order_id", "side", pl.col("fills").str.json_decode(schema))
         .explode("fills")
         .drop_nulls("fills")
         .unnest("fills")
@@ -236,26 +258,59 @@ def _fills(orders: pl.DataFrame) -> pl.DataFrame:
             pl.col("last_qty").cast(pl.Decimal(36, 18)), pl.col("last_px").cast(pl.Decimal(36, 18))
         )
     )
+    return (
+        fills.join(positions_of, on=("client_order_id", "trade_id"), how="left")
+        .sort("ts_event", "sequence", nulls_last=True, maintain_order=True)
+        .select(*_FILL_SCHEMA)
+    )
 
 
-def _starting_balances(config: dict[str, Any]) -> dict[str, Decimal]:
-    balances: dict[str, Decimal] = {}
-    for venue in config.get("venues", []):
-        for text in venue.get("starting_balances", []):
-            amount, currency = text.split()
-            balances[currency] = balances.get(currency, Decimal(0)) + Decimal(amount)
-    return balances
+def _fill_positions(engine: Engine, run_id: str) -> pl.DataFrame:
+    """Per fill (client order id, trade id): the position it traded and its place in the event
+    log, from the ``OrderFilled`` events."""
+    # The two fields extracted by the database (json_extract, ->>): parsing every payload in
+    # Python took most of the time.
+    payload = _EVENTS.c.payload
+    query = (
+        select(
+            _EVENTS.c.id,
+            _EVENTS.c.client_order_id,
+            payload["trade_id"].as_string(),
+            payload["position_id"].as_string(),
+        )
+        .where(_EVENTS.c.run_id == run_id, _EVENTS.c.event_type == "OrderFilled")
+        .order_by(_EVENTS.c.id)
+    )
+    rows: dict[tuple[str, str], tuple[str | None, int]] = {}
+    with engine.connect() as connection:
+        for sequence, client_order_id, trade_id, position_id in connection.execute(query):
+            rows.setdefault((client_order_id, str(trade_id)), (position_id, sequence))
+    return pl.DataFrame(
+        {
+            "client_order_id": [k[0] for k in rows],
+            "trade_id": [k[1] for k in rows],
+            "position_id": [v[0] for v in rows.values()],
+            "sequence": [v[1] for v in rows.values()],
+        },
+        schema={
+            "client_order_id": pl.String,
+            "trade_id": pl.String,
+            "position_id": pl.String,
+            "sequence": pl.Int64,
+        },
+    )
 
 
 def _account(
-    config: dict[str, Any], positions: pl.DataFrame, balances: pl.DataFrame
+    config: Mapping[str, Any], positions: pl.DataFrame, balances: pl.DataFrame
 ) -> pl.DataFrame:
-    """Per currency: starting balance (config), realized PnL of the positions (net of
-    commissions, in the positions' currency) and the ending balance the venue reported (its last
-    ``AccountState``; null for a currency the venue never reported). PnL in a currency the
-    account does not hold (JPY PnL on a USD account) is converted by the venue, so ``ending`` is
-    not always ``starting + realized_pnl``."""
-    start = _starting_balances(config)
+    """Per currency: starting balance (the config's; null when it gives none in that
+    currency), realized PnL of the positions settled in it (net of their commissions; null when
+    none settle in it) and the ending balance the venue reported (its last ``AccountState``;
+    null for a currency the venue never reported). PnL in a currency the account does not hold
+    (JPY PnL on a USD account) is converted by the venue: :attr:`RunResult.statistics` gives
+    it in the account's currency."""
+    start = starting_balances(config)
     pnl: dict[str, Decimal] = {}
     for currency, amount in positions.select("currency", "realized_pnl").iter_rows():
         pnl[currency] = pnl.get(currency, Decimal(0)) + amount
@@ -266,8 +321,8 @@ def _account(
     return pl.DataFrame(
         {
             "currency": currencies,
-            "starting": [start.get(c, Decimal(0)) for c in currencies],
-            "realized_pnl": [pnl.get(c, Decimal(0)) for c in currencies],
+            "starting": [start.get(c) for c in currencies],
+            "realized_pnl": [pnl.get(c) for c in currencies],
             "ending": [ending.get(c) for c in currencies],
         },
         schema={
@@ -279,76 +334,39 @@ def _account(
     )
 
 
-def compute_statistics(
-    positions: pl.DataFrame, orders: pl.DataFrame, starting_balance: Decimal | None
-) -> dict[str, float | int | None]:
-    """Performance statistics of closed positions, computed with polars.
-
-    PnL and fees are in the positions' settlement currency. Returns are daily, from the equity
-    curve of realized PnL (positions grouped by close day) on ``starting_balance`` in that same
-    currency; Sharpe and Sortino are annualised with 252 days, as NautilusTrader's analyzer does.
-    Without a starting balance in that currency (e.g. JPY PnL on a USD account) the return-based
-    statistics are None rather than converted at a guessed rate. Profit factor is gross profit over
-    gross loss of closed positions (NautilusTrader's analyzer computes its own on daily returns).
-    Total PnL, total return and win rate equal NautilusTrader's analyzer (acceptance tests).
-    """
-    closed = positions.filter(pl.col("status") == "CLOSED").sort("closed_at")
-    pnl = closed.get_column("realized_pnl").cast(pl.Float64)
-    wins = pnl.filter(pnl > 0)
-    losses = pnl.filter(pnl < 0)
-    currencies = closed.get_column("currency").unique().to_list()
-    fees = _fees(orders, currencies[0]) if len(currencies) == 1 else None
-    stats: dict[str, float | int | None] = {
-        "trades": closed.height,
-        "total_pnl": float(pnl.sum()),
-        "win_rate": wins.len() / closed.height if closed.height else None,
-        "profit_factor": float(wins.sum()) / -float(losses.sum()) if losses.len() else None,
-        "fees": fees,
-        "total_return": None,
-        "sharpe": None,
-        "sortino": None,
-        "max_drawdown": None,
-    }
-    if not starting_balance or starting_balance <= 0:
-        return stats
-    start = float(starting_balance)
-    stats["total_return"] = float(pnl.sum()) / start
-    daily = (
-        closed.group_by(pl.col("closed_at").dt.date().alias("day"))
-        .agg(pl.col("realized_pnl").cast(pl.Float64).sum().alias("pnl"))
-        .sort("day")
-    )
-    equity = start + daily.get_column("pnl").cum_sum()
-    previous = pl.concat([pl.Series([start]), equity.head(-1)]) if daily.height else equity
-    returns = (equity - previous) / previous if daily.height else equity
-    stats["sharpe"] = _ratio(returns, returns.std())
-    downside = returns.filter(returns < 0)
-    stats["sortino"] = _ratio(
-        returns, math.sqrt(float((downside**2).sum()) / returns.len()) if returns.len() else None
-    )
-    curve = pl.concat([pl.Series([start]), equity])
-    drawdown = (curve / curve.cum_max() - 1).min()
-    stats["max_drawdown"] = float(drawdown) if isinstance(drawdown, (int, float)) else None
-    return stats
-
-
-def _ratio(returns: pl.Series, deviation: Any) -> float | None:  # noqa: ANN401
-    if returns.len() < 2 or deviation is None or not deviation or math.isnan(deviation):
+def _window(
+    run: Run, orders: pl.DataFrame, fills: pl.DataFrame
+) -> tuple[datetime, datetime] | None:
+    """The market time the run covered when its catalog does not say: a paper or live run's
+    wall-clock span, else its first order to its last fill."""
+    if run.mode != "backtest":
+        return (run.started_at, run.ended_at or datetime.now(UTC))
+    if orders.is_empty() or fills.is_empty():
         return None
-    mean = returns.mean()
-    assert isinstance(mean, float)
-    return mean / float(deviation) * math.sqrt(TRADING_DAYS)
+    first = orders.get_column("created_at").min()
+    last_ns = fills.get_column("ts_event").max()
+    if not isinstance(first, datetime) or not isinstance(last_ns, int):
+        return None
+    last = datetime.fromtimestamp(last_ns // 1_000_000_000, tz=UTC)
+    return (first, max(first, last))
 
 
-def _fees(orders: pl.DataFrame, currency: str) -> float:
-    total = Decimal(0)
-    for text in orders.get_column("commissions").to_list() if orders.height else []:
-        total += Decimal(json.loads(text).get(currency, "0"))
-    return float(total)
+def load_run(
+    engine: Engine,
+    run_id: str,
+    *,
+    catalog: CatalogConfig | str | Path | None = None,
+    currency: str | None = None,
+) -> RunResult:
+    """Everything recorded for ``run_id``, and its statistics.
 
+    Prices (for marks, exchange rates and the benchmark) come from the catalog the run's config
+    names, or ``catalog``; without them the statistics that need prices are None and
+    :attr:`Statistics.notes` says why. ``currency`` reports money in another currency than the
+    account's (converted at the run's own prices).
+    """
+    from liveexec.runs._prices import read_market_data  # noqa: PLC0415 (pyarrow on first use)
 
-def load_run(engine: Engine, run_id: str) -> RunResult:
-    """Everything recorded for ``run_id``."""
     with Session(engine) as session:
         run = session.exec(select(Run).where(Run.run_id == run_id)).scalars().first()  # type: ignore[call-overload,arg-type]
     if run is None:
@@ -356,10 +374,17 @@ def load_run(engine: Engine, run_id: str) -> RunResult:
     orders = read_table(engine, _ORDERS, run_id=run_id, order_by="created_at")
     positions = read_table(engine, _POSITIONS, run_id=run_id, order_by="opened_at")
     balances = read_table(engine, _BALANCES, run_id=run_id)
-    account = _account(run.config, positions, balances)
-    currencies = positions.get_column("currency").unique().to_list()
-    start = _starting_balances(run.config)
-    base = start.get(currencies[0]) if len(currencies) == 1 else None
+    fills = _fills(orders, _fill_positions(engine, run_id))
+    config: dict[str, Any] = run.config
+    statistics = compute_statistics(
+        positions,
+        fills,
+        config,
+        mode=run.mode,
+        market=read_market_data(config, catalog),
+        currency=currency,
+        window=_window(run, orders, fills),
+    )
     return RunResult(
         run_id=run.run_id,
         config_id=run.config_id,
@@ -369,19 +394,27 @@ def load_run(engine: Engine, run_id: str) -> RunResult:
         started_at=run.started_at,
         ended_at=run.ended_at,
         orders=orders,
-        fills=_fills(orders),
+        fills=fills,
         positions=positions,
-        account=account,
-        statistics=compute_statistics(positions, orders, base),
+        account=_account(config, positions, balances),
+        statistics=statistics,
+        config=config,
     )
 
 
-def load(run_id: str, *, database_url: str | None = None) -> RunResult:
-    """Everything recorded for ``run_id`` in the database (default: the resolved default URL)."""
+def load(
+    run_id: str,
+    *,
+    database_url: str | None = None,
+    catalog: CatalogConfig | str | Path | None = None,
+    currency: str | None = None,
+) -> RunResult:
+    """Everything recorded for ``run_id`` in the database (default: the resolved default URL);
+    ``catalog`` and ``currency`` as for :func:`load_run`."""
     engine = create_db_engine(resolve_database_url(override=database_url), create=False)
     try:
         with database_errors(engine, "reading the run"):
             require_current_schema(engine)
-            return load_run(engine, run_id)
+            return load_run(engine, run_id, catalog=catalog, currency=currency)
     finally:
         engine.dispose()

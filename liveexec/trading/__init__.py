@@ -11,10 +11,9 @@ from collections.abc import Callable
 
 from liveexec.config import LiveexecConfig
 from liveexec.nodes import check_mode, preflight
-from liveexec.runs import RunResult
+from liveexec.runs import LeaseHeldError, NoRunningNodeError, RunResult, request_stop
 from liveexec.trading._adapters import build_live_node_config
 from liveexec.trading._build import build_paper_node_config
-from liveexec.trading._lease import LeaseHeldError, NoRunningNodeError, request_stop
 from liveexec.trading._live_run import live_in_process
 from liveexec.trading._process import (
     live_in_subprocess,
@@ -29,6 +28,7 @@ __all__ = [
     "build_live_node_config",
     "build_paper_node_config",
     "live",
+    "live_in_process",
     "paper",
     "stop",
 ]

@@ -59,8 +59,13 @@ from nautilus_trader.core.nautilus_pyo3 import (
 from nautilus_trader.model.identifiers import InstrumentId, TraderId
 from pydantic import SecretStr
 
-from liveexec.config import BinanceLiveConfig, BybitLiveConfig, LiveexecConfig, OkxLiveConfig
-from liveexec.config._models import LIVE_VENUES
+from liveexec.config import (
+    LIVE_VENUES,
+    BinanceLiveConfig,
+    BybitLiveConfig,
+    LiveexecConfig,
+    OkxLiveConfig,
+)
 from liveexec.nodes import (
     build_components,
     build_risk_engine_config,

@@ -18,39 +18,39 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from nautilus_trader.config import TradingNodeConfig
 from nautilus_trader.live.node import TradingNode
 from sqlalchemy import Engine
 
-from liveexec.config import LiveexecConfig, resolve_database_url
-from liveexec.db import create_db_engine, database_errors, require_current_schema
-from liveexec.nodes import add_recorder_and_gate, preflight
-from liveexec.recording import (
-    ProcessRecordBuffer,
-    RecorderActor,
-    interrupts_ignored,
-    recorded_run,
-)
-from liveexec.runs import Heartbeat, RunResult, load_run, open_run, reap_abandoned
+from liveexec.config import LiveexecConfig
+from liveexec.nodes import RunSession, preflight, run_log_directory, run_node
+from liveexec.recording import ProcessRecordBuffer, RowBuffer
+from liveexec.runs import RunResult, open_run
 from liveexec.trading._adapters import (
     adapter_credentials,
     add_live_factories,
     build_live_node_config,
     credentials_in_environment,
 )
-from liveexec.trading._lease import leased_run
-from liveexec.trading._run import (
+from liveexec.trading._driver import (
     FLUSH_EVERY_S,
-    _Driver,
-    _end_node,
-    _lease_keeper,
-    _signals_to,
-    _stop_note,
+    NodeDriver,
+    NodeStartTimeoutError,
+    dispose_node,
+    signals_to,
+    stop_note,
+    watched,
 )
 
-__all__ = ["live_in_process", "run_until_stopped"]
+__all__ = ["VenueNode", "live_in_process", "run_until_stopped"]
+
+
+def run_log_path(cfg: LiveexecConfig, run_id: str) -> str:
+    """Where the run's NautilusTrader log lines are kept (liveexec.nodes.RunLog)."""
+    return str(run_log_directory(cfg.logging) / f"{run_id}.log")
 
 
 def _promotion_gate(engine: Any, cfg: LiveexecConfig, force: bool, reason: str | None) -> None:  # noqa: ANN401
@@ -88,6 +88,94 @@ def live_in_process(
     )
 
 
+class VenueNode:
+    """A ``TradingNode`` whose data comes from venue adapters (live, or paper on a venue's data)
+    as a :class:`~liveexec.nodes.NodeRun`: leased, run until a stop request, Ctrl-C or SIGTERM,
+    the keys in the adapters' environment variables while the node exists."""
+
+    leased = True
+    resumable = False  # a venue's market has moved on: nothing to resume
+
+    def __init__(
+        self,
+        cfg: LiveexecConfig,
+        node_config: TradingNodeConfig,
+        add_factories: Callable[[TradingNode], None],
+        *,
+        before_lease: Callable[[Engine], None] | None = None,
+        on_node: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.node_config = node_config
+        self.add_factories = add_factories
+        self.before_lease = before_lease
+        self.on_node = on_node
+        self.credentials = adapter_credentials(cfg)
+        self.node: TradingNode | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.buffer_: ProcessRecordBuffer | None = None
+
+    def before_open(self, engine: Engine) -> None:
+        if self.before_lease is not None:
+            self.before_lease(engine)
+
+    def open_row(self, engine: Engine) -> str:
+        return open_run(engine, self.cfg)
+
+    def buffer(self, engine: Engine) -> RowBuffer:
+        self.buffer_ = ProcessRecordBuffer(
+            engine.url.render_as_string(hide_password=False), flush_interval_s=FLUSH_EVERY_S
+        )
+        return self.buffer_
+
+    def environment(self) -> AbstractContextManager[None]:
+        return credentials_in_environment(self.credentials)
+
+    def run(self, session: RunSession) -> str | None:
+        cfg = self.cfg
+        assert self.buffer_ is not None
+        self.loop = loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self.node = node = TradingNode(config=self.node_config, loop=loop)
+        self.add_factories(node)
+        node.build()  # builds the adapters' clients; nothing connects before run()
+        recorder = session.attach(node.trader.add_actor, node.kernel)
+        if self.on_node is not None:
+            self.on_node(node)
+        driver = NodeDriver(
+            node,
+            None,
+            recorder,
+            None,
+            stop_policy=cfg.stop,
+            # Connection, reconciliation and the portfolio come first.
+            start_timeout_s=cfg.live.timeout_connection_s + 5.0,
+        )
+        self.buffer_.wait_ready()  # the writer process started while the node was built
+        with watched(session.supervisor, loop, driver), signals_to(loop, driver):
+            driving = loop.create_task(driver.run())
+            node.run()
+            del driving
+        if driver.interrupted:
+            raise KeyboardInterrupt
+        if isinstance(driver.error, NodeStartTimeoutError):
+            raise RuntimeError(
+                "the venue clients did not connect (or reconcile) within "
+                f"live.timeout_connection_s ({cfg.live.timeout_connection_s:g}s) + 5s; nothing "
+                f"was traded (see the run's log, {run_log_path(cfg, session.run_id)}, for the "
+                "cause)"
+            ) from driver.error
+        if driver.error is not None:
+            raise driver.error
+        return stop_note(driver)
+
+    def dispose(self) -> None:
+        dispose_node(self.node, self.loop)
+
+    def closed(self) -> None:
+        pass
+
+
 def run_until_stopped(
     cfg: LiveexecConfig,
     node_config: TradingNodeConfig,
@@ -97,85 +185,9 @@ def run_until_stopped(
     before_lease: Callable[[Engine], None] | None = None,
     on_node: Callable[[Any], None] | None = None,
 ) -> RunResult:
-    """Run a node whose data comes from venue adapters (live, or paper on a venue's data) on
-    this thread until a stop request, Ctrl-C or SIGTERM: the lease taken, the run row opened,
-    the keys in the adapters' environment variables while the node runs, the recorder and the
-    risk gate in place. ``before_lease``: the last check before anything is written."""
-    credentials = adapter_credentials(cfg)
-    url = resolve_database_url(cfg, override=database_url)
-    engine = create_db_engine(url, echo=cfg.database.echo, create=False)
-    try:
-        with database_errors(engine, "opening the run"):
-            require_current_schema(engine)
-            reap_abandoned(engine)
-            if before_lease is not None:
-                before_lease(engine)
-            lease, run_id = leased_run(
-                engine, cfg.trader_id, cfg.mode, lambda: open_run(engine, cfg)
-            )
-        buffer = ProcessRecordBuffer(
-            engine.url.render_as_string(hide_password=False), flush_interval_s=FLUSH_EVERY_S
-        )
-        recorder: RecorderActor | None = None
-        node: TradingNode | None = None
-        loop: asyncio.AbstractEventLoop | None = None
-        with (
-            Heartbeat(engine, run_id),
-            credentials_in_environment(credentials),
-            recorded_run(
-                engine,
-                run_id,
-                buffer,
-                lambda: recorder,
-                lambda: _end_node(node, loop, engine, lease),
-            ) as end,
-        ):
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            node = TradingNode(config=node_config, loop=loop)
-            add_factories(node)
-            node.build()  # builds the adapters' clients; nothing connects before run()
-            recorder = add_recorder_and_gate(
-                node.trader.add_actor,
-                node.kernel,
-                cfg,
-                buffer,
-                run_id=run_id,
-                database=engine,
-            )
-            if on_node is not None:
-                on_node(node)
-            driver = _Driver(
-                node,
-                None,
-                recorder,
-                None,
-                stop_policy=cfg.stop,
-                # Connection, reconciliation and the portfolio come first.
-                start_timeout_s=cfg.live.timeout_connection_s + 5.0,
-            )
-            keeper = _lease_keeper(engine, lease, loop, driver)
-            buffer.wait_ready()  # the writer process started while the node was built
-            with keeper, _signals_to(loop, driver):
-                driving = loop.create_task(driver.run())
-                node.run()
-                del driving
-            if driver.interrupted:
-                raise KeyboardInterrupt
-            if driver.error is not None:
-                if "did not start its strategies" in str(driver.error):
-                    raise RuntimeError(
-                        "the venue clients did not connect (or reconcile) within "
-                        f"live.timeout_connection_s ({cfg.live.timeout_connection_s:g}s) "
-                        "+ 5s; nothing was traded (see the node's log for the cause)"
-                    ) from driver.error
-                raise driver.error
-            recorder.raise_failure()
-            recorder.flush(final=True)
-            end.error = _stop_note(driver)
-        end.raise_unless_completed()
-        with database_errors(engine, f"reading run {run_id}"):
-            return load_run(engine, run_id)
-    finally:
-        with interrupts_ignored():
-            engine.dispose()
+    """Run a venue-connected node (:class:`VenueNode`) on this thread until a stop request,
+    Ctrl-C or SIGTERM. ``before_lease``: the last check before anything is written."""
+    node_run = VenueNode(
+        cfg, node_config, add_factories, before_lease=before_lease, on_node=on_node
+    )
+    return run_node(cfg, node_run, database_url=database_url)

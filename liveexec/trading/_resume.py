@@ -56,7 +56,7 @@ from liveexec.config import LiveexecConfig
 from liveexec.db import AccountBalance as BalanceRow
 from liveexec.db import OrderEvent, Run, UnifiedOrder, UnifiedPosition
 from liveexec.errors import ConfigError, ConfigIssue
-from liveexec.runs._ledger import _HOST, process_start
+from liveexec.runs import HOST, process_start
 
 __all__ = [
     "ResumeState",
@@ -165,7 +165,7 @@ def reopen_run(engine: Engine, run_id: str) -> None:
                 status="running",
                 error=None,
                 ended_at=None,
-                owner_host=_HOST,
+                owner_host=HOST,
                 owner_pid=os.getpid(),
                 owner_start=process_start(os.getpid()),
                 heartbeat_at=now,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from liveexec.config._models import StopConfig
+from liveexec.config import StopConfig
 
 __all__ = ["StopActions", "apply_stop_policy"]
 

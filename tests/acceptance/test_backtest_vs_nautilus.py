@@ -144,8 +144,9 @@ def test_btc_bars_ema_cross_matches_nautilus_and_events_rebuild_orders(db_url: s
     assert_orders_match(result, reports.orders)
     assert_fills_match(result, reports.fills)
     assert_positions_match(result, reports.positions)
-    # liveexec's statistics against NautilusTrader's PortfolioAnalyzer are checked by the
-    # differential tests (tests/differential), whose reference runs NautilusTrader alone.
+    # liveexec's statistics against NautilusTrader's PortfolioAnalyzer and account (total PnL
+    # and return, win rate, fees, the balance day by day) and an independent computation are
+    # checked by tests/analysis/test_statistics.py.
     # The event log holds every order's life: one OrderInitialized per order, one OrderFilled per
     # fill, and each order's last event is the one its row was last updated from.
     engine = create_db_engine(db_url)

@@ -15,7 +15,7 @@ from typing import get_args
 from typer.testing import CliRunner
 
 import liveexec.data
-from liveexec.cli import _app, app
+from liveexec.cli import _data, app
 
 HEAVY = ("nautilus_trader", "pandas", "polars", "pyarrow", "sqlalchemy")
 
@@ -104,7 +104,7 @@ def test_a_command_imports_what_it_runs() -> None:
 
 
 def test_the_data_options_are_the_presets() -> None:
-    assert get_args(_app.PresetName) == tuple(liveexec.data.PRESETS)
+    assert get_args(_data.PresetName) == tuple(liveexec.data.PRESETS)
 
 
 def test_data_import_help_lists_every_preset() -> None:

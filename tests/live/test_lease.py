@@ -18,12 +18,10 @@ from sqlalchemy import Engine, insert, update
 
 from liveexec.db import create_db_engine, upgrade
 from liveexec.db._models import LiveLease
-from liveexec.runs._ledger import process_start
-from liveexec.trading import stop as liveexec_stop
-from liveexec.trading._lease import (
+from liveexec.runs import Supervisor
+from liveexec.runs._lease import (
     LEASE_STALE_AFTER,
     LeaseHeldError,
-    LeaseKeeper,
     NoRunningNodeError,
     acquire_lease,
     lease_owner,
@@ -31,6 +29,8 @@ from liveexec.trading._lease import (
     request_stop,
     set_lease_run,
 )
+from liveexec.runs._ledger import process_start
+from liveexec.trading import stop as liveexec_stop
 
 LEASES = LiveLease.__table__  # type: ignore[attr-defined]
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,7 +124,7 @@ def test_another_hosts_owner_is_dead_only_once_its_heartbeat_is_stale(engine: En
 _HOLDER = """
 import sys, time
 from liveexec.db import create_db_engine
-from liveexec.trading._lease import LeaseHeldError, acquire_lease
+from liveexec.runs import LeaseHeldError, acquire_lease
 engine = create_db_engine(sys.argv[1], create=False)
 print("ready", flush=True)
 sys.stdin.readline()  # the start line: every holder is imported by then
@@ -185,7 +185,7 @@ def test_a_holder_killed_with_sigkill_does_not_block_the_next_start(
     assert lease.took_over.pid == holder.pid
 
 
-def test_stop_requests_reach_the_keeper_within_a_second(engine: Engine) -> None:
+def test_stop_requests_reach_the_supervisor_within_a_second(engine: Engine) -> None:
     lease = acquire_lease(engine, "DESK-1", "live")
     stopped = threading.Event()
     seen: list[str] = []
@@ -194,7 +194,8 @@ def test_stop_requests_reach_the_keeper_within_a_second(engine: Engine) -> None:
         seen.append(by)
         stopped.set()
 
-    with LeaseKeeper(engine, lease, on_stop=on_stop, on_lost=lambda _: None):
+    supervisor = Supervisor(engine, "no-run-row", lease)
+    with supervisor, supervisor.watching(on_stop=on_stop, on_lost=lambda _: None):
         asked = time.monotonic()
         owner = request_stop(engine, "DESK-1", by="operator on desk")
         assert owner.lease_id == lease.lease_id
@@ -227,10 +228,33 @@ def test_a_stop_for_a_dead_owner_says_so_and_clears_its_lease(engine: Engine) ->
     assert lease_owner(engine, "DESK-1") is None
 
 
-def test_a_keeper_whose_lease_was_taken_reports_it(engine: Engine) -> None:
+def test_a_supervisor_whose_lease_was_taken_reports_it(engine: Engine) -> None:
     lease = acquire_lease(engine, "DESK-1", "live")
     lost = threading.Event()
-    with LeaseKeeper(engine, lease, on_stop=lambda _: None, on_lost=lambda _: lost.set()):
+    supervisor = Supervisor(engine, "no-run-row", lease)
+    with supervisor, supervisor.watching(on_stop=lambda _: None, on_lost=lambda _: lost.set()):
         with engine.begin() as connection:
             connection.execute(update(LEASES).values(lease_id="someone-else"))
         assert lost.wait(5.0)
+
+
+def test_a_stop_asked_before_the_node_runs_reaches_it_once_it_runs_and_never_after(
+    engine: Engine,
+) -> None:
+    """The supervisor starts with the run, the node later: a stop requested while the node is
+    built is delivered when the node starts watching; none is delivered once it stopped."""
+    lease = acquire_lease(engine, "DESK-2", "paper")
+    seen: list[str] = []
+    supervisor = Supervisor(engine, "no-run-row", lease)
+    with supervisor:
+        request_stop(engine, "DESK-2", by="early operator")
+        deadline = time.monotonic() + 5.0
+        while supervisor.stop_seen_at is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert supervisor.stop_seen_at is not None and seen == []  # nobody watches yet
+        with supervisor.watching(on_stop=seen.append, on_lost=seen.append):
+            assert seen == ["early operator"]
+        with engine.begin() as connection:
+            connection.execute(update(LEASES).values(lease_id="someone-else"))
+        time.sleep(0.6)  # several polls: the lost lease is seen, and told to nobody
+    assert seen == ["early operator"]

@@ -19,8 +19,8 @@ from liveexec.config import load_config, parse_config
 from liveexec.db import create_db_engine, upgrade
 from liveexec.errors import ConfigError, RunFailedError, SchemaOutOfDateError
 from liveexec.promotion import NotApprovedError
+from liveexec.runs import acquire_lease, release_lease
 from liveexec.trading import LeaseHeldError, live
-from liveexec.trading._lease import acquire_lease, release_lease
 from tests.analysis.test_promotion_record import forged_approval, insert_row
 from tests.live.test_live_adapters import CREDS, ENV, KEY, SECRET, live_raw
 
@@ -183,6 +183,24 @@ def test_live_runs_up_to_the_connection_and_records_why_it_failed(
     assert SECRET not in str(config)
     assert (decision, reason) == ("forced", "test")
     assert leases == 0
+    # The message names the run's own log, which holds why the clients did not connect; the
+    # process's own NautilusTrader file is gone (issue 18 §5: it was left, and the run had none).
+    logs = tmp_path / ".local" / "share" / "liveexec" / "logs"
+    run_id = error_run_id(engine_url=sqlite_url)
+    run_log = logs / f"{run_id}.log"
+    assert str(run_log) in "".join(done.stderr.split())  # the terminal may wrap the path
+    assert run_log.is_file() and run_log.stat().st_size > 0
+    assert "demo-fapi.binance.com" in run_log.read_text() or "ERROR" in run_log.read_text()
+    assert not list(logs.glob("nautilus-*.log"))
+
+
+def error_run_id(*, engine_url: str) -> str:
+    engine = create_db_engine(engine_url, create=False)
+    try:
+        with engine.connect() as connection:
+            return str(connection.execute(text("SELECT run_id FROM runs")).scalar_one())
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.slow

@@ -22,7 +22,7 @@ from liveexec.config import load_config
 from liveexec.db import create_db_engine, upgrade
 from liveexec.demo import prepare_demo_catalog
 from liveexec.examples import EXAMPLES_DIR
-from liveexec.trading._lease import lease_owner
+from liveexec.runs import lease_owner
 
 ROOT = Path(__file__).resolve().parents[2]
 LIVEEXEC = str(Path(sys.executable).with_name("liveexec"))

@@ -280,6 +280,12 @@ def test_cli_paper_stops_gracefully_on_a_signal(
                 )
             ).scalar_one()
             assert orphans == 0
+            run_id = connection.execute(text("SELECT run_id FROM runs")).scalar_one()
+        # The run's NautilusTrader lines are its own file; the process's file is gone (issue 18
+        # §5: every `liveexec paper` left a nautilus-<pid>.log, and no run had a log).
+        logs = isolated_home / "logs"
+        assert (logs / f"{run_id}.log").is_file()
+        assert not list(logs.glob("nautilus-*.log"))
     finally:
         if process.poll() is None:
             process.kill()

@@ -366,7 +366,11 @@ def test_killed_and_resumed_run_equals_the_uninterrupted_run(
         # The resumed nodes' own view at start (Ladder's cache): the committed open orders,
         # position and balances -- so its later decisions could equal the uninterrupted run's.
         assert seen == [fresh, *committed]
-        assert any(view["open_orders"] for view in committed)  # an order rested across a kill
+        if AT_END not in kills:
+            # An order rested across a kill (the end window's case is about the end: whether
+            # Ladder has an order resting at the checkpoint near 700 depends on where the kill
+            # lands under load, so it is not asked of that case).
+            assert any(view["open_orders"] for view in committed)
     finally:
         engine.dispose()
 

@@ -47,7 +47,7 @@ from liveexec.db import create_db_engine, upgrade
 from liveexec.errors import ConfigError, RunFailedError
 from liveexec.trading import paper
 from liveexec.trading._adapters import adapter_credentials, credentials_in_environment
-from liveexec.trading._run import _dispose as dispose_node
+from liveexec.trading._driver import dispose_node
 from liveexec.trading._sandbox import PaperExecutionClient
 from liveexec.trading._venue_data import add_venue_paper_factories, build_venue_paper_node_config
 from tests.live.test_live_adapters import CREDS, ENV, KEY, PASSPHRASE, SECRET, live_raw

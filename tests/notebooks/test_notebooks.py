@@ -69,9 +69,9 @@ def test_backtest(workspace: dict[str, Path | str]) -> None:
     assert not ANSI.search(text), "ANSI escape codes in the notebook"
     # Nothing from NautilusTrader at or above WARNING, and no liveexec component complains.
     assert "[WARN]" not in text and "Liveexec" not in text
-    # The result's HTML view: statistics in the settlement currency, rounded.
+    # The result's HTML view: statistics in the account's currency, money in its precision.
     assert "<h5>Statistics (USDT)</h5>" in text
-    assert "-22.74 USDT" in text  # total PnL of this run (NautilusTrader's own figure)
+    assert "-22.74421080 USDT" in text  # total PnL of this run (NautilusTrader's own figure)
     assert "40 orders, 38 fills, 1 positions" in text
     assert "100.0% of the data simulated" in text  # the progress bar's last state
     assert images(out) == 2  # equity/drawdown, trades on the price

@@ -7,27 +7,24 @@ when its owner died: on this host when its process (pid and start time) is gone,
 host when its heartbeat is older than :data:`LEASE_STALE_AFTER`. The same plain SQL works on
 SQLite and PostgreSQL, and a SIGKILLed holder never blocks the next start.
 
-``liveexec stop TRADER_ID`` writes ``stop_requested_at`` on the row; the holder's
-:class:`LeaseKeeper` polls it every :data:`POLL_EVERY_S` and asks the node to stop.
+``liveexec stop TRADER_ID`` writes ``stop_requested_at`` on the row; the holder's supervisor
+(:class:`liveexec.runs.Supervisor`) polls it every :data:`POLL_EVERY_S` and asks the node to stop.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
-from liveexec.db._models import LiveLease
+from liveexec.db import LiveLease
 from liveexec.errors import LiveexecError
-from liveexec.runs._ledger import _owner_alive, process_start
+from liveexec.runs._ledger import HOST, _owner_alive, process_start
 
 __all__ = [
     "HEARTBEAT_EVERY_S",
@@ -35,7 +32,6 @@ __all__ = [
     "POLL_EVERY_S",
     "Lease",
     "LeaseHeldError",
-    "LeaseKeeper",
     "LeaseOwner",
     "NoRunningNodeError",
     "acquire_lease",
@@ -52,7 +48,6 @@ HEARTBEAT_EVERY_S = 2.0
 # Another host's lease is taken for dead when its heartbeat is this old.
 LEASE_STALE_AFTER = timedelta(seconds=30)
 
-_HOST = socket.gethostname()
 _LEASES = LiveLease.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
 
 
@@ -141,7 +136,7 @@ def _holder_values(lease_id: str, mode: str, now: datetime) -> dict[str, object]
         "lease_id": lease_id,
         "run_id": None,
         "mode": mode,
-        "owner_host": _HOST,
+        "owner_host": HOST,
         "owner_pid": pid,
         "owner_start": process_start(pid),
         "acquired_at": now,
@@ -220,7 +215,7 @@ def request_stop(engine: Engine, trader_id: str, *, by: str | None = None) -> Le
     """Ask the node running ``trader_id`` to stop; the owner asked. Raises
     :class:`NoRunningNodeError` if no live process holds the lease (a dead owner's row is
     removed: nothing runs to stop)."""
-    requester = by or f"pid {os.getpid()} on {_HOST}"
+    requester = by or f"pid {os.getpid()} on {HOST}"
     current = lease_owner(engine, trader_id)
     if current is None:
         raise NoRunningNodeError(f"no paper or live node is running for trader {trader_id}")
@@ -244,64 +239,3 @@ def request_stop(engine: Engine, trader_id: str, *, by: str | None = None) -> Le
     if done.rowcount != 1:
         raise NoRunningNodeError(f"the node of trader {trader_id} stopped meanwhile")
     return current
-
-
-class LeaseKeeper:
-    """While a node runs: refreshes the lease's heartbeat, and calls ``on_stop(requester)`` once
-    when a stop is requested, or ``on_lost(why)`` once if another process took the lease (this
-    one looked dead: its heartbeat could not be written for :data:`LEASE_STALE_AFTER`).
-
-    Database errors (a restart) are skipped: the next poll tries again.
-    """
-
-    def __init__(
-        self,
-        engine: Engine,
-        lease: Lease,
-        *,
-        on_stop: Callable[[str], object],
-        on_lost: Callable[[str], object],
-    ) -> None:
-        self._engine = engine
-        self._lease = lease
-        self._on_stop = on_stop
-        self._on_lost = on_lost
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="liveexec-lease", daemon=True)
-        self.stop_seen_at: float | None = None  # time.monotonic() when the request was seen
-
-    def __enter__(self) -> LeaseKeeper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._done.set()
-        self._thread.join()
-
-    def _watch(self) -> None:
-        lease = self._lease
-        mine = (_LEASES.c.trader_id == lease.trader_id, _LEASES.c.lease_id == lease.lease_id)
-        last_beat = time.monotonic()
-        while not self._done.wait(POLL_EVERY_S):
-            try:
-                with self._engine.begin() as connection:
-                    if time.monotonic() - last_beat >= HEARTBEAT_EVERY_S:
-                        connection.execute(
-                            update(_LEASES).where(*mine).values(heartbeat_at=datetime.now(UTC))
-                        )
-                        last_beat = time.monotonic()
-                    row = connection.execute(
-                        select(_LEASES.c.stop_requested_at, _LEASES.c.stop_requested_by).where(
-                            *mine
-                        )
-                    ).first()
-            except SQLAlchemyError:
-                continue
-            if row is None:
-                self._on_lost(
-                    f"the lease of trader {lease.trader_id} was taken over by another process"
-                )
-                return
-            if row[0] is not None and self.stop_seen_at is None:
-                self.stop_seen_at = time.monotonic()
-                self._on_stop(row[1] or "liveexec stop")
