@@ -1,5 +1,5 @@
 """Backtests: a liveexec config run by NautilusTrader's BacktestNode, recorded in the tables."""
 
-from liveexec.backtesting._run import backtest, check_backtest
+from liveexec.backtesting._run import backtest
 
-__all__ = ["backtest", "check_backtest"]
+__all__ = ["backtest"]

@@ -14,7 +14,6 @@ from liveexec.backtesting._display import notebook_progress
 from liveexec.backtesting._progress import ProgressActor, data_time_range
 from liveexec.config import LiveexecConfig
 from liveexec.data import open_catalog
-from liveexec.errors import ConfigError, ConfigIssue
 from liveexec.nodes import (
     Preflight,
     RunSession,
@@ -29,18 +28,11 @@ from liveexec.nodes import (
 from liveexec.recording import RecordBuffer, RowBuffer
 from liveexec.runs import RunResult, open_run
 
-__all__ = ["backtest", "check_backtest"]
+__all__ = ["backtest"]
 
 # Called with the finished BacktestEngine before it is disposed: how tests look at NautilusTrader's
 # own view of a run. Not public: users get everything from the tables.
 EngineInspector = Callable[[Any], None]
-
-
-def check_backtest(cfg: LiveexecConfig, source: str = "<config>") -> None:
-    """The mode: a backtest runs a ``mode: backtest`` config (the checks of the run itself are
-    :func:`liveexec.nodes.preflight`)."""
-    if cfg.mode != "backtest":
-        raise ConfigError(source, [ConfigIssue("mode", f"expected 'backtest', got {cfg.mode!r}")])
 
 
 def _dispose(node: Any) -> None:  # noqa: ANN401 (BacktestNode.dispose is untyped)
@@ -147,6 +139,6 @@ def _backtest(
     progress: Callable[[float], None] | None = None,
     inspect: EngineInspector | None = None,
 ) -> RunResult:
-    check_backtest(cfg, source)
-    node_run = BacktestRun(cfg, preflight(cfg, source), progress=progress, inspect=inspect)
+    checked = preflight(cfg, source, command="backtest")
+    node_run = BacktestRun(cfg, checked, progress=progress, inspect=inspect)
     return run_node(cfg, node_run, database_url=database_url)

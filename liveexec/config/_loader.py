@@ -17,8 +17,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from liveexec.config._models import LiveexecConfig, SemanticIssues
+from liveexec.config._models import LiveexecConfig
 from liveexec.config._safe import MAX_CONFIG_BYTES, check_shape, parse_text, read_config_text
+from liveexec.config._validation import SemanticIssues
 from liveexec.errors import ConfigError, ConfigIssue
 
 __all__ = ["load_config", "parse_config", "substitute_env"]
@@ -307,7 +308,7 @@ def _issues_from(exc: ValidationError) -> list[ConfigIssue]:
         cause = (error.get("ctx") or {}).get("error")
         display, owner = _locate(error["loc"])
         if isinstance(cause, SemanticIssues):
-            issues.extend(ConfigIssue(path, message) for path, message in cause.issues)
+            issues.extend(cause.issues)
             continue
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":

@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from liveexec.config import LiveexecConfig
+from liveexec.nodes import check_mode, preflight
 from liveexec.runs import LeaseHeldError, NoRunningNodeError, RunResult, request_stop
 from liveexec.trading._adapters import build_live_node_config
 from liveexec.trading._build import build_paper_node_config
-from liveexec.trading._live_run import check_live, live_in_process
+from liveexec.trading._live_run import live_in_process
 from liveexec.trading._process import (
     live_in_subprocess,
     paper_in_subprocess,
     should_use_subprocess,
 )
-from liveexec.trading._run import check_paper, paper_in_process
+from liveexec.trading._run import paper_in_process
 
 __all__ = [
     "LeaseHeldError",
@@ -56,7 +57,7 @@ def paper(
     process-wide state down when it ends). If the trader id's last paper run died (SIGKILL), it
     is resumed from its committed state; ``fresh=True`` starts a new run instead.
     """
-    check_paper(cfg, source)
+    check_mode(cfg, "paper", source)  # the run's preflight checks the rest, in its process
     if subprocess if subprocess is not None else should_use_subprocess():
         return paper_in_subprocess(
             cfg, database_url=database_url, source=source, progress=progress, fresh=fresh
@@ -86,7 +87,7 @@ def live(
     or from any thread but the main one, as :func:`paper` does. A notebook's interrupt stops it
     gracefully there (the run is closed ``interrupted``).
     """
-    check_live(cfg, source)
+    preflight(cfg, source, command="live")  # refused here, before a child is spawned
     if subprocess if subprocess is not None else should_use_subprocess():
         return live_in_subprocess(
             cfg,

@@ -17,19 +17,16 @@ which then fails (the run is closed ``failed``, naming why); they never reach a 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
 from nautilus_trader.config import TradingNodeConfig
 from nautilus_trader.live.node import TradingNode
-from nautilus_trader.model.data import BarType
-from nautilus_trader.model.identifiers import InstrumentId
 from sqlalchemy import Engine
 
-from liveexec.config import LIVE_VENUES, LiveexecConfig
-from liveexec.errors import ConfigError, ConfigIssue
-from liveexec.nodes import RunSession, check_importable, run_log_directory, run_node
+from liveexec.config import LiveexecConfig
+from liveexec.nodes import RunSession, preflight, run_log_directory, run_node
 from liveexec.recording import ProcessRecordBuffer, RowBuffer
 from liveexec.runs import RunResult, open_run
 from liveexec.trading._adapters import (
@@ -48,102 +45,7 @@ from liveexec.trading._driver import (
     watched,
 )
 
-__all__ = [
-    "VenueNode",
-    "check_live",
-    "connected_components_issues",
-    "empty_key_issues",
-    "live_in_process",
-    "run_until_stopped",
-]
-
-# Keys in a component's config that name instruments or bar types (their venue must be live).
-_INSTRUMENT_KEYS = ("instrument_id", "instrument_ids")
-_BAR_TYPE_KEYS = ("bar_type", "bar_types")
-
-
-def _named_venues(path: str, key: str, value: object) -> Iterator[tuple[str, str]]:
-    """(location, venue) of every instrument id or bar type a component config names."""
-    if isinstance(value, dict):
-        for child_key, child in value.items():
-            yield from _named_venues(f"{path}.{child_key}", str(child_key), child)
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from _named_venues(f"{path}[{index}]", key, item)
-    elif isinstance(value, str) and (key in _INSTRUMENT_KEYS or key in _BAR_TYPE_KEYS):
-        try:
-            if key in _BAR_TYPE_KEYS:
-                venue = BarType.from_str(value).instrument_id.venue.value
-            else:
-                venue = InstrumentId.from_str(value).venue.value
-        except ValueError:
-            return  # not an id: the component's own config parsing reports it
-        yield path, venue
-
-
-def check_live(cfg: LiveexecConfig, source: str = "<config>") -> None:
-    """Every check a live run makes before it touches the database or the network."""
-    if cfg.mode != "live":
-        raise ConfigError(
-            source,
-            [
-                ConfigIssue(
-                    "mode",
-                    f"expected 'live', got {cfg.mode!r}",
-                    "set `mode: live` (or --set mode=live) and a `live` section with the "
-                    "venue's adapter; run it first with `liveexec backtest` and "
-                    "`liveexec paper --set mode=paper`",
-                )
-            ],
-        )
-    issues = empty_key_issues(cfg)
-    issues.extend(connected_components_issues(cfg, "live trading"))
-    if issues:
-        raise ConfigError(source, issues)
-    check_importable(cfg, source)
-
-
-def empty_key_issues(cfg: LiveexecConfig) -> list[ConfigIssue]:
-    """Every key given in the ``live`` section whose value is empty or blank."""
-    issues: list[ConfigIssue] = []
-    for name, section in cfg.live.configured().items():
-        for field in ("api_key", "api_secret", "api_passphrase"):
-            secret = getattr(section, field, None)
-            if secret is not None and not secret.get_secret_value().strip():
-                issues.append(
-                    ConfigIssue(
-                        f"live.{name}.{field}",
-                        "is empty",
-                        "export the variable its ${VAR} names with the venue's key",
-                    )
-                )
-    return issues
-
-
-def connected_components_issues(cfg: LiveexecConfig, what: str) -> list[ConfigIssue]:
-    """Every instrument id or bar type a component's config names at a venue no configured
-    adapter connects (its data would never come)."""
-    issues: list[ConfigIssue] = []
-    connected = {LIVE_VENUES[name] for name in cfg.live.configured()}
-    components = (
-        ("strategies", cfg.strategies),
-        ("exec_algorithms", cfg.exec_algorithms),
-        ("actors", cfg.actors),
-    )
-    for section_name, specs in components:
-        for index, spec in enumerate(specs):
-            for path, venue in _named_venues(f"{section_name}[{index}].config", "", spec.config):
-                if venue not in connected:
-                    issues.append(
-                        ConfigIssue(
-                            path,
-                            f"venue {venue!r} is not configured for {what} (configured: "
-                            f"{sorted(connected) or 'none'})",
-                            "add its section under `live` (binance -> BINANCE, bybit -> "
-                            "BYBIT, okx -> OKX) or use an instrument of a configured venue",
-                        )
-                    )
-    return issues
+__all__ = ["VenueNode", "live_in_process", "run_until_stopped"]
 
 
 def run_log_path(cfg: LiveexecConfig, run_id: str) -> str:
@@ -174,7 +76,7 @@ def live_in_process(
     """Run ``cfg`` (mode ``live``) on this thread, which must be the main thread, until it is
     asked to stop; the result is read from the database. ``on_node`` is called with the built
     node before it starts (tests)."""
-    check_live(cfg, source)
+    preflight(cfg, source, command="live")
     node_config = build_live_node_config(cfg)
     return run_until_stopped(
         cfg,

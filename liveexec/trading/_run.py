@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 
 from liveexec.config import LiveexecConfig
 from liveexec.data import open_catalog
-from liveexec.errors import ConfigError, ConfigIssue
 from liveexec.nodes import Preflight, RunSession, preflight, run_node, speed_up_backtest_engine
 from liveexec.recording import ProcessRecordBuffer, RecorderStats, RowBuffer
 from liveexec.runs import RunResult, open_run
@@ -56,7 +55,7 @@ from liveexec.trading._resume import (
 )
 from liveexec.trading._sandbox import PaperExecutionClient, VenueResume, paper_exec_factory
 
-__all__ = ["LAST_STATS", "PaperStats", "check_paper", "paper_in_process"]
+__all__ = ["LAST_STATS", "PaperStats", "paper_in_process"]
 
 
 @dataclass
@@ -239,14 +238,6 @@ class PaperReplay:
         LAST_STATS.__dict__.update(self.stats.__dict__)
 
 
-def check_paper(cfg: LiveexecConfig, source: str) -> None:
-    if cfg.mode != "paper":
-        hint = "run it with `liveexec paper CONFIG --set mode=paper` or set `mode: paper`"
-        raise ConfigError(
-            source, [ConfigIssue("mode", f"expected 'paper', got {cfg.mode!r}", hint)]
-        )
-
-
 def paper_in_process(
     cfg: LiveexecConfig,
     *,
@@ -269,7 +260,6 @@ def paper_in_process(
     With ``paper.market_data: venue`` the node trades a venue's live market data until it is
     asked to stop (liveexec.trading._venue_data); it always starts a new run.
     """
-    check_paper(cfg, source)
     if cfg.paper.market_data == "venue":
         # The venue adapters (NautilusTrader's Binance, Bybit, OKX clients) load only for it.
         from liveexec.trading._venue_data import venue_paper_in_process  # noqa: PLC0415
@@ -279,7 +269,7 @@ def paper_in_process(
         )
     replay = PaperReplay(
         cfg,
-        preflight(cfg, source),
+        preflight(cfg, source, command="paper"),
         source=source,
         progress=progress,
         on_node=on_node,

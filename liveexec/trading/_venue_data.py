@@ -28,39 +28,24 @@ from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.identifiers import TraderId
 
 from liveexec.config import LiveexecConfig
-from liveexec.errors import ConfigError
 from liveexec.nodes import (
     build_components,
     build_risk_engine_config,
-    check_importable,
     live_risk_engine_config,
     nautilus_logging_config,
+    preflight,
     venue_config,
 )
 from liveexec.runs import RunResult
 from liveexec.trading._adapters import adapter_client_configs, add_data_factories
-from liveexec.trading._live_run import (
-    connected_components_issues,
-    empty_key_issues,
-    run_until_stopped,
-)
+from liveexec.trading._live_run import run_until_stopped
 from liveexec.trading._sandbox import (
     PaperExecClientConfig,
     PaperExecutionClient,
     paper_exec_factory,
 )
 
-__all__ = ["build_venue_paper_node_config", "check_venue_paper", "venue_paper_in_process"]
-
-
-def check_venue_paper(cfg: LiveexecConfig, source: str = "<config>") -> None:
-    """What a paper run on venue data checks before it touches the database or the network
-    (the config's own validation refused the rest: see ``_venue_data_issues``)."""
-    issues = empty_key_issues(cfg)
-    issues.extend(connected_components_issues(cfg, "paper trading on venue data"))
-    if issues:
-        raise ConfigError(source, issues)
-    check_importable(cfg, source)
+__all__ = ["build_venue_paper_node_config", "venue_paper_in_process"]
 
 
 def build_venue_paper_node_config(cfg: LiveexecConfig) -> TradingNodeConfig:
@@ -107,7 +92,7 @@ def venue_paper_in_process(
 ) -> RunResult:
     """Run ``cfg`` (paper on venue data) on this thread, which must be the main thread, until
     it is asked to stop; the result is read from the database."""
-    check_venue_paper(cfg, source)
+    preflight(cfg, source, command="paper")
     node_config = build_venue_paper_node_config(cfg)
     venues: list[PaperExecutionClient] = []
     return run_until_stopped(
