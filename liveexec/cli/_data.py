@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from typer.core import TyperCommand
 
-from liveexec.cli._common import EXIT_BAD_INPUT, err, fail, group, out
+from liveexec.cli._common import EXIT_BAD_INPUT, err, fail, out
 from liveexec.data import BarStamp, PresetName, ReadLimits, TimestampUnit
 from liveexec.errors import ConfigError, ConfigIssue, DataError, LiveexecError
 
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["data_app"]
 
-data_app = group("Market data into a NautilusTrader catalog.")
+# Not a markdown group: `data import --help` lays out its presets itself (_DataImportCommand).
+data_app = typer.Typer(help="Market data into a NautilusTrader catalog.", no_args_is_help=True)
 
 
 def _layout_for(
