@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from typer.core import TyperCommand
 
-from liveexec.cli._common import EXIT_BAD_INPUT, err, fail, out
+from liveexec.cli._common import EXIT_BAD_INPUT, err, fail, group, out
 from liveexec.data import BarStamp, PresetName, ReadLimits, TimestampUnit
 from liveexec.errors import ConfigError, ConfigIssue, DataError, LiveexecError
 
@@ -20,8 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["data_app"]
 
-# Not a markdown group: `data import --help` lays out its presets itself (_DataImportCommand).
-data_app = typer.Typer(help="Market data into a NautilusTrader catalog.", no_args_is_help=True)
+data_app = group("Market data into a NautilusTrader catalog.")
 
 
 def _layout_for(
@@ -108,7 +107,7 @@ class _DataImportCommand(TyperCommand):
             [
                 _DATA_IMPORT_HELP,
                 *(
-                    f"[bold]{preset.name}[/] ({preset.kind}): {preset.summary}"
+                    f"**{preset.name}** ({preset.kind}): {preset.summary}"
                     for preset in PRESETS.values()
                 ),
             ]
