@@ -47,6 +47,7 @@ from liveexec.db._models import (
     UnifiedPosition,
     metadata,
 )
+from liveexec.db._periodic import PeriodicThread
 from liveexec.db._types import (
     EXACT_CONTEXT,
     MONEY_PRECISION,
@@ -79,6 +80,7 @@ __all__ = [
     "JSONDocument",
     "LiveLease",
     "OrderEvent",
+    "PeriodicThread",
     "Promotion",
     "RiskHalt",
     "RiskLossMark",

@@ -35,10 +35,9 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.sql.elements import TextClause
 
-from liveexec.db import WORKING_STATUSES
+from liveexec.db import WORKING_STATUSES, PeriodicThread
 from liveexec.risk._model import RiskModel
 from liveexec.risk._state_store import plain_decimal
-from liveexec.risk._store import PeriodicThread
 from liveexec.risk._types import OrderIntent
 
 if TYPE_CHECKING:

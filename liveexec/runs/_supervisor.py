@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from liveexec.db import LiveLease, Run
+from liveexec.db import LiveLease, PeriodicThread, Run
 from liveexec.runs._lease import HEARTBEAT_EVERY_S, POLL_EVERY_S, Lease
 from liveexec.runs._ledger import HEARTBEAT_EVERY
 
@@ -44,7 +44,6 @@ class Supervisor:
         self._engine = engine
         self._run_id = run_id
         self._lease = lease
-        self._done = threading.Event()
         self._lock = threading.Lock()
         self._on_stop: Callable[[str], object] | None = None
         self._on_lost: Callable[[str], object] | None = None
@@ -53,15 +52,19 @@ class Supervisor:
         self._stop_sent = False
         self._lost_sent = False
         self.stop_seen_at: float | None = None  # time.monotonic() when the request was seen
-        self._thread = threading.Thread(target=self._run, name="liveexec-supervisor", daemon=True)
+        now = time.monotonic()
+        self._next_run_beat = now + HEARTBEAT_EVERY.total_seconds()
+        self._next_lease_beat = now  # the lease's heartbeat is taken with the lease: refresh now
+        self._watching_lease = lease is not None
+        interval = POLL_EVERY_S if lease is not None else HEARTBEAT_EVERY.total_seconds()
+        self._thread = PeriodicThread(self._tick, interval, "liveexec-supervisor")
 
     def __enter__(self) -> Supervisor:
         self._thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._done.set()
-        self._thread.join()
+        self._thread.stop()
 
     @contextlib.contextmanager
     def watching(
@@ -88,23 +91,17 @@ class Supervisor:
                 self._stop_sent = True
                 self._on_stop(self._stop_by)
 
-    def _run(self) -> None:
-        interval = POLL_EVERY_S if self._lease is not None else HEARTBEAT_EVERY.total_seconds()
+    def _tick(self) -> None:
         now = time.monotonic()
-        next_run_beat = now + HEARTBEAT_EVERY.total_seconds()
-        next_lease_beat = now  # the lease's heartbeat is taken with the lease: refresh at once
-        watching_lease = self._lease is not None
-        while not self._done.wait(interval):
-            now = time.monotonic()
-            if now >= next_run_beat:
-                next_run_beat = now + HEARTBEAT_EVERY.total_seconds()
-                self._beat_run()
-            if watching_lease:
-                beat = now >= next_lease_beat
-                if beat:
-                    next_lease_beat = now + HEARTBEAT_EVERY_S
-                watching_lease = self._poll_lease(beat=beat)
-            self._deliver()
+        if now >= self._next_run_beat:
+            self._next_run_beat = now + HEARTBEAT_EVERY.total_seconds()
+            self._beat_run()
+        if self._watching_lease:
+            beat = now >= self._next_lease_beat
+            if beat:
+                self._next_lease_beat = now + HEARTBEAT_EVERY_S
+            self._watching_lease = self._poll_lease(beat=beat)
+        self._deliver()
 
     def _beat_run(self) -> None:
         try:

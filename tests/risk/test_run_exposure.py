@@ -410,9 +410,9 @@ def test_stop_leaves_a_connection_in_use_to_its_thread(
 ) -> None:
     """A read hung past stop()'s join: stop returns without closing the connection under the
     read (another thread's call on it); the thread closes it itself once the read returns."""
-    import liveexec.risk._store as store  # noqa: PLC0415
+    import liveexec.db._periodic as periodic  # noqa: PLC0415
 
-    monkeypatch.setattr(store, "JOIN_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(periodic, "JOIN_TIMEOUT_S", 0.3)
     watcher = ExposureWatcher(engine, "DESK-1", interval_s=0.05, max_staleness_s=0.2)
     holder = _lock_for(_admin_dsn(postgres_url), 2.0, threading.Event())
     try:
