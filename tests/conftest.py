@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,29 @@ def isolated_home(
     ):
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def demo_catalog_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every example config's bundled data in one catalog, imported once per test session."""
+    from liveexec.config import load_config  # noqa: PLC0415 (NautilusTrader loads on use)
+    from liveexec.demo import prepare_demo_catalog  # noqa: PLC0415
+    from liveexec.examples import example_configs  # noqa: PLC0415
+
+    root = tmp_path_factory.mktemp("demo-catalog") / "catalog"
+    for path in example_configs():
+        prepare_demo_catalog(load_config(path, overrides=[f"data.catalog.path={root}"]))
+    return root
+
+
+@pytest.fixture
+def demo_catalog(demo_catalog_master: Path, isolated_home: Path) -> Path:
+    """The bundled demo data in this test's own catalog (``$LIVEEXEC_CATALOG``, where the
+    example configs keep theirs): a copy of the session's, instead of importing the raw files
+    again (``prepare_demo_catalog`` then finds the data there and writes nothing)."""
+    target = Path(os.environ["LIVEEXEC_CATALOG"])
+    shutil.copytree(demo_catalog_master, target, dirs_exist_ok=True)
+    return target
 
 
 @pytest.fixture

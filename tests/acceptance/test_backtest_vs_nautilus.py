@@ -21,7 +21,7 @@ from liveexec.demo import prepare_demo_catalog
 from liveexec.examples import EXAMPLES_DIR
 from liveexec.runs import RunResult
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("demo_catalog")]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ from liveexec.demo import prepare_demo_catalog
 from liveexec.errors import ConfigError, RunFailedError, SchemaOutOfDateError
 from liveexec.examples import EXAMPLES_DIR
 
+# The bundled demo data in $LIVEEXEC_CATALOG, copied (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("demo_catalog")
+
 QUOTER = EXAMPLES_DIR / "simple_quoter_btcusdt_quotes.yaml"
 runner = CliRunner(env={"COLUMNS": "200"})
 

@@ -27,7 +27,7 @@ from liveexec.db import create_db_engine, upgrade
 from liveexec.demo import prepare_demo_catalog
 from liveexec.examples import EXAMPLES_DIR
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("demo_catalog")]
 
 BARS = EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml"
 KILLS = int(os.environ.get("LIVEEXEC_SIGKILL_TRIALS", "3"))  # per database; 20 for the figure

@@ -21,6 +21,9 @@ from liveexec.db import create_db_engine, current_revision, head_revision, upgra
 from liveexec.demo import prepare_demo_catalog
 from liveexec.examples import EXAMPLES_DIR
 
+# The bundled demo data in $LIVEEXEC_CATALOG, copied (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("demo_catalog")
+
 runner = CliRunner(env={"COLUMNS": "2000"})  # one error line stays one line
 SECRET = "hunter2-db-password"
 QUOTER = EXAMPLES_DIR / "simple_quoter_btcusdt_quotes.yaml"

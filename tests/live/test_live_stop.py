@@ -24,6 +24,9 @@ from liveexec.demo import prepare_demo_catalog
 from liveexec.examples import EXAMPLES_DIR
 from liveexec.runs import lease_owner
 
+# The bundled demo data in $LIVEEXEC_CATALOG, copied (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("demo_catalog")
+
 ROOT = Path(__file__).resolve().parents[2]
 LIVEEXEC = str(Path(sys.executable).with_name("liveexec"))
 TRADER = "STOPPER-001"

@@ -29,6 +29,9 @@ from liveexec.trading import build_paper_node_config, paper
 from liveexec.trading._run import LAST_STATS
 from tests.integration.test_recording_writer import T0
 
+# The bundled demo data in $LIVEEXEC_CATALOG, copied (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("demo_catalog")
+
 BARS = EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml"
 QUOTES = EXAMPLES_DIR / "simple_quoter_btcusdt_quotes.yaml"
 # One day of 1-minute bars: 1,441 bars, 120 orders in the backtest.

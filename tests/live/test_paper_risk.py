@@ -26,7 +26,7 @@ from liveexec.examples import EXAMPLES_DIR
 from liveexec.runs import RunResult
 from liveexec.trading import paper
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("demo_catalog")]
 
 BARS = EXAMPLES_DIR / "ema_cross_btc_perp_bars.yaml"
 IID = "BTCUSDT-PERP.SIM"
