@@ -33,7 +33,7 @@ class PaperConfig(FrozenModel):
     handled everything the previous event caused (its queues are empty), as the backtest loop
     does: the fills then equal the backtest's. Without it the market does not wait for the
     node, as on a venue: an order can reach the simulated venue after later prices did, and the
-    fills differ from the backtest's (measured in docs/ARCHITECTURE.md).
+    fills differ from the backtest's (measured in docs/ROADMAP.md).
     """
 
     market_data: Literal["replay", "venue"] = Field(

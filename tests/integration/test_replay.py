@@ -1,5 +1,5 @@
 """Replay-safe writes: the groups of a real run written in any order, any number of times,
-give exactly the tables of the straight run (newest wins by event time, then sequence)."""
+give exactly the tables of the straight run (newest wins by the event's sequence in the run)."""
 
 from __future__ import annotations
 
