@@ -95,6 +95,15 @@ def result_tables(result: RunResult) -> list[Table]:
     summary.add_row("orders", str(result.orders.height))
     summary.add_row("fills", str(result.fills.height))
     summary.add_row("positions", str(result.positions.height))
+    denials = result.risk_denials
+    if denials:
+        recorded = (
+            int((result.orders.get_column("status") == "DENIED").sum())
+            if result.orders.height
+            else 0
+        )
+        counted = f" ({denials - recorded} counted in denial_streaks)" if denials > recorded else ""
+        summary.add_row("denied", f"{denials}{counted}")
     for label, text in result.formatted_statistics():
         summary.add_row(label, text)
     for note in result.statistics.notes:

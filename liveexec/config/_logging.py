@@ -39,6 +39,17 @@ class LoggingConfig(FrozenModel):
         min_length=1,
         description="Folder of the run log files; default '$LIVEEXEC_HOME/logs'.",
     )
+    denials_in_full: int = Field(
+        default=20,
+        ge=1,
+        le=1_000_000,
+        description=(
+            "How many consecutive denials of one strategy's orders on one instrument, for one "
+            "kind of reason, are recorded as DENIED orders; the rest of the streak is counted "
+            "in the 'denial_streaks' table (a strategy that keeps submitting while halted "
+            "cannot flood the tables). The promotion gate counts every denial either way."
+        ),
+    )
     colors: bool | None = Field(
         default=None,
         description=(

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -348,6 +349,46 @@ class AccountBalance(SQLModel, table=True):
     last_event_ns: int = Field(sa_column=Column(BigInteger, nullable=False))
     last_event_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     updated_at: datetime = _time()
+
+
+class DenialStreak(SQLModel, table=True):
+    """Consecutive denials of one strategy's orders on one instrument for one kind of reason
+    (migration 0011): how many, when, and how many of them ``unified_orders`` holds in full.
+
+    Written by the recorder with the orders: the first ``logging.denials_in_full`` denials of a
+    streak are recorded as orders (``DENIED``, with their reason); the rest are only counted
+    here, so a strategy that keeps submitting while halted cannot flood the tables. A streak
+    ends when an order of that strategy and instrument passes the risk checks (is submitted or
+    emulated) or is denied for another kind of reason (the reason with its numbers taken out).
+    Counted by the event order of the run, so a backtest and its paper replay record the same.
+    """
+
+    __tablename__ = "denial_streaks"
+
+    run_id: str = Field(
+        sa_column=Column(
+            String(36),
+            ForeignKey("runs.run_id", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    # The run's sequence number of the streak's first denial (liveexec.recording numbers every
+    # event of a run as it arrives).
+    first_seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    strategy_id: str = _id()
+    instrument_id: str = _id()
+    reason_kind: str = Field(sa_column=Column(Text, nullable=False))
+    first_reason: str = Field(sa_column=Column(Text, nullable=False))
+    last_reason: str = Field(sa_column=Column(Text, nullable=False))
+    first_client_order_id: str = _id()
+    last_client_order_id: str = _id()
+    first_denied_at: datetime = _time()
+    last_denied_at: datetime = _time()
+    denials: int = Field(sa_column=Column(BigInteger, nullable=False))
+    recorded: int = Field(sa_column=Column(BigInteger, nullable=False))  # rows in unified_orders
+    open: bool = Field(sa_column=Column(Boolean, nullable=False))
+    # The sequence of the streak's latest change: newest wins, as for orders.
+    last_event_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 TRADING_STATES = ("ACTIVE", "REDUCING", "HALTED")

@@ -3,7 +3,7 @@ kernel, and the catalog a simulated node reads, answering with the config's inst
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nautilus_trader.backtest.config import BacktestDataConfig
@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from liveexec.config import LiveexecConfig
 from liveexec.recording import RecorderActor, RowBuffer
-from liveexec.risk import build_risk_gate, needs_risk_gate
+from liveexec.risk import DenialStreaks, build_risk_gate, needs_risk_gate
 
 __all__ = ["add_recorder_and_gate", "node_reading", "with_config_instruments"]
 
@@ -63,18 +63,26 @@ def add_recorder_and_gate(
     *,
     run_id: str,
     database: Engine,
+    denial_streaks: tuple[Sequence[Mapping[str, Any]], int] | None = None,
     **recorder_options: Any,  # noqa: ANN401 (RecorderActor's keyword options)
 ) -> RecorderActor:
     """The recorder, and liveexec's risk gate when the config asks for one, added to a node
     (``add_actor``: a BacktestEngine's or a TradingNode trader's) and attached: the recorder to
     the message bus, the gate to ``kernel``'s RiskEngine.execute endpoint, which it takes over
-    in every node alike (the same decisions in backtest, paper and live)."""
+    in every node alike (the same decisions in backtest, paper and live). ``denial_streaks``:
+    a resumed run's open streaks and their highest decision number, for the gate to go on."""
     gate = build_risk_gate(cfg, run_id=run_id, database=database) if needs_risk_gate(cfg) else None
+    if gate is not None:
+        gate.streaks = DenialStreaks(run_id, in_full=cfg.logging.denials_in_full)
+        if denial_streaks is not None:
+            rows, last_seq = denial_streaks
+            gate.streaks.restore(rows, last_seq=last_seq)
     recorder = RecorderActor(
         buffer,
         run_id=run_id,
         mode=cfg.mode,
         risk_approved=gate.approved if gate is not None else None,
+        denials=gate.streaks if gate is not None else None,
         **recorder_options,
     )
     add_actor(recorder)

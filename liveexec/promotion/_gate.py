@@ -110,7 +110,7 @@ def _run_metrics(result: RunResult) -> dict[str, Any]:
         "sharpe": stats.get("sharpe"),
         "max_drawdown": stats.get("max_drawdown"),
         "fees": stats.get("fees"),
-        "risk_denials": _count(result, "DENIED"),
+        "risk_denials": result.risk_denials,
         "rejections": _count(result, "REJECTED"),
         "currency": result.currency,
     }

@@ -15,11 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Container
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.config import ActorConfig
-from nautilus_trader.model.events import AccountState, OrderEvent, OrderFilled, PositionEvent
+from nautilus_trader.model.events import (
+    AccountState,
+    OrderDenied,
+    OrderEvent,
+    OrderFilled,
+    OrderInitialized,
+    PositionEvent,
+)
 from nautilus_trader.model.identifiers import ClientOrderId
 
 from liveexec.recording._buffer import Kind, RecorderError, RowBuffer
@@ -32,7 +39,20 @@ from liveexec.recording._convert import (
 )
 from liveexec.recording._signals import interrupts_deferred
 
-__all__ = ["RecorderActor"]
+__all__ = ["DenialCounter", "RecorderActor"]
+
+
+class DenialCounter(Protocol):
+    """What the recorder asks of the risk gate's denial streaks (``liveexec.risk``)."""
+
+    def take(self, client_order_id: str, *, can_skip: bool) -> bool:
+        """True: the denied order is only counted; write none of its rows."""
+        ...
+
+    def changed_rows(self) -> list[dict[str, Any]]:
+        """The ``denial_streaks`` rows changed since the last call."""
+        ...
+
 
 ORDER_TOPIC = "events.order.*"
 POSITION_TOPIC = "events.position.*"
@@ -49,8 +69,11 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         order_flush_every: int = 512,
         risk_approved: Container[str] | None = None,
         first_seq: int = 0,
+        denials: DenialCounter | None = None,
     ) -> None:
-        """``first_seq``: the run's highest recorded sequence (a resumed run continues it)."""
+        """``first_seq``: the run's highest recorded sequence (a resumed run continues it).
+        ``denials``: the risk gate's denial streaks (``liveexec.risk``): which denied orders
+        are only counted, and the streak rows to write with the next group."""
         super().__init__(ActorConfig(component_id="LiveexecRecorder"))
         self._buffer = buffer
         self._run_id = run_id
@@ -73,6 +96,12 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         ] = []
         self._group: list[tuple[Kind, dict[str, Any]]] = []
         self.events_seen = 0
+        self._denials = denials
+        # Orders with no event but their OrderInitialized yet: held back from a flush that is
+        # not a checkpoint's (the node idle) or the last, so that a denied order the gate only
+        # counts can be left out whole, whenever its OrderDenied arrives (a live node queues it).
+        self._fresh: set[ClientOrderId] = set()
+        self._skipped: set[ClientOrderId] = set()  # denied orders left out (counted)
         # A failed write inside the message bus would surface as the strategy's error (with
         # NautilusTrader's traceback in the log): it is kept here instead, recording stops, and
         # the run's owner reports it when the node returns (see :meth:`raise_failure`).
@@ -114,6 +143,11 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         group, self._group = self._group, []
         dirty, self._dirty = self._dirty, {}
         accounts, self._accounts = self._accounts, {}
+        if self._skipped:  # denials counted in their streak: none of their rows are written
+            events = [item for item in events if item[0] not in self._skipped]
+            for client_order_id in self._skipped:
+                dirty.pop(client_order_id, None)
+            self._skipped.clear()
         # The orders to write are those of the events in this group (an event handler that was
         # interrupted before recording its event may also have marked its order: that order's
         # row is written too, from the cache, which is always whole).
@@ -132,6 +166,8 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
                 # stopped inside the strategy's submit) such an order never existed: no row, so
                 # none of its events either.
                 waiting.add(client_order_id)
+            elif client_order_id in self._fresh and not final and checkpoint is None:
+                waiting.add(client_order_id)  # held back until its next event (see __init__)
             else:
                 orders[client_order_id] = order
         for item in events:
@@ -173,6 +209,10 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
             group.extend(
                 ("balance", row) for row in balance_rows(state, run_id=self._run_id, seq=seq)
             )
+        if self._denials is not None:
+            group.extend(("denial_streak", row) for row in self._denials.changed_rows())
+        if final or checkpoint is not None:
+            self._fresh.clear()  # written (or, at the end, never to be)
         if checkpoint is not None and not self._events:  # nothing of them waits for later
             position, ts_ns = checkpoint
             group.append(
@@ -200,8 +240,20 @@ class RecorderActor(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is a
         self._seq += 1
         # One append records everything about the event (its row, its fill, its place in the
         # run): a Ctrl-C between two statements here cannot leave a fill without its event.
-        self._events.append((event.client_order_id, event.ts_event, self._seq, row, fill))
-        self._dirty[event.client_order_id] = (event.ts_event, self._seq)
+        client_order_id = event.client_order_id
+        self._events.append((client_order_id, event.ts_event, self._seq, row, fill))
+        self._dirty[client_order_id] = (event.ts_event, self._seq)
+        if isinstance(event, OrderInitialized):
+            self._fresh.add(client_order_id)
+        else:
+            fresh = client_order_id in self._fresh
+            self._fresh.discard(client_order_id)
+            if (
+                isinstance(event, OrderDenied)
+                and self._denials is not None
+                and self._denials.take(client_order_id.value, can_skip=fresh)
+            ):
+                self._skipped.add(client_order_id)
         if len(self._dirty) >= self._flush_every:
             self.flush()
 

@@ -36,7 +36,7 @@ __all__ = [
     "percentile_ms",
 ]
 
-Kind = Literal["event", "order", "position", "balance", "checkpoint"]
+Kind = Literal["event", "order", "position", "balance", "checkpoint", "denial_streak"]
 _STOP = object()
 
 
@@ -134,6 +134,8 @@ def _add(batch: Batch, kind: Kind, row: Mapping[str, Any]) -> None:
         batch.add_balance(row)
     elif kind == "checkpoint":
         batch.add_checkpoint(row)
+    elif kind == "denial_streak":
+        batch.add_denial_streak(row)
     else:
         batch.add_position(row)
 

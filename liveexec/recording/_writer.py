@@ -25,6 +25,7 @@ from sqlalchemy import JSON, Connection, Dialect, Engine, Table, text
 from liveexec.db import (
     EXACT_CONTEXT,
     AccountBalance,
+    DenialStreak,
     ExactDecimal,
     OrderEvent,
     UnifiedOrder,
@@ -51,19 +52,23 @@ ORDERS: Table = UnifiedOrder.__table__  # type: ignore[attr-defined]  # SQLModel
 EVENTS: Table = OrderEvent.__table__  # type: ignore[attr-defined]
 POSITIONS: Table = UnifiedPosition.__table__  # type: ignore[attr-defined]
 BALANCES: Table = AccountBalance.__table__  # type: ignore[attr-defined]
+STREAKS: Table = DenialStreak.__table__  # type: ignore[attr-defined]
 
 ORDER_COLUMNS = tuple(c.name for c in ORDERS.columns)
 EVENT_COLUMNS = tuple(c.name for c in EVENTS.columns if c.name != "id")
 POSITION_COLUMNS = tuple(c.name for c in POSITIONS.columns if c.name != "id")
 BALANCE_COLUMNS = tuple(c.name for c in BALANCES.columns if c.name != "id")
+STREAK_COLUMNS = tuple(c.name for c in STREAKS.columns)
 _ORDER_KEY = ("operation_id",)
 _POSITION_KEY = ("run_id", "position_id", "opening_order_id")
 _BALANCE_KEY = ("run_id", "account_id", "currency")
+_STREAK_KEY = ("run_id", "first_seq")
 # The tables that keep a state (not a log): (Batch attribute, table, columns, key).
 _STATES: tuple[tuple[str, Table, tuple[str, ...], tuple[str, ...]], ...] = (
     ("orders", ORDERS, ORDER_COLUMNS, _ORDER_KEY),
     ("positions", POSITIONS, POSITION_COLUMNS, _POSITION_KEY),
     ("balances", BALANCES, BALANCE_COLUMNS, _BALANCE_KEY),
+    ("streaks", STREAKS, STREAK_COLUMNS, _STREAK_KEY),
 )
 
 
@@ -103,13 +108,14 @@ def _keep_newest(states: dict[Any, Row], key: Any, row: Row) -> None:  # noqa: A
 class Batch:
     """Rows collected between two flushes; orders and positions keep only their newest state."""
 
-    __slots__ = ("balances", "checkpoints", "events", "orders", "positions")
+    __slots__ = ("balances", "checkpoints", "events", "orders", "positions", "streaks")
 
     def __init__(self) -> None:
         self.events: list[Row] = []
         self.orders: dict[str, Row] = {}
         self.positions: dict[tuple[str, str, str], Row] = {}
         self.balances: dict[tuple[str, str, str], Row] = {}
+        self.streaks: dict[tuple[str, int], Row] = {}  # denial streaks (see _denials)
         # run id -> the furthest replay checkpoint in the batch (paper runs, see add_checkpoint)
         self.checkpoints: dict[str, Row] = {}
 
@@ -125,6 +131,9 @@ class Batch:
     def add_balance(self, row: Row) -> None:
         _keep_newest(self.balances, tuple(row[c] for c in _BALANCE_KEY), row)
 
+    def add_denial_streak(self, row: Row) -> None:
+        _keep_newest(self.streaks, (row["run_id"], row["first_seq"]), row)
+
     def add_checkpoint(self, row: Row) -> None:
         """``run_id``, ``replay_position``, ``replay_ts_ns``: the replayed events whose
         consequences are in this group or an earlier one (committed with them)."""
@@ -138,6 +147,7 @@ class Batch:
             + len(self.orders)
             + len(self.positions)
             + len(self.balances)
+            + len(self.streaks)
             + len(self.checkpoints)
         )
 

@@ -2,6 +2,7 @@
 backtest, paper and live nodes."""
 
 from liveexec.risk._build import build_risk_gate, limits_from_config, needs_risk_gate
+from liveexec.risk._denials import DenialStreaks, reason_kind
 from liveexec.risk._gate import RiskGate
 from liveexec.risk._model import RiskModel
 from liveexec.risk._state_store import (
@@ -35,6 +36,7 @@ from liveexec.risk._types import (
 
 __all__ = [
     "ActiveHalt",
+    "DenialStreaks",
     "HaltWatcher",
     "InstrumentInfo",
     "InstrumentLimits",
@@ -58,6 +60,7 @@ __all__ = [
     "last_state",
     "limits_from_config",
     "needs_risk_gate",
+    "reason_kind",
     "record_loss_mark",
     "record_state_changes",
     "resume",

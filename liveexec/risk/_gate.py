@@ -51,6 +51,7 @@ from nautilus_trader.model.identifiers import InstrumentId, StrategyId
 from nautilus_trader.model.objects import FIXED_DECIMAL_SCALE, Currency, Quantity
 from sqlalchemy import Engine
 
+from liveexec.risk._denials import DenialStreaks
 from liveexec.risk._exposure import DatabaseExposureCheck
 from liveexec.risk._model import RiskModel
 from liveexec.risk._state_store import StateStore, state_store
@@ -415,6 +416,8 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         # decisions: checks).
         self.approved = Approvals()
         self.denials = 0
+        # Denial streaks (``_denials.py``): set by the node's wiring when the run is recorded.
+        self.streaks: DenialStreaks | None = None
         self.state_write_error: str | None = None
 
     @property
@@ -711,6 +714,10 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
             self._write_changes()
         if reason is None:
             self.approved.add(order.client_order_id.value)
+            if self.streaks is not None:
+                self.streaks.passed(
+                    strategy_id=order.strategy_id.value, instrument_id=order.instrument_id.value
+                )
             self._forward(command)
         else:
             self.denials += 1
@@ -729,6 +736,12 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
         if reason is None:
             for client_order_id in approved:
                 self.approved.add(client_order_id)
+            if self.streaks is not None:
+                for order in command.order_list.orders:
+                    self.streaks.passed(
+                        strategy_id=order.strategy_id.value,
+                        instrument_id=order.instrument_id.value,
+                    )
             self._forward(command)
             return
         for client_order_id in approved:  # none of the list leaves: as if never accepted
@@ -796,9 +809,19 @@ class RiskGate(Actor):  # type: ignore[misc]  # NautilusTrader's Actor is an unt
     def _deny(self, order: Any, reason: str) -> None:  # noqa: ANN401 (a NautilusTrader Order)
         """As NautilusTrader's ``RiskEngine._deny_order``: the execution engine applies the
         ``OrderDenied`` to the order and publishes it to the strategy."""
-        self.log.warning(f"SubmitOrder for {order.client_order_id} DENIED by liveexec: {reason}")
+        line = f"SubmitOrder for {order.client_order_id} DENIED by liveexec: {reason}"
         if order.status != OrderStatus.INITIALIZED:
+            self.log.warning(line)
             return  # INITIALIZED -> DENIED is the only valid transition
+        in_full = self.streaks is None or self.streaks.denied(
+            strategy_id=order.strategy_id.value,
+            instrument_id=order.instrument_id.value,
+            client_order_id=order.client_order_id.value,
+            reason=reason,
+            ts_ns=self.clock.timestamp_ns(),
+        )
+        if in_full:  # the rest of a streak is only counted, in the log as in the tables
+            self.log.warning(line)
         if not self.cache.order_exists(order.client_order_id):
             self.cache.add_order(order)
         denied = OrderDenied(

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from liveexec.config import resolve_database_url
 from liveexec.db import (
     AccountBalance,
+    DenialStreak,
     OrderEvent,
     Run,
     UnifiedOrder,
@@ -43,6 +44,7 @@ _ORDERS: Table = UnifiedOrder.__table__  # type: ignore[attr-defined]
 _EVENTS: Table = OrderEvent.__table__  # type: ignore[attr-defined]
 _POSITIONS: Table = UnifiedPosition.__table__  # type: ignore[attr-defined]
 _BALANCES: Table = AccountBalance.__table__  # type: ignore[attr-defined]
+_STREAKS: Table = DenialStreak.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, repr=False)
@@ -70,6 +72,8 @@ class RunResult:
     # NautilusTrader's log lines of the run (set by the call that ran it; None when read back).
     log_file: Path | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
+    # The run's denial streaks (``denial_streaks``): denials counted, not all recorded as orders.
+    denials: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def __repr__(self) -> str:
         return (
@@ -83,6 +87,18 @@ class RunResult:
         """The currency of the money statistics (PnL, fees): the account's, see
         :attr:`Statistics.currency`."""
         return self.statistics.currency
+
+    @property
+    def risk_denials(self) -> int:
+        """Every order denied in the run: the ``DENIED`` orders recorded, and those of each
+        denial streak counted past ``logging.denials_in_full``."""
+        recorded = (
+            int((self.orders.get_column("status") == "DENIED").sum()) if self.orders.height else 0
+        )
+        if self.denials.is_empty():
+            return recorded
+        counted = self.denials.select(pl.col("denials") - pl.col("recorded")).sum().item()
+        return recorded + int(counted)
 
     @property
     def strategies(self) -> list[str]:
@@ -399,6 +415,7 @@ def load_run(
         account=_account(config, positions, balances),
         statistics=statistics,
         config=config,
+        denials=read_table(engine, _STREAKS, run_id=run_id, order_by="first_seq"),
     )
 
 

@@ -23,6 +23,8 @@ What is restored, before the node starts, from what the recorder committed:
 * the node's last prices: the same events go through its data engine before the strategies
   start (into the cache; to liveexec's risk gate and the portfolio, subscribed at build), so a
   run resumed with nothing left to replay still prices its strategies' closing orders;
+* the denial streaks left open (``denial_streaks``): the risk gate continues counting them, so
+  a run halted across the kill records what an uninterrupted run would have;
 * the replay position: the checkpoint the recorder committed in the same transaction as the
   rows (``runs.replay_position``); the replay continues with the event after it, and the
   strategies' historical requests are answered from the events before it (warm indicators).
@@ -54,7 +56,7 @@ from sqlalchemy import Engine, func, select, update
 
 from liveexec.config import LiveexecConfig
 from liveexec.db import AccountBalance as BalanceRow
-from liveexec.db import OrderEvent, Run, UnifiedOrder, UnifiedPosition
+from liveexec.db import DenialStreak, OrderEvent, Run, UnifiedOrder, UnifiedPosition
 from liveexec.errors import ConfigError, ConfigIssue
 from liveexec.runs import HOST, process_start
 
@@ -72,6 +74,7 @@ _EVENTS = OrderEvent.__table__  # type: ignore[attr-defined]
 _ORDERS = UnifiedOrder.__table__  # type: ignore[attr-defined]
 _POSITIONS = UnifiedPosition.__table__  # type: ignore[attr-defined]
 _BALANCES = BalanceRow.__table__  # type: ignore[attr-defined]
+_STREAKS = DenialStreak.__table__  # type: ignore[attr-defined]
 
 # Orders resting at the paper venue at a checkpoint: accepted and not yet touched again (a
 # partial fill, a trigger or a pending change settles before the next event, see _replay).
@@ -90,6 +93,9 @@ class ResumeState:
     positions: list[Position] = field(default_factory=list)
     snapshots: list[Position] = field(default_factory=list)
     balances: dict[str, list[AccountBalance]] = field(default_factory=dict)  # by venue name
+    # the denial streaks the run left open (their rows; the recorder continues them)
+    open_streaks: list[dict[str, Any]] = field(default_factory=list)
+    streak_seq: int = 0  # the highest decision number of the run's denial streaks
 
     def open_orders(self, venue: str) -> list[Order]:
         """The venue's open orders; raises if one is in a state the venue cannot take back."""
@@ -202,6 +208,15 @@ def load_state(
             ).scalar()
             for table in (_ORDERS, _POSITIONS, _BALANCES)
         ]
+        streak_seq = connection.execute(
+            select(func.max(_STREAKS.c.last_event_seq)).where(_STREAKS.c.run_id == run_id)
+        ).scalar()
+        open_streaks = [
+            dict(row._mapping)
+            for row in connection.execute(
+                select(_STREAKS).where(_STREAKS.c.run_id == run_id, _STREAKS.c.open.is_(True))
+            )
+        ]
         balances = connection.execute(
             select(
                 _BALANCES.c.account_id,
@@ -217,6 +232,8 @@ def load_state(
         run_id=run_id,
         replay_position=int(run.replay_position or 0),
         last_seq=max((int(s) for s in seqs if s is not None), default=0),
+        open_streaks=open_streaks,
+        streak_seq=int(streak_seq or 0),
     )
     orders: dict[str, Order] = {}
     fills: list[OrderFilled] = []

@@ -181,6 +181,7 @@ class PaperReplay:
             node.trader.add_actor,
             node.kernel,
             first_seq=state.last_seq if state is not None else 0,
+            denial_streaks=(state.open_streaks, state.streak_seq) if state is not None else None,
             # Groups only at the driver's flushes (the replay's checkpoints): a group cut by a
             # count could commit part of what one event caused, ahead of the checkpoint, and a
             # resume would replay that event again.

@@ -168,6 +168,12 @@ def test_halt_from_another_process_stops_a_running_paper_node_within_a_second(
                     "ORDER BY created_at"
                 )
             ).all()
+            streaks = connection.execute(
+                text(
+                    "SELECT last_denied_at, denials, recorded, last_reason FROM denial_streaks "
+                    "ORDER BY first_seq"
+                )
+            ).all()
     finally:
         if process.poll() is None:
             process.kill()
@@ -175,8 +181,17 @@ def test_halt_from_another_process_stops_a_running_paper_node_within_a_second(
     before = [row for row in rows if _as_utc(row[0]) < halted_at]
     later = [row for row in rows if _as_utc(row[0]) >= halted_at + timedelta(seconds=1)]
     assert before and all(row[2] == "approved" for row in before)
-    assert later, "the strategy submitted no order after the halt: the test proves nothing"
     for _created, status, decision, reason in later:
         assert (status, decision) == ("DENIED", "denied")
         assert reason.startswith("trading state HALTED: kill switch: halted by ops at ")
         assert reason.endswith(": desk test")
+    # Past the first logging.denials_in_full (20) of the streak, denials are only counted: the
+    # strategy kept trying for seconds after the halt, and every attempt was denied.
+    [(last_denied_at, denials, recorded, last_reason)] = streaks
+    assert _as_utc(last_denied_at) >= halted_at + timedelta(seconds=1), (
+        "the strategy submitted no order after the halt: the test proves nothing"
+    )
+    assert denials > recorded == 20
+    assert sum(row[1] == "DENIED" for row in rows) == recorded
+    assert last_reason.startswith("trading state HALTED: kill switch: halted by ops at ")
+    assert last_reason.endswith(": desk test")

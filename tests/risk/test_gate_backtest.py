@@ -289,3 +289,78 @@ def test_a_modify_whose_check_raises_is_rejected_and_the_order_keeps_its_quantit
         "the risk gate could not evaluate the modify (ArithmeticError: injected fault): "
         "rejected (fail closed)"
     ]
+
+
+def test_a_halted_strategy_is_counted_not_copied(base: dict[str, Any], db_url: str) -> None:
+    """Issue 18 §5: a strategy that keeps submitting while halted wrote one DENIED order (and two
+    event rows) per attempt. The first ``logging.denials_in_full`` of a streak are recorded as
+    orders; the rest are counted in ``denial_streaks``; every denial still counts for the
+    promotion gate, on SQLite and PostgreSQL alike."""
+    upgrade(db_url)
+    engine = create_db_engine(db_url)
+    denied_in_engine: list[str] = []
+
+    def inspect(node_engine: Any) -> None:
+        denied_in_engine.extend(
+            o.client_order_id.value
+            for o in node_engine.cache.orders()
+            if o.status_string() == "DENIED"
+        )
+
+    try:
+        halt(engine, "TRADER-001", by="tester@host", reason="desk closed")
+        risk = {"kill_switch": {"in_backtest": True}}
+        bounded = copy.deepcopy(base)
+        bounded["logging"] = {"level": "ERROR", "denials_in_full": 5}
+        result = run(bounded, db_url, risk, inspect=inspect)
+        every = len(denied_in_engine)
+        assert every > 5  # EMACross enters on every cross: the halt denies each entry
+        # the first five are orders, in full; nothing else of the others is written
+        assert result.orders.height == 5
+        assert set(result.orders.get_column("status")) == {"DENIED"}
+        assert sorted(result.orders.get_column("client_order_id")) == sorted(denied_in_engine)[:5]
+        with engine.connect() as conn:
+            events = conn.execute(
+                text("SELECT count(*) FROM order_events WHERE run_id = :r"), {"r": result.run_id}
+            ).scalar_one()
+        assert events == 2 * 5  # OrderInitialized and OrderDenied of each recorded order
+        [streak] = result.denials.to_dicts()
+        assert (streak["denials"], streak["recorded"], streak["open"]) == (every, 5, True)
+        assert streak["strategy_id"] == "EMACross-000" and streak["instrument_id"] == IID
+        assert streak["first_reason"].startswith("trading state HALTED: kill switch: halted by ")
+        assert streak["first_client_order_id"] == min(denied_in_engine)
+        assert streak["last_client_order_id"] == max(denied_in_engine, key=_order_number)
+        assert result.risk_denials == every
+
+        # every denial in full when asked: the same count, all of them orders
+        denied_in_engine.clear()
+        unbounded = copy.deepcopy(base)
+        unbounded["logging"] = {"level": "ERROR", "denials_in_full": 1_000_000}
+        full = run(unbounded, db_url, risk, inspect=inspect)
+        assert full.orders.height == every == len(denied_in_engine)
+        assert full.risk_denials == every
+        assert full.denials.select("denials", "recorded").row(0) == (every, every)
+    finally:
+        engine.dispose()
+
+
+def test_a_streak_ends_when_an_order_passes(base: dict[str, Any], sqlite_url: str) -> None:
+    """Denials between approved orders are separate streaks, each recorded in full: the velocity
+    limit's denials (one per cross) stay orders however low ``denials_in_full`` is."""
+    upgrade(sqlite_url)
+    limited = copy.deepcopy(base)
+    limited["logging"] = {"level": "ERROR", "denials_in_full": 1}
+    result = run(
+        limited, sqlite_url, {"strategies": {"EMACross-000": {"max_orders_per_minute": 1}}}
+    )
+    denied = result.orders.filter(result.orders.get_column("status") == "DENIED")
+    assert denied.height > 1
+    streaks = result.denials
+    assert streaks.height == denied.height
+    assert streaks.get_column("denials").to_list() == [1] * denied.height
+    assert not any(streaks.get_column("open").to_list()[:-1])  # each ended by the next entry
+    assert result.risk_denials == denied.height
+
+
+def _order_number(client_order_id: str) -> int:
+    return int(client_order_id.rsplit("-", 1)[1])
