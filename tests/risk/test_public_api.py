@@ -36,6 +36,9 @@ PUBLIC = {
     "record_loss_mark",
     "record_state_changes",
     "resume",
+    # denial streaks: the gate's count of repeated denials (the recorder writes their rows)
+    "DenialStreaks",
+    "reason_kind",
 }
 
 
