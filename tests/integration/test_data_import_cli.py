@@ -99,9 +99,17 @@ def test_real_quotes_and_trades_import_from_csv_and_parquet(
     code, output = _import(catalog, "--trades", str(shared_data / "binance/btcusdt-trades.parquet"))
     assert code == 0, output
     assert "wrote 2,001 rows: trades of BTCUSDT.BINANCE" in output
-    code, output = _import(catalog, "--quotes", str(shared_data / "fx/truefx-usdjpy-ticks.csv"))
+    # USD/JPY prices (3 decimals) into this config's BTCUSDT (2): rounded only when asked.
+    truefx = str(shared_data / "fx/truefx-usdjpy-ticks.csv")
+    code, output = _import(catalog, "--quotes", truefx)
+    assert code == 3, output
+    assert "line 2, column 'bid': '86.655' has more decimals" in " ".join(output.split())
+    code, output = _import(catalog, "--quotes", truefx, "--round-to-precision")
     assert code == 0, output
     assert "wrote 1,000 rows: quotes" in output
+    prices = [v for line in Path(truefx).read_text().splitlines()[1:] for v in line.split(",")[1:]]
+    beyond = sum(len(price.split(".")[1].rstrip("0")) > 2 for price in prices)
+    assert f"rounded {beyond:,} values to the instrument's precision" in output
     assert "no size" not in output
     opened = open_catalog(str(catalog))
     assert len(opened.trade_ticks()) == 2_001
@@ -204,7 +212,7 @@ def test_futures_contract_data_import(tmp_path: Path) -> None:
     config = tmp_path / "es.yaml"
     config.write_text(yaml.safe_dump(raw))
     bars = tmp_path / "es.csv"
-    bars.write_text("1735000000,5990.25,5991.00,5989.50,5990.75,1200\n")
+    bars.write_text("1734998400,5990.25,5991.00,5989.50,5990.75,1200\n")  # on a whole minute
     result = runner.invoke(
         app,
         [
@@ -218,7 +226,7 @@ def test_futures_contract_data_import(tmp_path: Path) -> None:
     catalog = open_catalog(str(tmp_path / "catalog"))
     (future,) = catalog.instruments()
     assert type(future).__name__ == "FuturesContract"
-    assert catalog.bars()[0].ts_event == 1_735_000_000 * 10**9
+    assert catalog.bars()[0].ts_event == 1_734_998_400 * 10**9
 
 
 def test_bars_without_volume_get_nautilus_default_volume_not_zero(tmp_path: Path) -> None:

@@ -214,14 +214,33 @@ def test_real_bars_equal_nautilus_wrangler_output(shared_data: Path) -> None:
     )
     bar_type = "BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL"
     path = shared_data / "bars" / "btc-perp-20211231-20220201_1m.csv"
-    ours = read_bars(path, perp, bar_type)
+    # The file's prices have 2 decimals, its volumes 4; NautilusTrader's test instrument (whose
+    # precisions this is) keeps 1 and 3: refused, unless rounded on purpose, as its wrangler does.
+    with pytest.raises(DataError, match=r"line 244, column 'open': '46821\.75' has more"):
+        read_bars(path, perp, bar_type)
+    ours = read_bars(path, perp, bar_type, round_to_precision=True)
+    # Counted as the file writes them: decimals beyond 1 (prices) and 3 (volume).
+    lines = [line.split(",") for line in path.read_text().splitlines()[1:]]
+    beyond = sum(
+        -Decimal(value).normalize().as_tuple().exponent > (3 if column == 5 else 1)  # type: ignore[operator]
+        for line in lines
+        for column, value in enumerate(line)
+        if column > 0
+    )
+    assert ours.rounded == beyond > 0
+    assert any("than the instrument's precision: rounded" in note for note in ours.notes)
     frame = pd.read_csv(path, index_col="timestamp", parse_dates=True)
     theirs = BarDataWrangler(BarType.from_str(bar_type), perp).process(frame)
     assert len(ours.data) == len(theirs) == 45_031
     assert [(b.open, b.high, b.low, b.close, b.volume, b.ts_event) for b in ours.data] == [
         (b.open, b.high, b.low, b.close, b.volume, b.ts_event) for b in theirs
     ]
-    gzipped = read_bars(DEMO_DATA_DIR / "btc-perp-20211231-20220201_1m.csv.gz", perp, bar_type)
+    gzipped = read_bars(
+        DEMO_DATA_DIR / "btc-perp-20211231-20220201_1m.csv.gz",
+        perp,
+        bar_type,
+        round_to_precision=True,
+    )
     assert gzipped.data == ours.data
     assert ours.timestamps == "ISO 8601"
 
@@ -252,14 +271,25 @@ def test_real_bid_ask_bars_equal_nautilus_quotes(shared_data: Path) -> None:
     ]
 
 
-def test_real_quote_csvs_keep_nanoseconds_and_offsets(
-    shared_data: Path, btcusdt: Instrument
-) -> None:
-    fx2019 = read_quotes(shared_data / "fx2019" / "eurusd-quotes-20190101.csv", btcusdt)
+def test_real_quote_csvs_keep_nanoseconds_and_offsets(shared_data: Path) -> None:
+    def pair(symbol: str, precision: int) -> Instrument:
+        base, quote = symbol.split("/")
+        spec = {
+            "kind": "currency_pair",
+            "id": f"{symbol}.SIM",
+            "base_currency": base,
+            "quote_currency": quote,
+            "price_precision": precision,
+            "size_precision": 0,
+        }
+        return build_instrument(config(spec).instruments[0])  # type: ignore[arg-type]
+
+    eurusd, usdjpy = pair("EUR/USD", 5), pair("USD/JPY", 3)
+    fx2019 = read_quotes(shared_data / "fx2019" / "eurusd-quotes-20190101.csv", eurusd)
     assert fx2019.rows == 10_000
     # '2019-01-01T23:00:00.078000128Z': nanoseconds survive.
     assert fx2019.data[0].ts_event == 1_546_383_600_078_000_128
-    truefx = read_quotes(shared_data / "fx" / "truefx-usdjpy-ticks.csv", btcusdt)
+    truefx = read_quotes(shared_data / "fx" / "truefx-usdjpy-ticks.csv", usdjpy)
     assert truefx.rows == 1_000
     assert truefx.data[0].ts_event == 1_357_077_600_295_000_000  # 2013-01-01 22:00:00.295+00:00
     assert float(truefx.data[0].bid_size) == DEFAULT_VOLUME  # no size column
