@@ -53,6 +53,9 @@ def test_help_explains_options_presets_and_examples() -> None:
         "--timestamp-column",
         "--timestamp-unit",
         "--timestamp-format",
+        "--timezone",
+        "America/Chicago",
+        "--round-to-precision",
         "--bars-stamped-at",
         "--volume",
         "1,000,000",
@@ -252,3 +255,67 @@ def test_millisecond_epochs_under_a_header_are_not_read_as_1970(tmp_path: Path) 
     assert code == 0, output
     (bar,) = open_catalog(str(tmp_path / "catalog")).bars()
     assert bar.ts_event == 1_704_067_260 * 10**9  # 2024-01-01T00:01:00Z
+
+
+# --- mistakes caught instead of run (issue 20) ---------------------------------------------------
+
+
+def test_five_minute_bars_under_a_one_minute_bar_type_exit_3(tmp_path: Path) -> None:
+    bars = tmp_path / "bars.csv"
+    bars.write_text(
+        "timestamp,open,high,low,close\n"
+        "2024-01-01T00:05:00Z,1,2,0.5,1.5\n"
+        "2024-01-01T00:10:00Z,1,2,0.5,1.5\n"
+        "2024-01-01T00:15:00Z,1,2,0.5,1.5\n"
+    )
+    catalog = tmp_path / "catalog"
+    code, output = _import(catalog, "--bars", str(bars), "--bar-type", BAR_TYPE)
+    assert code == 3, output
+    shown = " ".join(output.split())
+    assert str(bars) in shown
+    assert "bars are 5 minutes apart: the smallest gap is between lines 2 and 3" in shown
+    assert "the bar type says 1-MINUTE" in shown
+    assert not catalog.exists()
+    five = BAR_TYPE.replace("-1-MINUTE-", "-5-MINUTE-")
+    code, output = _import(catalog, "--bars", str(bars), "--bar-type", five)
+    assert code == 0, output
+    assert "wrote 3 rows" in output
+
+
+def test_extra_decimals_exit_3_unless_rounded_on_purpose(tmp_path: Path) -> None:
+    quotes = tmp_path / "q.csv"
+    quotes.write_text(
+        "timestamp,bid,ask\n2024-01-01T00:00:00Z,100.50,100.60\n2024-01-01T00:00:01Z,100.505,100.6\n"
+    )
+    catalog = tmp_path / "catalog"
+    code, output = _import(catalog, "--quotes", str(quotes))
+    shown = " ".join(output.split())
+    assert code == 3, output
+    assert "line 3, column 'bid': '100.505' has more decimals than the instrument's price" in shown
+    assert "precision (2)" in shown
+    assert not catalog.exists()
+    code, output = _import(catalog, "--quotes", str(quotes), "--round-to-precision")
+    assert code == 0, output
+    assert "rounded 1 value to the instrument's precision" in output
+    assert "wrote 2 rows" in output
+    assert len(open_catalog(str(catalog)).quote_ticks()) == 2
+
+
+def test_local_exchange_times_with_a_timezone_and_fractions(tmp_path: Path) -> None:
+    quotes = tmp_path / "q.csv"
+    # Chicago: 2024-03-09 is CST (-6), 2024-03-11 CDT (-5).
+    quotes.write_text(
+        "time,bid,ask\n"
+        "09/03/2024 12:00:00.250,100.5,100.6\n"
+        "11/03/2024 12:00:00.123456,100.5,100.6\n"
+    )
+    args = ["--quotes", str(quotes), "--timestamp-column", "time"]
+    fmt = ["--timestamp-format", "%d/%m/%Y %H:%M:%S.%f"]
+    catalog = tmp_path / "catalog"
+    code, output = _import(catalog, *args, *fmt, "--timezone", "America/Chicago")
+    assert code == 0, output
+    assert "2024-03-09T18:00:00.250000+00:00 to 2024-03-11T17:00:00.123456+00:00" in output
+    code, output = _import(tmp_path / "other", *args, *fmt, "--timezone", "Chicago")
+    assert code == 2, output
+    assert "neither an IANA name" in output
+    assert not (tmp_path / "other").exists()
