@@ -293,6 +293,7 @@ def _bar_type(bar_type: str | BarType, instrument: Instrument) -> BarType:
 
 
 _MINUTE_NS = 60_000_000_000
+_HOUR_NS = 60 * _MINUTE_NS
 _UNIT_NS = {
     BarAggregation.MILLISECOND: 1_000_000,
     BarAggregation.SECOND: 1_000_000_000,
@@ -306,12 +307,16 @@ def _interval(bar_type: BarType) -> BarInterval | None:
         return None
     ns = int(spec.timedelta.value)
     # Hour, day and week bars end on a whole minute only: sessions open at :30 or :15 (UTC
-    # offsets of half hours), days close at 16:00 local; DAY and WEEK bars' gaps move with DST
-    # and early closes, so only two bars less than half an interval apart are refused.
+    # offsets of half hours), days close at 16:00 local. Bars aligned on local time move by
+    # the DST change's hour in UTC: 4-HOUR bars may be 3 hours apart there, so the closest two
+    # bars may be is the interval less what an hour leaves of it; DAY and WEEK bars also close
+    # early (half days), so for them it is half the interval.
     unit = _UNIT_NS.get(spec.aggregation, _MINUTE_NS)
-    long = spec.aggregation in {BarAggregation.DAY, BarAggregation.WEEK}
     name = f"{spec.step}-{BarAggregation(spec.aggregation).name}"
-    return BarInterval(ns, name, unit, ns // 2 if long else ns)
+    if spec.aggregation in {BarAggregation.DAY, BarAggregation.WEEK}:
+        return BarInterval(ns, name, unit, ns // 2)
+    shift = _HOUR_NS % ns if ns <= _HOUR_NS else _HOUR_NS
+    return BarInterval(ns, name, unit, ns - shift)
 
 
 def read_bars(

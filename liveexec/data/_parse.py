@@ -9,8 +9,9 @@ for data NautilusTrader needs sorted:
 - trades: a trade id seen twice is refused; quotes: a row repeating another whole row is
   refused. Both usually mean overlapping files were concatenated;
 - bars of a fixed interval: each time must fall on a whole unit of the interval (a whole
-  minute for MINUTE bars and longer), two bars closer than the interval are refused (for DAY
-  and WEEK bars, closer than half of it: session closes move with DST and early closes), and
+  minute for MINUTE bars and longer), two bars closer than the interval are refused (bars
+  aligned on local time move by an hour at DST changes: 4-HOUR bars may be 3 hours apart;
+  DAY and WEEK bars, closing early on half days, may be half the interval apart), and
   so is a file whose bars are all a larger interval apart (the greatest common divisor of the
   gaps is larger than the bar type's interval: 5-minute bars under a 1-MINUTE bar type).
   Larger gaps (weekends, missing bars) are fine;

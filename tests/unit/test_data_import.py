@@ -817,6 +817,17 @@ def test_daily_bars_at_session_closes_across_dst_and_early_closes(
         read_bars(twice, btcusdt, "BTCUSDT.BINANCE-1-DAY-LAST-EXTERNAL")
 
 
+def test_multi_hour_bars_may_move_by_the_dst_hour(tmp_path: Path, btcusdt: Instrument) -> None:
+    # 4-hour bars aligned on New York's 17:00: 22:00Z in winter, 21:00Z after the change, where
+    # two bars are 3 hours apart; 2 hours apart is two bars inside one interval.
+    four = "BTCUSDT.BINANCE-4-HOUR-LAST-EXTERNAL"
+    moved = ("2024-03-08T22:00:00Z", "2024-03-10T22:00:00Z", "2024-03-11T01:00:00Z")
+    assert read_bars(write(tmp_path / "m.csv", _bars(*moved)), btcusdt, four).rows == 3
+    close = ("2024-03-08T22:00:00Z", "2024-03-10T22:00:00Z", "2024-03-11T00:00:00Z")
+    with pytest.raises(DataError, match="line 4 is 2 hours after line 3"):
+        read_bars(write(tmp_path / "c.csv", _bars(*close)), btcusdt, four)
+
+
 def test_bid_ask_bars_are_checked_against_a_given_bar_type(
     tmp_path: Path, btcusdt: Instrument
 ) -> None:
