@@ -87,7 +87,8 @@ _DATA_IMPORT_HELP = "\n\n".join(
         "refused. Prices and sizes with more decimals than the instrument's precision are "
         "refused unless --round-to-precision. Bars of a fixed interval must end on a whole unit "
         "of it (a whole minute for MINUTE bars and longer), be no closer than the interval "
-        "(DAY and WEEK: half of it), and not all be a larger interval apart (5-minute bars "
+        "(an hour less for multi-hour bars, whose UTC times move at DST changes; half of it for "
+        "DAY and WEEK bars), and not all be a larger interval apart (5-minute bars "
         "under a 1-MINUTE bar type); larger gaps (weekends, missing bars) are fine.",
         "Columns are found by name, case-insensitive: bars open,high,low,close[,volume] "
         "(or o,h,l,c,v); quotes bid,ask (or bid_price,ask_price)[,bid_size,ask_size]; trades "
