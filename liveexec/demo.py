@@ -44,6 +44,9 @@ def demo_sources(data_dir: Path = DEMO_DATA_DIR) -> list[DemoSource]:
                     instrument,
                     "BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL",
                     data_dir / "btc-perp-20211231-20220201_1m.csv.gz",
+                    # Some prices have 2 or 3 decimals, the volumes 4: the example's instrument
+                    # (NautilusTrader's BTCUSDT-PERP test instrument) keeps 1 and 3.
+                    round_to_precision=True,
                 ).written
             ),
         ),

@@ -32,6 +32,7 @@ def _layout_for(
     timestamp_column: str | None,
     timestamp_unit: TimestampUnit | None,
     timestamp_format: str | None,
+    timezone: str | None,
     bars_stamped_at: BarStamp | None,
     delimiter: str | None,
 ) -> Layout:
@@ -63,6 +64,7 @@ def _layout_for(
             timestamp_column=timestamp_column or base.timestamp_column,
             timestamp_unit=timestamp_unit or base.timestamp_unit,
             timestamp_format=timestamp_format or base.timestamp_format,
+            timezone=timezone or base.timezone,
             bars_stamped_at=bars_stamped_at or base.bars_stamped_at,
             delimiter=delimiter or base.delimiter,
         )
@@ -82,7 +84,12 @@ _DATA_IMPORT_HELP = "\n\n".join(
         "expected. Rows out of time order are sorted (stably) and the import says so; two bars "
         "at one time, a trade id twice, a quote row repeated whole, NaN or unparsable numbers, "
         "high below low, a bid above its ask, and times before 1990 or in the future are "
-        "refused.",
+        "refused. Prices and sizes with more decimals than the instrument's precision are "
+        "refused unless --round-to-precision. Bars of a fixed interval must end on a whole unit "
+        "of it (a whole minute for MINUTE bars and longer), be no closer than the interval "
+        "(an hour less for multi-hour bars, whose UTC times move at DST changes; half of it for "
+        "DAY and WEEK bars), and not all be a larger interval apart (5-minute bars "
+        "under a 1-MINUTE bar type); larger gaps (weekends, missing bars) are fine.",
         "Columns are found by name, case-insensitive: bars open,high,low,close[,volume] "
         "(or o,h,l,c,v); quotes bid,ask (or bid_price,ask_price)[,bid_size,ask_size]; trades "
         "price, quantity (or qty,size), trade_id (or id)[, buyer_maker or side BUY/SELL]. Other "
@@ -204,7 +211,17 @@ def data_import(
         str | None,
         typer.Option(
             help="strftime format for other text times, e.g. '%d/%m/%Y %H:%M:%S.%f' "
-            "('.%f' reads any fraction; times without %z are UTC).",
+            "('.%f' reads any fraction; times without %z are UTC unless --timezone).",
+            show_default=False,
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="Time zone of times written without an offset (local exchange time): an IANA "
+            "name such as America/Chicago, or a UTC offset such as +02:00; converted to UTC "
+            "across DST (a skipped time is refused; a repeated one is the first pass until "
+            "the times go back). Not for epoch numbers or times with an offset.",
             show_default=False,
         ),
     ] = None,
@@ -219,6 +236,15 @@ def data_import(
     delimiter: Annotated[
         str | None, typer.Option(help="CSV field separator (default ',').", show_default=False)
     ] = None,
+    round_to_precision: Annotated[
+        bool,
+        typer.Option(
+            "--round-to-precision",
+            help="Round prices and sizes with more decimals than the instrument's "
+            "price_precision and size_precision (refused by default); the summary says how "
+            "many were rounded.",
+        ),
+    ] = False,
     volume: Annotated[
         float | None,
         typer.Option(
@@ -306,6 +332,7 @@ def data_import(
             timestamp_column=timestamp_column,
             timestamp_unit=timestamp_unit,
             timestamp_format=timestamp_format,
+            timezone=timezone,
             bars_stamped_at=bars_stamped_at,
             delimiter=delimiter,
         )
@@ -326,17 +353,37 @@ def data_import(
         location = catalog or (cfg.data.catalog if cfg.data else None)
         if location is None:
             raise ConfigError(str(file), [ConfigIssue("data.catalog", "no catalog: use --catalog")])
+        rounding = round_to_precision
         if bars is not None and bar_type is not None:
-            parsed = read_bars(bars, found[0], bar_type, layout, volume=volume, limits=limits)
+            parsed = read_bars(
+                bars,
+                found[0],
+                bar_type,
+                layout,
+                volume=volume,
+                limits=limits,
+                round_to_precision=rounding,
+            )
         elif bid is not None and ask is not None:
             parsed = read_bid_ask_bars_as_quotes(
-                bid, ask, found[0], layout, bar_type=bar_type, volume=volume, limits=limits
+                bid,
+                ask,
+                found[0],
+                layout,
+                bar_type=bar_type,
+                volume=volume,
+                limits=limits,
+                round_to_precision=rounding,
             )
         elif quotes is not None:
-            parsed = read_quotes(quotes, found[0], layout, volume=volume, limits=limits)
+            parsed = read_quotes(
+                quotes, found[0], layout, volume=volume, limits=limits, round_to_precision=rounding
+            )
         else:
             assert trades is not None
-            parsed = read_trades(trades, found[0], layout, limits=limits)
+            parsed = read_trades(
+                trades, found[0], layout, limits=limits, round_to_precision=rounding
+            )
         # Opened only now: a file that fails does not even create the catalog's directory, and
         # a write that fails into a catalog this import created removes it again.
         root = catalog_root(location)
@@ -370,5 +417,8 @@ def data_import(
         f"(times read as {result.timestamps}) into {where}",
         highlight=False,
     )
+    if round_to_precision:
+        rounded = f"{result.rounded:,} value{'s' if result.rounded != 1 else ''}"
+        out().print(f"rounded {rounded} to the instrument's precision", highlight=False)
     for note in result.notes:
         out().print(f"note: {note}", highlight=False)

@@ -34,7 +34,7 @@ from nautilus_trader.persistence.wranglers import (
 from liveexec.config import CatalogConfig
 from liveexec.data._layouts import DataKind, Layout
 from liveexec.data._limits import ReadLimits
-from liveexec.data._parse import TS, Parsed, parse_table
+from liveexec.data._parse import TS, BarInterval, Parsed, Precision, parse_table
 from liveexec.data._readers import ROW, open_table
 from liveexec.errors import ConfigError, ConfigIssue, DataError
 
@@ -132,6 +132,7 @@ class ParsedData:
     build: Callable[[pl.DataFrame], list[Any]]
     per_row: int = 1  # objects built from one row (quotes from bid/ask bars: 4)
     min_gap_ns: int = 0  # a batch ends between rows further apart than this
+    rounded: int = 0  # values rounded to the instrument's precision (round_to_precision)
 
     @property
     def count(self) -> int:
@@ -200,21 +201,23 @@ class ImportResult:
     end: pd.Timestamp
     timestamps: str
     notes: tuple[str, ...]
+    rounded: int = 0  # values rounded to the instrument's precision (round_to_precision)
 
 
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _parse(
+def _parse(  # noqa: PLR0917 (as the readers call it)
     path: Path,
     kind: DataKind,
     layout: Layout,
     limits: ReadLimits | None,
-    interval_ns: int | None = None,
+    precision: Precision,
+    interval: BarInterval | None = None,
 ) -> Parsed:
     try:
         with open_table(Path(path), kind, layout, limits or ReadLimits()) as raw:
-            return parse_table(raw, kind, layout, interval_ns=interval_ns)
+            return parse_table(raw, kind, layout, interval=interval, precision=precision)
     except (MemoryError, pl.exceptions.PanicException) as exc:
         # Out of memory all the same (a process limit below what the limits allow), or a panic
         # in polars' Rust code, which reaches Python as an exception, not an abort.
@@ -243,9 +246,23 @@ def _pandas(rows: pl.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
 
 
 def _notes(parsed: Parsed, path: Path) -> list[str]:
+    notes: list[str] = []
     if parsed.reordered:
-        return [f"{path.name}: rows were not in time order; sorted by time (ties keep file order)"]
-    return []
+        notes.append(
+            f"{path.name}: rows were not in time order; sorted by time (ties keep file order)"
+        )
+    if parsed.rounded:
+        notes.append(
+            f"{path.name}: {parsed.rounded:,} value{'s' if parsed.rounded != 1 else ''} had more "
+            "decimals than the instrument's precision: rounded to it"
+        )
+    return notes
+
+
+def _precision(instrument: Instrument, *, sizes: bool = True, rounding: bool) -> Precision:
+    return Precision(
+        instrument.price_precision, instrument.size_precision if sizes else None, rounding
+    )
 
 
 def _volume(volume: float | None) -> float:
@@ -275,10 +292,31 @@ def _bar_type(bar_type: str | BarType, instrument: Instrument) -> BarType:
     return parsed
 
 
-def _interval_ns(bar_type: BarType) -> int | None:
-    if bar_type.spec.aggregation not in _FIXED_INTERVALS:
+_MINUTE_NS = 60_000_000_000
+_HOUR_NS = 60 * _MINUTE_NS
+_UNIT_NS = {
+    BarAggregation.MILLISECOND: 1_000_000,
+    BarAggregation.SECOND: 1_000_000_000,
+    BarAggregation.MINUTE: _MINUTE_NS,
+}
+
+
+def _interval(bar_type: BarType) -> BarInterval | None:
+    spec = bar_type.spec
+    if spec.aggregation not in _FIXED_INTERVALS:
         return None
-    return int(bar_type.spec.timedelta.value)
+    ns = int(spec.timedelta.value)
+    # Hour, day and week bars end on a whole minute only: sessions open at :30 or :15 (UTC
+    # offsets of half hours), days close at 16:00 local. Bars aligned on local time move by
+    # the DST change's hour in UTC: 4-HOUR bars may be 3 hours apart there, so the closest two
+    # bars may be is the interval less what an hour leaves of it; DAY and WEEK bars also close
+    # early (half days), so for them it is half the interval.
+    unit = _UNIT_NS.get(spec.aggregation, _MINUTE_NS)
+    name = f"{spec.step}-{BarAggregation(spec.aggregation).name}"
+    if spec.aggregation in {BarAggregation.DAY, BarAggregation.WEEK}:
+        return BarInterval(ns, name, unit, ns // 2)
+    shift = _HOUR_NS % ns if ns <= _HOUR_NS else _HOUR_NS
+    return BarInterval(ns, name, unit, ns - shift)
 
 
 def read_bars(
@@ -289,14 +327,18 @@ def read_bars(
     *,
     volume: float | None = None,
     limits: ReadLimits | None = None,
+    round_to_precision: bool = False,
 ) -> ParsedData:
     """Bars of one bar type from a CSV or parquet file; a missing volume column takes
-    ``volume`` (default NautilusTrader's 1,000,000)."""
+    ``volume`` (default NautilusTrader's 1,000,000). Bar times are checked against the bar
+    type's interval; values with more decimals than the instrument's precision are refused
+    unless ``round_to_precision``."""
     layout = layout or Layout()
     kind: DataKind = "bars"
     parsed_type = _bar_type(bar_type, instrument)
     default_volume = _volume(volume)
-    parsed = _parse(path, kind, layout, limits, _interval_ns(parsed_type))
+    precision = _precision(instrument, rounding=round_to_precision)
+    parsed = _parse(path, kind, layout, limits, precision, _interval(parsed_type))
     wrangler = BarDataWrangler(parsed_type, instrument)
     columns = parsed.columns
 
@@ -317,6 +359,7 @@ def read_bars(
         tuple(notes),
         parsed.frame,
         build,
+        rounded=parsed.rounded,
     )
 
 
@@ -329,16 +372,20 @@ def read_bid_ask_bars_as_quotes(
     bar_type: str | BarType | None = None,
     volume: float | None = None,
     limits: ReadLimits | None = None,
+    round_to_precision: bool = False,
 ) -> ParsedData:
     """Bid and ask OHLC bar files turned into quotes (four per bar, at open, high, low, close),
     as NautilusTrader's acceptance tests do. Bars present in only one file are dropped, as
-    NautilusTrader's wrangler does; the result's notes count them. ``bar_type`` is needed only
-    for bars stamped at their open (its interval moves them to their close)."""
+    NautilusTrader's wrangler does; the result's notes count them. ``bar_type`` is needed for
+    bars stamped at their open (its interval moves them to their close); given, the bars' times
+    are checked against its interval. Prices with more decimals than the instrument's
+    precision are refused unless ``round_to_precision``."""
     layout = layout or Layout()
-    interval = _interval_ns(_bar_type(bar_type, instrument)) if bar_type is not None else None
+    interval = _interval(_bar_type(bar_type, instrument)) if bar_type is not None else None
     default_volume = _volume(volume)
-    bid = _parse(bid_path, "bars", layout, limits, interval)
-    ask = _parse(ask_path, "bars", layout, limits, interval)
+    precision = _precision(instrument, sizes=False, rounding=round_to_precision)
+    bid = _parse(bid_path, "bars", layout, limits, precision, interval)
+    ask = _parse(ask_path, "bars", layout, limits, precision, interval)
     prices = ("open", "high", "low", "close")
     # Matched here, as NautilusTrader's wrangler would (an inner join on time), so that batches
     # of matched bars can be built apart.
@@ -382,6 +429,7 @@ def read_bid_ask_bars_as_quotes(
         build,
         per_row=4,
         min_gap_ns=_BAR_QUOTES_SPAN_NS,
+        rounded=bid.rounded + ask.rounded,
     )
 
 
@@ -392,12 +440,15 @@ def read_quotes(
     *,
     volume: float | None = None,
     limits: ReadLimits | None = None,
+    round_to_precision: bool = False,
 ) -> ParsedData:
     """Quotes (bid, ask, optional sizes) from a CSV or parquet file; missing sizes take
-    ``volume`` (default NautilusTrader's 1,000,000)."""
+    ``volume`` (default NautilusTrader's 1,000,000). Values with more decimals than the
+    instrument's precision are refused unless ``round_to_precision``."""
     layout = layout or Layout()
     default_volume = _volume(volume)
-    parsed = _parse(path, "quotes", layout, limits)
+    precision = _precision(instrument, rounding=round_to_precision)
+    parsed = _parse(path, "quotes", layout, limits, precision)
     wrangler = QuoteTickDataWrangler(instrument)
     columns = parsed.columns
 
@@ -415,6 +466,7 @@ def read_quotes(
         tuple(_notes(parsed, Path(path))),
         parsed.frame,
         build,
+        rounded=parsed.rounded,
     )
 
 
@@ -424,11 +476,14 @@ def read_trades(
     layout: Layout | None = None,
     *,
     limits: ReadLimits | None = None,
+    round_to_precision: bool = False,
 ) -> ParsedData:
     """Trades (trade id, price, quantity, optional aggressor side) from a CSV or parquet file.
-    ``buyer_maker`` true means the seller was the aggressor."""
+    ``buyer_maker`` true means the seller was the aggressor. Values with more decimals than
+    the instrument's precision are refused unless ``round_to_precision``."""
     layout = layout or Layout()
-    parsed = _parse(path, "trades", layout, limits)
+    precision = _precision(instrument, rounding=round_to_precision)
+    parsed = _parse(path, "trades", layout, limits, precision)
     columns = tuple(name for name in parsed.columns if name != "buyer_maker")
     makers = "buyer_maker" in parsed.columns
     wrangler = TradeTickDataWrangler(instrument)
@@ -454,6 +509,7 @@ def read_trades(
         tuple(notes),
         parsed.frame,
         build,
+        rounded=parsed.rounded,
     )
 
 
@@ -597,6 +653,7 @@ def write_data(
         pd.Timestamp(end, tz="UTC"),
         parsed.timestamps,
         parsed.notes,
+        parsed.rounded,
     )
 
 
@@ -612,9 +669,18 @@ def import_bars(
     *,
     volume: float | None = None,
     limits: ReadLimits | None = None,
+    round_to_precision: bool = False,
 ) -> ImportResult:
     """:func:`read_bars`, then :func:`write_data`."""
-    parsed = read_bars(path, instrument, bar_type, layout, volume=volume, limits=limits)
+    parsed = read_bars(
+        path,
+        instrument,
+        bar_type,
+        layout,
+        volume=volume,
+        limits=limits,
+        round_to_precision=round_to_precision,
+    )
     return write_data(catalog, parsed)
 
 
@@ -628,10 +694,18 @@ def import_bid_ask_bars_as_quotes(
     bar_type: str | BarType | None = None,
     volume: float | None = None,
     limits: ReadLimits | None = None,
+    round_to_precision: bool = False,
 ) -> ImportResult:
     """:func:`read_bid_ask_bars_as_quotes`, then :func:`write_data`."""
     parsed = read_bid_ask_bars_as_quotes(
-        bid_path, ask_path, instrument, layout, bar_type=bar_type, volume=volume, limits=limits
+        bid_path,
+        ask_path,
+        instrument,
+        layout,
+        bar_type=bar_type,
+        volume=volume,
+        limits=limits,
+        round_to_precision=round_to_precision,
     )
     return write_data(catalog, parsed)
 
@@ -644,9 +718,17 @@ def import_quotes(
     *,
     volume: float | None = None,
     limits: ReadLimits | None = None,
+    round_to_precision: bool = False,
 ) -> ImportResult:
     """:func:`read_quotes`, then :func:`write_data`."""
-    parsed = read_quotes(path, instrument, layout, volume=volume, limits=limits)
+    parsed = read_quotes(
+        path,
+        instrument,
+        layout,
+        volume=volume,
+        limits=limits,
+        round_to_precision=round_to_precision,
+    )
     return write_data(catalog, parsed)
 
 
@@ -657,6 +739,10 @@ def import_trades(
     layout: Layout | None = None,
     *,
     limits: ReadLimits | None = None,
+    round_to_precision: bool = False,
 ) -> ImportResult:
     """:func:`read_trades`, then :func:`write_data`."""
-    return write_data(catalog, read_trades(path, instrument, layout, limits=limits))
+    parsed = read_trades(
+        path, instrument, layout, limits=limits, round_to_precision=round_to_precision
+    )
+    return write_data(catalog, parsed)

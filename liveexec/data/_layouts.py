@@ -3,6 +3,7 @@ layouts people download most."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,6 +24,28 @@ BarStamp = Literal["close", "open"]
 PresetName = Literal["ohlcv", "binance-klines", "binance-trades"]
 
 TIMESTAMP_UNITS: tuple[TimestampUnit, ...] = ("auto", "s", "ms", "us", "ns", "iso8601")
+_UTC_OFFSET = re.compile(r"[+-](\d{2}):(\d{2})")
+
+
+def _check_timezone(name: str) -> None:
+    """An IANA time zone name (``America/Chicago``) or a fixed UTC offset (``+02:00``)."""
+    offset = _UTC_OFFSET.fullmatch(name)
+    if offset is not None:
+        hours, minutes = int(offset[1]), int(offset[2])
+        widest = 14 if name[0] == "+" else 12  # UTC offsets run from -12:00 to +14:00
+        if hours * 60 + minutes > widest * 60 or minutes >= 60:
+            raise ValueError(f"time zone {name!r}: a UTC offset runs from -12:00 to +14:00")
+        return
+    import zoneinfo  # noqa: PLC0415 (only when a time zone is given)
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        msg = (
+            f"time zone {name!r} is neither an IANA name (e.g. 'America/Chicago') nor a UTC "
+            "offset written '+HH:MM'"
+        )
+        raise ValueError(msg) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +57,9 @@ class Layout:
     the names a header line gives. ``header`` None detects one: a first line with no number in it
     is a header. ``min_columns`` lets trailing columns be absent (presets). ``bars_stamped_at``
     says whether a bar's time is its open or its close; NautilusTrader stamps bars at the close,
-    so open times are moved forward by the bar type's interval.
+    so open times are moved forward by the bar type's interval. ``timezone`` (an IANA name or
+    a '+HH:MM' offset) is the zone of naive text or datetime times, converted to UTC; times
+    that carry their own offset, and epoch numbers, are refused with it.
     """
 
     columns: tuple[str, ...] | None = None
@@ -42,6 +67,7 @@ class Layout:
     timestamp_column: str = "timestamp"
     timestamp_unit: TimestampUnit = "auto"
     timestamp_format: str | None = None
+    timezone: str | None = None
     bars_stamped_at: BarStamp = "close"
     delimiter: str = ","
     min_columns: int | None = None
@@ -55,6 +81,11 @@ class Layout:
         if self.timestamp_format is not None and self.timestamp_unit not in ("auto", "iso8601"):
             msg = "a timestamp format parses text; it cannot go with a numeric timestamp unit"
             raise ValueError(msg)
+        if self.timezone is not None:
+            if self.timestamp_unit not in ("auto", "iso8601"):
+                msg = "a time zone applies to text times; epoch numbers are UTC already"
+                raise ValueError(msg)
+            _check_timezone(self.timezone)
         if self.columns is not None and len(set(self.columns)) != len(self.columns):
             raise ValueError(f"columns {list(self.columns)} name a column twice")
         if len(self.delimiter) != 1:
@@ -87,7 +118,8 @@ class Layout:
                 "ns": "epoch nanoseconds",
             }[self.timestamp_unit]
         )
-        parts.append(f"{self.timestamp_column} in {unit}")
+        zone = f" ({self.timezone} local time)" if self.timezone else ""
+        parts.append(f"{self.timestamp_column} in {unit}{zone}")
         if kind == "bars":
             parts.append(f"bars stamped at their {self.bars_stamped_at}")
         return "; ".join(parts)

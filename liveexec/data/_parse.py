@@ -7,7 +7,19 @@ for data NautilusTrader needs sorted:
   import says so;
 - bars: two bars at one time are refused (a bar type has one bar per interval);
 - trades: a trade id seen twice is refused; quotes: a row repeating another whole row is
-  refused. Both usually mean overlapping files were concatenated.
+  refused. Both usually mean overlapping files were concatenated;
+- bars of a fixed interval: each time must fall on a whole unit of the interval (a whole
+  minute for MINUTE bars and longer), two bars closer than the interval are refused (bars
+  aligned on local time move by an hour at DST changes: 4-HOUR bars may be 3 hours apart;
+  DAY and WEEK bars, closing early on half days, may be half the interval apart), and
+  so is a file whose bars are all a larger interval apart (the greatest common divisor of the
+  gaps is larger than the bar type's interval: 5-minute bars under a 1-MINUTE bar type).
+  Larger gaps (weekends, missing bars) are fine;
+- prices and sizes with more decimals than the instrument's precision are refused, or, asked
+  to, rounded (by NautilusTrader, as before) and counted;
+- naive times in a given time zone are converted to UTC: a time the DST change skips is
+  refused, a time it repeats is the earlier one until the file's times go back within that
+  hour, then the later one.
 """
 
 from __future__ import annotations
@@ -18,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+import numpy as np
 import polars as pl
 from nautilus_trader.model.objects import PRICE_MAX, QUANTITY_MAX
 
@@ -25,7 +38,7 @@ from liveexec.data._layouts import DataKind, Layout
 from liveexec.data._readers import ROW, RawTable
 from liveexec.errors import DataError
 
-__all__ = ["EARLIEST_NS", "TS", "Parsed", "parse_table"]
+__all__ = ["EARLIEST_NS", "TS", "BarInterval", "Parsed", "Precision", "parse_table"]
 
 TS = "__ts"  # epoch nanoseconds, UTC
 EARLIEST_NS = 631_152_000 * 1_000_000_000  # 1990-01-01T00:00:00Z
@@ -82,6 +95,27 @@ _SIDES = {"BUY": "BUY", "B": "BUY", "BUYER": "BUY", "SELL": "SELL", "S": "SELL",
 
 
 @dataclass(frozen=True, slots=True)
+class BarInterval:
+    """A bar type's fixed interval: ``ns`` long, named ``name`` (e.g. '1-MINUTE'); times fall on
+    whole ``unit_ns``; two bars closer than ``min_gap_ns`` are refused."""
+
+    ns: int
+    name: str
+    unit_ns: int
+    min_gap_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Precision:
+    """The instrument's decimals for prices and sizes (None: not checked); ``round`` rounds
+    (counting the values) instead of refusing."""
+
+    price: int | None
+    size: int | None
+    round: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Parsed:
     """Checked rows: ``TS`` (int64 ns), the kind's canonical columns, ``ROW``; time-ordered."""
 
@@ -90,14 +124,22 @@ class Parsed:
     columns: tuple[str, ...]  # the canonical columns present, in wrangler order
     reordered: bool
     timestamps: str  # how the times were read, e.g. "epoch milliseconds"
+    rounded: int = 0  # values with more decimals than the instrument's precision, rounded
 
 
 class _Context:
     """What a refusal names, and how a time column is read: decided on the file's first batch and
     kept for the others, as if the file had been read whole."""
 
-    def __init__(self, raw: RawTable, kind: DataKind, layout: Layout) -> None:
+    def __init__(
+        self, raw: RawTable, kind: DataKind, layout: Layout, precision: Precision | None = None
+    ) -> None:
         self.raw = raw
+        self.precision = precision
+        self.rounded = 0
+        # Naive local times a DST change repeats: by day, the latest seen and whether the
+        # times went back (the clock's second pass through the hour).
+        self.repeated: dict[int, tuple[int, bool]] = {}
         self.kind = kind
         self.layout = layout
         self.text_times: Literal["epoch", "iso"] | None = None
@@ -130,12 +172,19 @@ class _Context:
 
 
 def parse_table(
-    raw: RawTable, kind: DataKind, layout: Layout, *, interval_ns: int | None
+    raw: RawTable,
+    kind: DataKind,
+    layout: Layout,
+    *,
+    interval: BarInterval | None,
+    precision: Precision | None = None,
 ) -> Parsed:
     """Checked canonical columns of ``raw``, read batch by batch: only the checked columns are
-    kept (about 50 bytes a row), not the file's text. ``interval_ns`` is the bar interval, for
-    bars stamped at their open."""
-    ctx = _Context(raw, kind, layout)
+    kept (about 50 bytes a row), not the file's text. ``interval`` is the bar type's fixed
+    interval: bars stamped at their open move by it, and the bars' times are checked against
+    it. ``precision`` is the instrument's, checked on every price and size."""
+    interval_ns = interval.ns if interval is not None else None
+    ctx = _Context(raw, kind, layout, precision)
     ts_column = _timestamp_column(ctx, raw.columns)
     sources = _resolve(ctx, raw.columns, ts_column)
     if "buyer_maker" in sources and "side" in sources:
@@ -188,8 +237,10 @@ def parse_table(
     if reordered:
         out = out.sort(TS, maintain_order=True)
     _check_duplicates(ctx, out, sources)
+    if kind == "bars" and interval is not None:
+        _check_interval(ctx, out, interval, ts_column)
     present = tuple(field.name for field in _FIELDS[kind] if field.name in out.columns)
-    return Parsed(kind, out, present, reordered, unit)
+    return Parsed(kind, out, present, reordered, unit, ctx.rounded)
 
 
 # --- columns --------------------------------------------------------------------------------
@@ -322,7 +373,40 @@ def _number(
     )
     if bad is not None:
         raise bad
+    _check_precision(ctx, frame, values, source, role)
     return values
+
+
+def _check_precision(
+    ctx: _Context, frame: pl.DataFrame, values: pl.Series, source: str, role: Role
+) -> None:
+    """Values with more decimals than the instrument's precision: refused, or counted. A value
+    within a millionth of its last kept decimal is exact (float noise such as
+    0.031035000000000004, as pandas writes 0.031035 computed, is no extra decimal)."""
+    precision = ctx.precision
+    if precision is None:
+        return
+    places = precision.price if role == "price" else precision.size
+    if places is None:
+        return
+    scaled = values * float(10**places)
+    excess = (scaled - scaled.round(0)).abs() > 1e-6 + scaled.abs() * 1e-12
+    if precision.round:
+        ctx.rounded += int(excess.sum())
+        return
+    what = "price" if role == "price" else "size"
+    bad = _bad_row(
+        ctx,
+        frame,
+        excess,
+        source,
+        f"{{value!r}} has more decimals than the instrument's {what} precision ({places}): "
+        "NautilusTrader would round it",
+        f"check the instrument's {what}_precision, or round on purpose with "
+        "--round-to-precision (round_to_precision=True)",
+    )
+    if bad is not None:
+        raise bad
 
 
 # --- timestamps -------------------------------------------------------------------------------
@@ -361,7 +445,7 @@ def _timestamps(ctx: _Context, frame: pl.DataFrame, column: str) -> tuple[pl.Ser
                 column=column,
                 hint="leave them out for this file",
             )
-        return _in_range(ctx, frame, raw.dt.epoch("ns"), column), "datetimes"
+        return _in_range(ctx, frame, _localize(ctx, frame, raw, column), column), "datetimes"
     if raw.dtype.is_numeric():
         if layout.timestamp_format is not None:
             raw = raw.cast(pl.String)
@@ -399,6 +483,13 @@ def _timestamps(ctx: _Context, frame: pl.DataFrame, column: str) -> tuple[pl.Ser
 def _epoch(
     ctx: _Context, frame: pl.DataFrame, numbers: pl.Series, column: str
 ) -> tuple[pl.Series, str]:
+    if ctx.layout.timezone is not None:
+        raise ctx.error(
+            f"{numbers[0]!r} is an epoch number, UTC already: --timezone is for text times",
+            row=frame[ROW][0],
+            column=column,
+            hint="leave out --timezone",
+        )
     if numbers.dtype.is_float():
         not_finite = numbers.is_nan() | numbers.is_infinite()
         bad = _bad_row(ctx, frame, not_finite, column, "{value!r} is not a time")
@@ -500,7 +591,7 @@ def _iso_text(ctx: _Context, frame: pl.DataFrame, text: pl.Series, column: str) 
     )
     if bad is not None:
         raise bad
-    return _in_range(ctx, frame, parsed.dt.epoch("ns"), column)
+    return _in_range(ctx, frame, _localize(ctx, frame, parsed, column), column)
 
 
 def _formatted(ctx: _Context, frame: pl.DataFrame, text: pl.Series, column: str) -> pl.Series:
@@ -524,7 +615,58 @@ def _formatted(ctx: _Context, frame: pl.DataFrame, text: pl.Series, column: str)
     )
     if bad is not None:
         raise bad
-    return _in_range(ctx, frame, parsed.dt.epoch("ns"), column)
+    return _in_range(ctx, frame, _localize(ctx, frame, parsed, column), column)
+
+
+_DAY_NS = 86_400 * 1_000_000_000
+
+
+def _localize(ctx: _Context, frame: pl.DataFrame, parsed: pl.Series, column: str) -> pl.Series:
+    """Epoch nanoseconds (UTC) of datetimes: naive ones are UTC, or in ``--timezone``."""
+    zone = ctx.layout.timezone
+    dtype = parsed.dtype
+    assert isinstance(dtype, pl.Datetime)
+    if zone is None:
+        return parsed.dt.epoch("ns")
+    if dtype.time_zone is not None:
+        raise ctx.error(
+            f"{frame[column][0]!s} carries its own UTC offset: --timezone is for times without one",
+            row=frame[ROW][0],
+            column=column,
+            hint="leave out --timezone",
+        )
+    naive = parsed.cast(pl.Datetime("ns"))
+    earliest = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+    bad = _bad_row(
+        ctx,
+        frame,
+        earliest.is_null(),
+        column,
+        f"{{value!r}} does not exist in {zone}: the clocks skip it (a DST change)",
+        "check --timezone, and whether the file's times are local times",
+    )
+    if bad is not None:
+        raise bad
+    ns = earliest.dt.epoch("ns")
+    later = naive.dt.replace_time_zone(zone, ambiguous="latest", non_existent="null").dt.epoch("ns")
+    repeated = (ns != later).arg_true()
+    if repeated.is_empty():
+        return ns
+    # A time the clocks repeat: the first pass until the times go back, then the second.
+    local = naive.dt.epoch("ns")
+    second: list[int] = []
+    for index in repeated.to_list():
+        moment = int(local[index])
+        day = moment // _DAY_NS
+        latest, back = ctx.repeated.get(day, (moment, False))
+        back = back or moment < latest
+        ctx.repeated[day] = (max(latest, moment), back)
+        if back:
+            second.append(index)
+    if not second:
+        return ns
+    picked = pl.Series(second, dtype=pl.UInt32)
+    return ns.scatter(picked, later.gather(picked))
 
 
 def _in_range(ctx: _Context, frame: pl.DataFrame, ns: pl.Series, column: str) -> pl.Series:
@@ -617,6 +759,86 @@ def _check_values(ctx: _Context, out: pl.DataFrame, sources: dict[str, str]) -> 
             row = hit[ROW]
             assert isinstance(row, int)
             raise ctx.error(message.format(**hit), row=row, column=sources[field])
+
+
+_DURATIONS = (
+    (7 * _DAY_NS, "week"),
+    (_DAY_NS, "day"),
+    (3_600_000_000_000, "hour"),
+    (60_000_000_000, "minute"),
+    (1_000_000_000, "second"),
+    (1_000_000, "millisecond"),
+    (1_000, "microsecond"),
+    (1, "nanosecond"),
+)
+
+
+def _duration(ns: int) -> str:
+    """``ns`` in the largest unit that holds it whole: '5 minutes', '90 seconds'."""
+    for size, name in _DURATIONS:
+        if ns % size == 0:
+            count = ns // size
+            return f"{count:,} {name}{'s' if count != 1 else ''}"
+    return f"{ns} nanoseconds"  # unreachable: every duration is whole nanoseconds
+
+
+def _check_interval(
+    ctx: _Context, out: pl.DataFrame, interval: BarInterval, ts_column: str
+) -> None:
+    """Bar times against the bar type's interval (``out`` is in time order, no time twice)."""
+    label = ctx.raw.row_label
+    ts = out[TS]
+    unit = _duration(interval.unit_ns).removeprefix("1 ")
+    hit = ctx.first(out, ts % interval.unit_ns != 0)
+    if hit is not None:
+        row = hit[ROW]
+        assert isinstance(row, int)
+        when = hit[TS]
+        assert isinstance(when, int)
+        raise ctx.error(
+            f"the bar's time {_iso(when)} is not on a whole {unit}: bars of "
+            f"{interval.name} end on one",
+            row=row,
+            column=ts_column,
+            hint="NautilusTrader stamps a bar at its close: are the times the last instant "
+            "inside each bar (…:59.999), or of trades rather than bars?",
+        )
+    if out.height < 2:  # a gap needs two bars
+        return
+    gaps = ts.diff().slice(1)
+    rows = out[ROW]
+    close = (gaps < interval.min_gap_ns).arg_true()
+    if not close.is_empty():
+        index = int(close[0])
+        earlier, later = int(rows[index]), int(rows[index + 1])
+        raise ctx.error(
+            f"{label} {later} is {_duration(int(gaps[index]))} after {label} {earlier}, "
+            f"closer than the bar type's interval ({interval.name}): two bars inside one "
+            "interval",
+            row=later,
+            column=ts_column,
+            hint="give the --bar-type whose interval the file holds, or remove the extra bars",
+        )
+    # Gaps larger than the interval are fine (weekends, missing bars), but when every gap is
+    # a multiple of a larger interval, the file holds bars of that interval.
+    grid = int(np.gcd.reduce(gaps.to_numpy()))
+    if grid <= interval.ns:
+        return
+    index = int(gaps.arg_min() or 0)
+    smallest = int(gaps[index])
+    earlier, later = int(rows[index]), int(rows[index + 1])
+    apart = (
+        f"{_duration(grid)} apart"
+        if grid == smallest
+        else f"{_duration(grid)} apart or a multiple of it (the smallest gap is "
+        f"{_duration(smallest)})"
+    )
+    raise ctx.error(
+        f"bars are {apart}: the smallest gap is between {label}s {earlier} and {later}; "
+        f"the bar type says {interval.name}",
+        column=ts_column,
+        hint="give the --bar-type whose interval the file holds",
+    )
 
 
 def _check_duplicates(ctx: _Context, out: pl.DataFrame, sources: dict[str, str]) -> None:

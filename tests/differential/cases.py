@@ -105,9 +105,14 @@ class Import:
     file: str
     ask_file: str | None = None
     bar_type: str | None = None
+    # The file has more decimals than the instrument keeps: rounded, as NautilusTrader's
+    # wranglers round (`liveexec data import` refuses it otherwise).
+    round_to_precision: bool = False
 
     def cli_args(self, files: dict[str, Path]) -> list[str]:
         args = ["--instrument", self.instrument_id]
+        if self.round_to_precision:
+            args.append("--round-to-precision")
         if self.kind == "bars":
             assert self.bar_type is not None
             return [*args, "--bars", str(files[self.file]), "--bar-type", self.bar_type]
@@ -301,7 +306,9 @@ def _btc_bars_case(name: str, oms: Literal["NETTING", "HEDGING"], file: str, **e
         venues=(_margin("SIM", oms, ("1000000 USDT",), "USDT", fixed),),
         instruments=(BTC_PERP,),
         strategies=(_ema("BTCUSDT-PERP.SIM", BTC_BARS, "0.100"),),
-        imports=(Import("bars", "BTCUSDT-PERP.SIM", file, bar_type=BTC_BARS),),
+        imports=(
+            Import("bars", "BTCUSDT-PERP.SIM", file, bar_type=BTC_BARS, round_to_precision=True),
+        ),
         streams=({"kind": "bars", "instrument_id": "BTCUSDT-PERP.SIM", "bar_type": BTC_BARS},),
         **extra,
     )

@@ -216,10 +216,14 @@ def test_data_import_writes_bars_and_instrument_into_a_catalog(tmp_path: Path) -
             str(DEMO_DATA_DIR / "btc-perp-20211231-20220201_1m.csv.gz"),
             "--bar-type",
             "BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL",
+            # The file's prices have up to 3 decimals and its volumes 4; the example's
+            # instrument keeps 1 and 3.
+            "--round-to-precision",
         ],
     )
     assert result.exit_code == 0, result.output
     assert "wrote 45,031 rows" in result.output
+    assert "rounded 40,452 values to the instrument's precision" in result.output
     opened = open_catalog(str(catalog))
     assert [i.id.value for i in opened.instruments()] == ["BTCUSDT-PERP.SIM"]
     assert len(opened.bars()) == 45_031

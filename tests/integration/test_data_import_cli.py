@@ -53,6 +53,9 @@ def test_help_explains_options_presets_and_examples() -> None:
         "--timestamp-column",
         "--timestamp-unit",
         "--timestamp-format",
+        "--timezone",
+        "America/Chicago",
+        "--round-to-precision",
         "--bars-stamped-at",
         "--volume",
         "1,000,000",
@@ -99,9 +102,17 @@ def test_real_quotes_and_trades_import_from_csv_and_parquet(
     code, output = _import(catalog, "--trades", str(shared_data / "binance/btcusdt-trades.parquet"))
     assert code == 0, output
     assert "wrote 2,001 rows: trades of BTCUSDT.BINANCE" in output
-    code, output = _import(catalog, "--quotes", str(shared_data / "fx/truefx-usdjpy-ticks.csv"))
+    # USD/JPY prices (3 decimals) into this config's BTCUSDT (2): rounded only when asked.
+    truefx = str(shared_data / "fx/truefx-usdjpy-ticks.csv")
+    code, output = _import(catalog, "--quotes", truefx)
+    assert code == 3, output
+    assert "line 2, column 'bid': '86.655' has more decimals" in " ".join(output.split())
+    code, output = _import(catalog, "--quotes", truefx, "--round-to-precision")
     assert code == 0, output
     assert "wrote 1,000 rows: quotes" in output
+    prices = [v for line in Path(truefx).read_text().splitlines()[1:] for v in line.split(",")[1:]]
+    beyond = sum(len(price.split(".")[1].rstrip("0")) > 2 for price in prices)
+    assert f"rounded {beyond:,} values to the instrument's precision" in output
     assert "no size" not in output
     opened = open_catalog(str(catalog))
     assert len(opened.trade_ticks()) == 2_001
@@ -204,7 +215,7 @@ def test_futures_contract_data_import(tmp_path: Path) -> None:
     config = tmp_path / "es.yaml"
     config.write_text(yaml.safe_dump(raw))
     bars = tmp_path / "es.csv"
-    bars.write_text("1735000000,5990.25,5991.00,5989.50,5990.75,1200\n")
+    bars.write_text("1734998400,5990.25,5991.00,5989.50,5990.75,1200\n")  # on a whole minute
     result = runner.invoke(
         app,
         [
@@ -218,7 +229,7 @@ def test_futures_contract_data_import(tmp_path: Path) -> None:
     catalog = open_catalog(str(tmp_path / "catalog"))
     (future,) = catalog.instruments()
     assert type(future).__name__ == "FuturesContract"
-    assert catalog.bars()[0].ts_event == 1_735_000_000 * 10**9
+    assert catalog.bars()[0].ts_event == 1_734_998_400 * 10**9
 
 
 def test_bars_without_volume_get_nautilus_default_volume_not_zero(tmp_path: Path) -> None:
@@ -244,3 +255,67 @@ def test_millisecond_epochs_under_a_header_are_not_read_as_1970(tmp_path: Path) 
     assert code == 0, output
     (bar,) = open_catalog(str(tmp_path / "catalog")).bars()
     assert bar.ts_event == 1_704_067_260 * 10**9  # 2024-01-01T00:01:00Z
+
+
+# --- mistakes caught instead of run (issue 20) ---------------------------------------------------
+
+
+def test_five_minute_bars_under_a_one_minute_bar_type_exit_3(tmp_path: Path) -> None:
+    bars = tmp_path / "bars.csv"
+    bars.write_text(
+        "timestamp,open,high,low,close\n"
+        "2024-01-01T00:05:00Z,1,2,0.5,1.5\n"
+        "2024-01-01T00:10:00Z,1,2,0.5,1.5\n"
+        "2024-01-01T00:15:00Z,1,2,0.5,1.5\n"
+    )
+    catalog = tmp_path / "catalog"
+    code, output = _import(catalog, "--bars", str(bars), "--bar-type", BAR_TYPE)
+    assert code == 3, output
+    shown = " ".join(output.split())
+    assert str(bars) in shown
+    assert "bars are 5 minutes apart: the smallest gap is between lines 2 and 3" in shown
+    assert "the bar type says 1-MINUTE" in shown
+    assert not catalog.exists()
+    five = BAR_TYPE.replace("-1-MINUTE-", "-5-MINUTE-")
+    code, output = _import(catalog, "--bars", str(bars), "--bar-type", five)
+    assert code == 0, output
+    assert "wrote 3 rows" in output
+
+
+def test_extra_decimals_exit_3_unless_rounded_on_purpose(tmp_path: Path) -> None:
+    quotes = tmp_path / "q.csv"
+    quotes.write_text(
+        "timestamp,bid,ask\n2024-01-01T00:00:00Z,100.50,100.60\n2024-01-01T00:00:01Z,100.505,100.6\n"
+    )
+    catalog = tmp_path / "catalog"
+    code, output = _import(catalog, "--quotes", str(quotes))
+    shown = " ".join(output.split())
+    assert code == 3, output
+    assert "line 3, column 'bid': '100.505' has more decimals than the instrument's price" in shown
+    assert "precision (2)" in shown
+    assert not catalog.exists()
+    code, output = _import(catalog, "--quotes", str(quotes), "--round-to-precision")
+    assert code == 0, output
+    assert "rounded 1 value to the instrument's precision" in output
+    assert "wrote 2 rows" in output
+    assert len(open_catalog(str(catalog)).quote_ticks()) == 2
+
+
+def test_local_exchange_times_with_a_timezone_and_fractions(tmp_path: Path) -> None:
+    quotes = tmp_path / "q.csv"
+    # Chicago: 2024-03-09 is CST (-6), 2024-03-11 CDT (-5).
+    quotes.write_text(
+        "time,bid,ask\n"
+        "09/03/2024 12:00:00.250,100.5,100.6\n"
+        "11/03/2024 12:00:00.123456,100.5,100.6\n"
+    )
+    args = ["--quotes", str(quotes), "--timestamp-column", "time"]
+    fmt = ["--timestamp-format", "%d/%m/%Y %H:%M:%S.%f"]
+    catalog = tmp_path / "catalog"
+    code, output = _import(catalog, *args, *fmt, "--timezone", "America/Chicago")
+    assert code == 0, output
+    assert "2024-03-09T18:00:00.250000+00:00 to 2024-03-11T17:00:00.123456+00:00" in output
+    code, output = _import(tmp_path / "other", *args, *fmt, "--timezone", "Chicago")
+    assert code == 2, output
+    assert "neither an IANA name" in output
+    assert not (tmp_path / "other").exists()

@@ -26,6 +26,7 @@ from nautilus_trader.model.instruments import (
     FuturesContract,
     Instrument,
 )
+from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.persistence.wranglers import (
     BarDataWrangler,
     QuoteTickDataWrangler,
@@ -214,14 +215,33 @@ def test_real_bars_equal_nautilus_wrangler_output(shared_data: Path) -> None:
     )
     bar_type = "BTCUSDT-PERP.SIM-1-MINUTE-LAST-EXTERNAL"
     path = shared_data / "bars" / "btc-perp-20211231-20220201_1m.csv"
-    ours = read_bars(path, perp, bar_type)
+    # The file's prices have 2 decimals, its volumes 4; NautilusTrader's test instrument (whose
+    # precisions this is) keeps 1 and 3: refused, unless rounded on purpose, as its wrangler does.
+    with pytest.raises(DataError, match=r"line 244, column 'open': '46821\.75' has more"):
+        read_bars(path, perp, bar_type)
+    ours = read_bars(path, perp, bar_type, round_to_precision=True)
+    # Counted as the file writes them: decimals beyond 1 (prices) and 3 (volume).
+    lines = [line.split(",") for line in path.read_text().splitlines()[1:]]
+    beyond = sum(
+        -Decimal(value).normalize().as_tuple().exponent > (3 if column == 5 else 1)  # type: ignore[operator]
+        for line in lines
+        for column, value in enumerate(line)
+        if column > 0
+    )
+    assert ours.rounded == beyond > 0
+    assert any("than the instrument's precision: rounded" in note for note in ours.notes)
     frame = pd.read_csv(path, index_col="timestamp", parse_dates=True)
     theirs = BarDataWrangler(BarType.from_str(bar_type), perp).process(frame)
     assert len(ours.data) == len(theirs) == 45_031
     assert [(b.open, b.high, b.low, b.close, b.volume, b.ts_event) for b in ours.data] == [
         (b.open, b.high, b.low, b.close, b.volume, b.ts_event) for b in theirs
     ]
-    gzipped = read_bars(DEMO_DATA_DIR / "btc-perp-20211231-20220201_1m.csv.gz", perp, bar_type)
+    gzipped = read_bars(
+        DEMO_DATA_DIR / "btc-perp-20211231-20220201_1m.csv.gz",
+        perp,
+        bar_type,
+        round_to_precision=True,
+    )
     assert gzipped.data == ours.data
     assert ours.timestamps == "ISO 8601"
 
@@ -252,14 +272,25 @@ def test_real_bid_ask_bars_equal_nautilus_quotes(shared_data: Path) -> None:
     ]
 
 
-def test_real_quote_csvs_keep_nanoseconds_and_offsets(
-    shared_data: Path, btcusdt: Instrument
-) -> None:
-    fx2019 = read_quotes(shared_data / "fx2019" / "eurusd-quotes-20190101.csv", btcusdt)
+def test_real_quote_csvs_keep_nanoseconds_and_offsets(shared_data: Path) -> None:
+    def pair(symbol: str, precision: int) -> Instrument:
+        base, quote = symbol.split("/")
+        spec = {
+            "kind": "currency_pair",
+            "id": f"{symbol}.SIM",
+            "base_currency": base,
+            "quote_currency": quote,
+            "price_precision": precision,
+            "size_precision": 0,
+        }
+        return build_instrument(config(spec).instruments[0])  # type: ignore[arg-type]
+
+    eurusd, usdjpy = pair("EUR/USD", 5), pair("USD/JPY", 3)
+    fx2019 = read_quotes(shared_data / "fx2019" / "eurusd-quotes-20190101.csv", eurusd)
     assert fx2019.rows == 10_000
     # '2019-01-01T23:00:00.078000128Z': nanoseconds survive.
     assert fx2019.data[0].ts_event == 1_546_383_600_078_000_128
-    truefx = read_quotes(shared_data / "fx" / "truefx-usdjpy-ticks.csv", btcusdt)
+    truefx = read_quotes(shared_data / "fx" / "truefx-usdjpy-ticks.csv", usdjpy)
     assert truefx.rows == 1_000
     assert truefx.data[0].ts_event == 1_357_077_600_295_000_000  # 2013-01-01 22:00:00.295+00:00
     assert float(truefx.data[0].bid_size) == DEFAULT_VOLUME  # no size column
@@ -697,3 +728,265 @@ def test_an_instrument_is_compared_as_the_catalog_stores_it(
         write_data(catalog, read_bars(path, fx, BTC_BAR))
     assert len(catalog.bars()) == 2
     assert len(catalog.instruments()) == 1
+
+
+# --- bar intervals: the bar type against the times (issue 20) ------------------------------------
+
+
+def _bars(*times: str) -> str:
+    return BAR_HEADER + "".join(f"{time},100,102,99,101,5\n" for time in times)
+
+
+def test_five_minute_bars_under_a_one_minute_bar_type_are_refused(
+    tmp_path: Path, btcusdt: Instrument
+) -> None:
+    path = write(
+        tmp_path / "b.csv",
+        _bars("2024-01-01T00:05:00Z", "2024-01-01T00:10:00Z", "2024-01-01T00:20:00Z"),
+    )
+    with pytest.raises(DataError) as caught:
+        read_bars(path, btcusdt, BTC_BAR)
+    message = str(caught.value)
+    assert caught.value.file == str(path)
+    assert "bars are 5 minutes apart" in message
+    assert "between lines 2 and 3" in message
+    assert "the bar type says 1-MINUTE" in message
+    five = read_bars(path, btcusdt, "BTCUSDT.BINANCE-5-MINUTE-LAST-EXTERNAL")
+    assert five.rows == 3
+
+
+def test_larger_gaps_are_fine_when_the_interval_shows(tmp_path: Path, btcusdt: Instrument) -> None:
+    # Missing bars, a weekend, and bars only where there was trading (gaps of 2 and 3 minutes:
+    # their common divisor is the bar type's minute).
+    for times in (
+        ("2024-01-05T21:58:00Z", "2024-01-05T21:59:00Z", "2024-01-07T22:00:00Z"),
+        ("2024-01-01T00:01:00Z", "2024-01-01T00:03:00Z", "2024-01-01T00:06:00Z"),
+    ):
+        assert read_bars(write(tmp_path / "b.csv", _bars(*times)), btcusdt, BTC_BAR).rows == 3
+
+
+@pytest.mark.parametrize(
+    ("bar_type", "times", "row", "words"),
+    [
+        # 5-minute bars 2 minutes apart: two bars inside one interval.
+        ("BTCUSDT.BINANCE-5-MINUTE-LAST-EXTERNAL",
+         ("2024-01-01T00:05:00Z", "2024-01-01T00:10:00Z", "2024-01-01T00:12:00Z"), 4,
+         "line 4 is 2 minutes after line 3, closer than the bar type's interval (5-MINUTE)"),
+        (BTC_BAR, ("2024-01-01T09:30:00Z", "2024-01-01T09:31:17Z"), 3,
+         "2024-01-01T09:31:17Z is not on a whole minute"),
+        ("BTCUSDT.BINANCE-1-SECOND-LAST-EXTERNAL", ("2024-01-01T09:30:00.500Z",), 2,
+         "not on a whole second"),
+        # Daily bars at UTC midnight under an hourly bar type.
+        ("BTCUSDT.BINANCE-1-HOUR-LAST-EXTERNAL",
+         ("2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z", "2024-01-05T00:00:00Z"), None,
+         "bars are 1 day apart"),
+    ],
+)  # fmt: skip
+def test_bar_times_off_the_bar_types_interval_are_refused(
+    tmp_path: Path,
+    btcusdt: Instrument,
+    bar_type: str,
+    times: tuple[str, ...],
+    row: int | None,
+    words: str,
+) -> None:
+    path = write(tmp_path / "b.csv", _bars(*times))
+    with pytest.raises(DataError) as caught:
+        read_bars(path, btcusdt, bar_type)
+    assert (caught.value.row, caught.value.column) == (row, "timestamp")
+    assert words in str(caught.value)
+
+
+def test_daily_bars_at_session_closes_across_dst_and_early_closes(
+    tmp_path: Path, btcusdt: Instrument
+) -> None:
+    # 16:00 New York: 21:00Z, 20:00Z after the DST change (a 23-hour gap), 13:00 on an early
+    # close (18:00Z).
+    closes = (
+        "2024-03-08T21:00:00Z",
+        "2024-03-11T20:00:00Z",
+        "2024-03-12T20:00:00Z",
+        "2024-11-27T21:00:00Z",
+        "2024-11-29T18:00:00Z",
+        "2024-12-02T21:00:00Z",
+    )
+    path = write(tmp_path / "d.csv", _bars(*closes))
+    assert read_bars(path, btcusdt, "BTCUSDT.BINANCE-1-DAY-LAST-EXTERNAL").rows == 6
+    twice = write(tmp_path / "t.csv", _bars("2024-03-08T21:00:00Z", "2024-03-09T02:00:00Z"))
+    with pytest.raises(DataError, match="closer than the bar type's interval"):
+        read_bars(twice, btcusdt, "BTCUSDT.BINANCE-1-DAY-LAST-EXTERNAL")
+
+
+def test_multi_hour_bars_may_move_by_the_dst_hour(tmp_path: Path, btcusdt: Instrument) -> None:
+    # 4-hour bars aligned on New York's 17:00: 22:00Z in winter, 21:00Z after the change, where
+    # two bars are 3 hours apart; 2 hours apart is two bars inside one interval.
+    four = "BTCUSDT.BINANCE-4-HOUR-LAST-EXTERNAL"
+    moved = ("2024-03-08T22:00:00Z", "2024-03-10T22:00:00Z", "2024-03-11T01:00:00Z")
+    assert read_bars(write(tmp_path / "m.csv", _bars(*moved)), btcusdt, four).rows == 3
+    close = ("2024-03-08T22:00:00Z", "2024-03-10T22:00:00Z", "2024-03-11T00:00:00Z")
+    with pytest.raises(DataError, match="line 4 is 2 hours after line 3"):
+        read_bars(write(tmp_path / "c.csv", _bars(*close)), btcusdt, four)
+
+
+def test_bid_ask_bars_are_checked_against_a_given_bar_type(
+    tmp_path: Path, btcusdt: Instrument
+) -> None:
+    path = write(tmp_path / "b.csv", _bars("2024-01-01T00:05:00Z", "2024-01-01T00:10:00Z"))
+    assert read_bid_ask_bars_as_quotes(path, path, btcusdt).rows == 2  # no bar type: no interval
+    with pytest.raises(DataError, match="bars are 5 minutes apart"):
+        read_bid_ask_bars_as_quotes(path, path, btcusdt, bar_type=BTC_BAR)
+
+
+# --- precision: more decimals than the instrument keeps (issue 20) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "row", "column", "words"),
+    [
+        ("timestamp,bid,ask\n1704067200000,100.50,100.60\n1704067201000,100.505,100.6\n", 3,
+         "bid", "'100.505' has more decimals than the instrument's price precision (2)"),
+        ("timestamp,bid,ask,bid_size,ask_size\n1704067200000,100.5,100.6,1,0.0000015\n", 2,
+         "ask_size", "'0.0000015' has more decimals than the instrument's size precision (6)"),
+        ("timestamp,bid,ask\n1704067200000,1.5e-3,100.6\n", 2, "bid", "'1.5e-3'"),
+    ],
+)  # fmt: skip
+def test_values_beyond_the_instruments_precision_are_refused(
+    tmp_path: Path,
+    btcusdt: Instrument,
+    text: str,
+    row: int,
+    column: str,
+    words: str,
+) -> None:
+    path = write(tmp_path / "q.csv", text)
+    with pytest.raises(DataError) as caught:
+        read_quotes(path, btcusdt)
+    assert (caught.value.file, caught.value.row, caught.value.column) == (str(path), row, column)
+    assert words in str(caught.value)
+    assert "--round-to-precision" in str(caught.value)
+    rounded = read_quotes(path, btcusdt, round_to_precision=True)
+    assert rounded.rounded == 1
+    assert any("1 value had more decimals" in note for note in rounded.notes)
+
+
+def test_bar_prices_and_volumes_are_checked_and_rounded_when_asked(
+    tmp_path: Path, btcusdt: Instrument
+) -> None:
+    perp = build_instrument(
+        config({**BTCUSDT, "price_precision": 1, "size_precision": 3}).instruments[0]  # type: ignore[arg-type]
+    )
+    text = BAR_HEADER + "2024-01-01T00:01:00Z,46319.25,46320.0,46319.0,46319.30,1.2345\n"
+    path = write(tmp_path / "b.csv", text)
+    with pytest.raises(DataError) as caught:
+        read_bars(path, perp, BTC_BAR)
+    assert (caught.value.row, caught.value.column) == (2, "open")  # 46319.30 is exact
+    assert "'46319.25'" in str(caught.value)
+    parsed = read_bars(path, perp, BTC_BAR, round_to_precision=True)
+    assert parsed.rounded == 2  # the open and the volume
+    (bar,) = parsed.data
+    # Rounded as NautilusTrader rounds: its own Price and Quantity of the same floats.
+    assert (bar.open, bar.volume) == (Price(46319.25, 1), Quantity(1.2345, 3))
+    assert str(bar.close) == "46319.3"
+    exact = write(tmp_path / "e.csv", BAR_HEADER + GOOD_BAR)
+    assert read_bars(exact, perp, BTC_BAR).rounded == 0
+
+
+def test_parquet_float_noise_is_no_extra_decimal(tmp_path: Path, btcusdt: Instrument) -> None:
+    path = tmp_path / "t.parquet"
+    frame = {
+        "timestamp": [1_704_067_200_000, 1_704_067_201_000],
+        "trade_id": ["1", "2"],
+        "price": [39432.48, 39432.485],
+        "quantity": [0.031035000000000004, 0.1],  # 0.031035 as computed in floating point
+    }
+    pl.DataFrame(frame).write_parquet(path)
+    with pytest.raises(DataError) as caught:
+        read_trades(path, btcusdt)
+    assert (caught.value.row, caught.value.column) == (2, "price")
+    assert "row 2" in str(caught.value)
+    assert read_trades(path, btcusdt, round_to_precision=True).rounded == 1
+
+
+# --- time zones and fractions (issue 20) ---------------------------------------------------------
+
+
+def test_local_times_are_converted_to_utc_across_dst(tmp_path: Path, btcusdt: Instrument) -> None:
+    # Chicago: CST (-6) before 2024-03-10 02:00, CDT (-5) after.
+    path = write(
+        tmp_path / "q.csv",
+        "timestamp,bid,ask\n2024-03-09 12:00:00,100.5,100.6\n2024-03-11 12:00:00,100.5,100.7\n",
+    )
+    parsed = read_quotes(path, btcusdt, Layout(timezone="America/Chicago"))
+    assert [q.ts_event for q in parsed.data] == [
+        int(datetime(2024, 3, 9, 18, tzinfo=UTC).timestamp()) * 10**9,
+        int(datetime(2024, 3, 11, 17, tzinfo=UTC).timestamp()) * 10**9,
+    ]
+    assert parsed.data[0].ts_event != read_quotes(path, btcusdt).data[0].ts_event  # naive: UTC
+
+
+def test_the_hour_dst_repeats_is_read_in_file_order(tmp_path: Path, btcusdt: Instrument) -> None:
+    # 2024-11-03 in Chicago: 01:00 to 01:59 happens twice (CDT, then CST). Half-hour bars.
+    local = ("00:30", "01:00", "01:30", "01:00", "01:30", "02:00")
+    path = write(tmp_path / "b.csv", _bars(*(f"2024-11-03 {time}:00" for time in local)))
+    parsed = read_bars(
+        path, btcusdt, "BTCUSDT.BINANCE-30-MINUTE-LAST-EXTERNAL", Layout(timezone="America/Chicago")
+    )
+    first = int(datetime(2024, 11, 3, 5, 30, tzinfo=UTC).timestamp()) * 10**9
+    assert [bar.ts_event for bar in parsed.data] == [first + i * 1_800 * 10**9 for i in range(6)]
+
+
+def test_a_local_time_dst_skips_is_refused(tmp_path: Path, btcusdt: Instrument) -> None:
+    path = write(
+        tmp_path / "q.csv",
+        "timestamp,bid,ask\n2024-03-10 01:59:00,100.5,100.6\n2024-03-10 02:30:00,100.5,100.7\n",
+    )
+    with pytest.raises(DataError) as caught:
+        read_quotes(path, btcusdt, Layout(timezone="America/Chicago"))
+    assert (caught.value.row, caught.value.column) == (3, "timestamp")
+    assert "does not exist in America/Chicago" in str(caught.value)
+
+
+def test_a_fixed_offset_with_python_fractions_in_the_format(
+    tmp_path: Path, btcusdt: Instrument
+) -> None:
+    path = write(
+        tmp_path / "q.csv",
+        "timestamp,bid,ask\n01.02.2024 10:00:05.123456,1,2\n01.02.2024 10:00:06.5,1,2\n",
+    )
+    layout = Layout(timestamp_format="%d.%m.%Y %H:%M:%S.%f", timezone="+02:00")
+    parsed = read_quotes(path, btcusdt, layout)
+    eight = int(datetime(2024, 2, 1, 8, tzinfo=UTC).timestamp()) * 10**9
+    assert [q.ts_event for q in parsed.data] == [
+        eight + 5_123_456_000,
+        eight + 6_500_000_000,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("timestamp,bid,ask\n1704067200000,1,2\n", "epoch number, UTC already"),
+        ("timestamp,bid,ask\n2024-01-01T00:00:00+01:00,1,2\n", "carries its own UTC offset"),
+    ],
+)
+def test_a_time_zone_is_refused_where_times_are_not_naive(
+    tmp_path: Path, btcusdt: Instrument, text: str, words: str
+) -> None:
+    with pytest.raises(DataError, match=words):
+        read_quotes(write(tmp_path / "q.csv", text), btcusdt, Layout(timezone="Europe/Berlin"))
+
+
+@pytest.mark.parametrize(
+    ("zone", "words"),
+    [
+        ("Mars/Olympus", "neither an IANA name"),
+        ("+15:00", r"runs from -12:00 to \+14:00"),
+        ("-12:30", r"runs from -12:00 to \+14:00"),
+    ],
+)
+def test_layout_refuses_unknown_time_zones(zone: str, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        Layout(timezone=zone)
+    with pytest.raises(ValueError, match="epoch numbers are UTC"):
+        Layout(timezone="+02:00", timestamp_unit="ms")
+    assert Layout(timezone="-03:30").timezone == "-03:30"
