@@ -7,7 +7,7 @@ from liveexec.config._identity import (
     identity_document,
     redacted_document,
 )
-from liveexec.config._loader import load_config, parse_config
+from liveexec.config._loader import load_config, load_config_for, parse_config
 from liveexec.config._models import (
     LIVE_VENUES,
     ActorSpec,
@@ -96,6 +96,7 @@ __all__ = [
     "identity_document",
     "liveexec_home",
     "load_config",
+    "load_config_for",
     "parse_config",
     "redacted_document",
     "resolve_database_url",
