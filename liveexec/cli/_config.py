@@ -1,4 +1,4 @@
-"""``liveexec config check`` and ``liveexec config schema``."""
+"""``liveexec config check``, ``liveexec config schema`` and ``liveexec config reference``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from liveexec.errors import ConfigError
 
 __all__ = ["config_app"]
 
-config_app = group("Validate configs and print their JSON Schema.")
+config_app = group("Validate configs; print their JSON Schema and their reference.")
 
 
 ForCommand = Annotated[
@@ -85,6 +85,24 @@ def config_schema(
     from liveexec.config import config_json_schema  # noqa: PLC0415 (cheap --help)
 
     text = config_json_schema()
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+
+
+@config_app.command("reference")
+def config_reference(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the config reference as markdown: every section with its fields' types, defaults
+    and descriptions (committed as docs/CONFIG.md)."""
+    from liveexec.config import config_reference_markdown  # noqa: PLC0415 (cheap --help)
+
+    text = config_reference_markdown()
     if output is None:
         sys.stdout.write(text)
     else:

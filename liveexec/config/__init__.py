@@ -43,7 +43,11 @@ from liveexec.config._models import (
     StrategySpec,
     VenueConfig,
 )
-from liveexec.config._schema import config_json_schema
+from liveexec.config._schema import (
+    config_json_schema,
+    config_reference_markdown,
+    undescribed_properties,
+)
 from liveexec.config._settings import (
     DATABASE_URL_ENV,
     HOME_ENV,
@@ -92,6 +96,7 @@ __all__ = [
     "component_parameters",
     "config_id",
     "config_json_schema",
+    "config_reference_markdown",
     "default_database_url",
     "identity_document",
     "liveexec_home",
@@ -100,4 +105,5 @@ __all__ = [
     "parse_config",
     "redacted_document",
     "resolve_database_url",
+    "undescribed_properties",
 ]

@@ -31,8 +31,10 @@ class CatalogConfig(FrozenModel):
 
 
 class DataStreamConfig(FrozenModel):
-    kind: Literal["bars", "quotes", "trades"]
-    instrument_id: InstrumentId
+    kind: Literal["bars", "quotes", "trades"] = Field(
+        description="What the catalog holds for the instrument: bars, quotes or trades."
+    )
+    instrument_id: InstrumentId = Field(description="The instrument, 'SYMBOL.VENUE'.")
     bar_type: str | None = Field(
         default=None,
         description="Required for bars, e.g. 'BTC-PERP.SIM-1-MINUTE-LAST-EXTERNAL'.",
@@ -58,8 +60,10 @@ _LAST_NS_TIME = datetime(2262, 4, 11, tzinfo=UTC)
 
 
 class DataConfig(FrozenModel):
-    catalog: CatalogConfig
-    streams: tuple[DataStreamConfig, ...] = Field(min_length=1)
+    catalog: CatalogConfig = Field(description="The catalog the data is read from.")
+    streams: tuple[DataStreamConfig, ...] = Field(
+        min_length=1, description="The data replayed, one stream per instrument and kind."
+    )
     start: UtcDatetime | None = Field(
         default=None,
         description="First moment replayed (inclusive); unset: the catalog's first. A date is "
