@@ -42,6 +42,7 @@ from liveexec.config._models import (
     StrategyRiskLimits,
     StrategySpec,
     VenueConfig,
+    derived_config_path,
 )
 from liveexec.config._schema import (
     config_json_schema,
@@ -98,6 +99,7 @@ __all__ = [
     "config_json_schema",
     "config_reference_markdown",
     "default_database_url",
+    "derived_config_path",
     "identity_document",
     "liveexec_home",
     "load_config",

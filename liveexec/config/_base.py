@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from liveexec.config._models import LiveexecConfig
 
 __all__ = [
+    "IMPORT_PATH_PATTERN",
     "MONEY_PATTERN",
     "Check",
     "CurrencyCode",
@@ -64,10 +65,11 @@ InstrumentId = Annotated[
     str, _pattern(r"[^\s.][^\s]*\.[A-Z][A-Z0-9_]*", "instrument id", "BTCUSDT.BINANCE")
 ]
 CurrencyCode = Annotated[str, _pattern(r"[A-Z0-9]{2,10}", "currency code", "USDT")]
+IMPORT_PATH_PATTERN = r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*"  # module:Class
 ImportPath = Annotated[
     str,
     _pattern(
-        r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*",
+        IMPORT_PATH_PATTERN,
         "import path",
         "nautilus_trader.examples.strategies.ema_cross:EMACross",
     ),

@@ -12,7 +12,12 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from liveexec.config._base import MONEY_PATTERN, FrozenModel, Mode, TraderId
-from liveexec.config._components import ActorSpec, ExecAlgorithmSpec, StrategySpec
+from liveexec.config._components import (
+    ActorSpec,
+    ExecAlgorithmSpec,
+    StrategySpec,
+    derived_config_path,
+)
 from liveexec.config._data import CatalogConfig, DataConfig, DataStreamConfig
 from liveexec.config._database import DatabaseConfig
 from liveexec.config._instruments import (
@@ -83,6 +88,7 @@ __all__ = [
     "StrategyRiskLimits",
     "StrategySpec",
     "VenueConfig",
+    "derived_config_path",
 ]
 
 

@@ -208,6 +208,10 @@ def _strategy(key: str, value: object) -> Callable[[Raw], None]:
 
 
 NOT_IMPORTABLE = _set("strategies.0.path", "nowhere.strategies:Missing")
+# Quiet is configured by QuietSettings: without config_path, QuietConfig is looked for.
+DERIVED_CONFIG_MISSING = _set(
+    "strategies.0", {"path": "tests.unit.settings_strategy:Quiet", "config": {}}
+)
 UNSTREAMED_BARS = _strategy("bar_type", "BTCUSDT-PERP.SIM-5-MINUTE-LAST-EXTERNAL")
 ON_OKX = _both(
     _strategy("instrument_id", "BTC-USDT-SWAP.OKX"),
@@ -230,6 +234,8 @@ REFUSALS = (
                   _set("data.end", "2023-01-02T00:00:00Z"))),
     Refusal("backtest: component not importable", "backtest", "strategies[0].path",
             NOT_IMPORTABLE),
+    Refusal("backtest: no config_path, no config class of NautilusTrader's naming", "backtest",
+            "strategies[0].config_path", DERIVED_CONFIG_MISSING),
     Refusal("backtest: bad component parameter", "backtest", "strategies[0].config",
             _strategy("fast_ema_period", "ten")),
     Refusal("backtest: component refuses its parameters when built", "backtest",
