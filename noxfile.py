@@ -72,7 +72,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=TOOLS_PYTHON)
 def schemas(session: nox.Session) -> None:
-    """Regenerate schemas/ from the config models; fail if it differs from what is committed."""
+    """Regenerate schemas/ and docs/CONFIG.md from the config models; fail if they differ from
+    what is committed."""
     install(session, "test")
     session.run("liveexec", "config", "schema", "-o", "schemas/liveexec-config.schema.json")
-    session.run("git", "diff", "--exit-code", "--", "schemas", external=True)
+    session.run("liveexec", "config", "reference", "-o", "docs/CONFIG.md")
+    session.run("git", "diff", "--exit-code", "--", "schemas", "docs/CONFIG.md", external=True)

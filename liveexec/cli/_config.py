@@ -1,4 +1,4 @@
-"""``liveexec config check`` and ``liveexec config schema``."""
+"""``liveexec config check``, ``liveexec config schema`` and ``liveexec config reference``."""
 
 from __future__ import annotations
 
@@ -14,15 +14,16 @@ from liveexec.errors import ConfigError
 
 __all__ = ["config_app"]
 
-config_app = group("Validate configs and print their JSON Schema.")
+config_app = group("Validate configs; print their JSON Schema and their reference.")
 
 
 ForCommand = Annotated[
     Literal["backtest", "paper", "live"] | None,
     typer.Option(
         "--for",
-        help="Check the file as this command would run it (a config of another mode is "
-        "refused, as that command refuses it). Default: the config's own mode.",
+        help="Check the file as this command would run it: backtest and live refuse a config "
+        "of another mode, paper runs any config as mode: paper (and says so). Default: the "
+        "config's own mode.",
         show_default=False,
     ),
 ]
@@ -44,11 +45,15 @@ def config_check(
     component names has an adapter. What the run checks once its database is open (schema,
     promotion approval, the trader id's lease) is listed, not checked.
     """
-    from liveexec.config import load_config  # noqa: PLC0415 (cheap --help)
+    from liveexec.config import load_config, load_config_for  # noqa: PLC0415 (cheap --help)
     from liveexec.nodes import preflight  # noqa: PLC0415 (cheap --help)
 
+    note: str | None = None
     try:
-        cfg = load_config(file, overrides=overrides or ())
+        if command is None:
+            cfg = load_config(file, overrides=overrides or ())
+        else:
+            cfg, note = load_config_for(file, command, overrides=overrides or ())
         checked = preflight(cfg, str(file), command=command)
     except ConfigError as exc:
         raise fail(exc) from None
@@ -60,8 +65,8 @@ def config_check(
     table.add_row("venues", ", ".join(v.name for v in cfg.venues) or "-")
     table.add_row("instruments", ", ".join(cfg.instrument_ids) or "-")
     out().print(table)
-    for note in checked.notes:
-        out().print(f"note: {note}", highlight=False)
+    for line in ([note] if note is not None else []) + checked.notes:
+        out().print(f"note: {line}", highlight=False)
     # Not run here: they need the run's database, and config check writes nothing anywhere.
     if checked.database_checks:
         out().print(f"not checked here: `liveexec {cfg.mode}` checks once its database is open")
@@ -80,6 +85,24 @@ def config_schema(
     from liveexec.config import config_json_schema  # noqa: PLC0415 (cheap --help)
 
     text = config_json_schema()
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+
+
+@config_app.command("reference")
+def config_reference(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the config reference as markdown: every section with its fields' types, defaults
+    and descriptions (committed as docs/CONFIG.md)."""
+    from liveexec.config import config_reference_markdown  # noqa: PLC0415 (cheap --help)
+
+    text = config_reference_markdown()
     if output is None:
         sys.stdout.write(text)
     else:

@@ -28,7 +28,9 @@ _PAPER_HELP = "\n\n".join(
         "The node stops by itself at the end of the data. Ctrl-C or SIGTERM stop it "
         "gracefully: the recorder is flushed and the run recorded as 'interrupted' (exit 130). "
         "Pacing is the config's 'paper' section (e.g. --set paper.speed=60 for 60x real time, "
-        "--set paper.min_gap_ms=0). A config written for backtests runs with --set mode=paper.",
+        "--set paper.min_gap_ms=0). The config that was backtested runs unchanged: a config "
+        "that says mode: backtest (or mode: live) runs as mode: paper, and the command says so "
+        "in a line; no order ever reaches a venue.",
         "With paper.market_data: venue the 'live' section's adapters stream a real venue's "
         "market data (data clients only, keys as ${ENV_VAR}) and the config's simulated venue of "
         "the same name (BINANCE, BYBIT, OKX) fills the orders: no order reaches the venue. The "
@@ -63,13 +65,15 @@ def paper_command(
         TimeElapsedColumn,
     )
 
-    from liveexec.config import load_config, resolve_database_url  # noqa: PLC0415
+    from liveexec.config import load_config_for, resolve_database_url  # noqa: PLC0415
     from liveexec.db import mask_url  # noqa: PLC0415
     from liveexec.errors import LiveexecError, RunInterrupted  # noqa: PLC0415
     from liveexec.trading import paper  # noqa: PLC0415
 
     try:
-        cfg = load_config(file, overrides=overrides or ())
+        cfg, note = load_config_for(file, "paper", overrides=overrides or ())
+        if note is not None:
+            out().print(f"note: {note}", highlight=False)
         url = resolve_database_url(cfg, override=db)
         if progress and cfg.paper.market_data == "replay":  # a venue's data has no end
             with Progress(

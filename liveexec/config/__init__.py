@@ -7,7 +7,7 @@ from liveexec.config._identity import (
     identity_document,
     redacted_document,
 )
-from liveexec.config._loader import load_config, parse_config
+from liveexec.config._loader import load_config, load_config_for, parse_config
 from liveexec.config._models import (
     LIVE_VENUES,
     ActorSpec,
@@ -42,8 +42,13 @@ from liveexec.config._models import (
     StrategyRiskLimits,
     StrategySpec,
     VenueConfig,
+    derived_config_path,
 )
-from liveexec.config._schema import config_json_schema
+from liveexec.config._schema import (
+    config_json_schema,
+    config_reference_markdown,
+    undescribed_properties,
+)
 from liveexec.config._settings import (
     DATABASE_URL_ENV,
     HOME_ENV,
@@ -92,11 +97,15 @@ __all__ = [
     "component_parameters",
     "config_id",
     "config_json_schema",
+    "config_reference_markdown",
     "default_database_url",
+    "derived_config_path",
     "identity_document",
     "liveexec_home",
     "load_config",
+    "load_config_for",
     "parse_config",
     "redacted_document",
     "resolve_database_url",
+    "undescribed_properties",
 ]

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, Self
 
-from pydantic import AwareDatetime, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
-from liveexec.config._base import Check, FrozenModel, InstrumentId
+from liveexec.config._base import Check, FrozenModel, InstrumentId, UtcDatetime
 from liveexec.errors import ConfigIssue
 
 if TYPE_CHECKING:
@@ -31,8 +31,10 @@ class CatalogConfig(FrozenModel):
 
 
 class DataStreamConfig(FrozenModel):
-    kind: Literal["bars", "quotes", "trades"]
-    instrument_id: InstrumentId
+    kind: Literal["bars", "quotes", "trades"] = Field(
+        description="What the catalog holds for the instrument: bars, quotes or trades."
+    )
+    instrument_id: InstrumentId = Field(description="The instrument, 'SYMBOL.VENUE'.")
     bar_type: str | None = Field(
         default=None,
         description="Required for bars, e.g. 'BTC-PERP.SIM-1-MINUTE-LAST-EXTERNAL'.",
@@ -58,10 +60,21 @@ _LAST_NS_TIME = datetime(2262, 4, 11, tzinfo=UTC)
 
 
 class DataConfig(FrozenModel):
-    catalog: CatalogConfig
-    streams: tuple[DataStreamConfig, ...] = Field(min_length=1)
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    catalog: CatalogConfig = Field(description="The catalog the data is read from.")
+    streams: tuple[DataStreamConfig, ...] = Field(
+        min_length=1, description="The data replayed, one stream per instrument and kind."
+    )
+    start: UtcDatetime | None = Field(
+        default=None,
+        description="First moment replayed (inclusive); unset: the catalog's first. A date is "
+        "its midnight UTC, a time without an offset is UTC ('2022-01-03', "
+        "'2022-01-03T06:00:00Z').",
+    )
+    end: UtcDatetime | None = Field(
+        default=None,
+        description="Last moment replayed; unset: the catalog's last. A date is its midnight "
+        "UTC, a time without an offset is UTC.",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

@@ -17,4 +17,4 @@ class DatabaseConfig(FrozenModel):
             "the user data directory. LIVEEXEC_DATABASE_URL overrides it."
         ),
     )
-    echo: bool = False
+    echo: bool = Field(default=False, description="Log every SQL statement (SQLAlchemy's echo).")

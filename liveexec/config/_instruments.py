@@ -43,19 +43,30 @@ __all__ = [
 class _ListedInstrument(FrozenModel):
     """What every instrument defined in the config has, whatever its kind."""
 
-    id: InstrumentId
+    id: InstrumentId = Field(description="NautilusTrader instrument id, 'SYMBOL.VENUE'.")
     raw_symbol: str | None = Field(
         default=None, description="Venue symbol; defaults to the id's symbol."
     )
-    price_precision: Precision
+    price_precision: Precision = Field(description="Decimal places of a price.")
     price_increment: PositiveDecimal | None = Field(
         default=None, description="Defaults to 10^-price_precision."
     )
     tick_scheme: str | None = Field(default=None, description="e.g. 'FOREX_3DECIMAL'.")
-    maker_fee: Decimal = Decimal(0)
-    taker_fee: Decimal = Decimal(0)
-    margin_init: NonNegativeDecimal = Decimal(0)
-    margin_maint: NonNegativeDecimal = Decimal(0)
+    maker_fee: Decimal = Field(
+        default=Decimal(0),
+        description="Fee rate of a fill that adds liquidity, a fraction of its notional "
+        "(0.0002 = 2 bps; negative: a rebate).",
+    )
+    taker_fee: Decimal = Field(
+        default=Decimal(0),
+        description="Fee rate of a fill that takes liquidity, a fraction of its notional.",
+    )
+    margin_init: NonNegativeDecimal = Field(
+        default=Decimal(0), description="Initial margin, a fraction of the notional."
+    )
+    margin_maint: NonNegativeDecimal = Field(
+        default=Decimal(0), description="Maintenance margin, a fraction of the notional."
+    )
 
     @property
     def venue(self) -> str:
@@ -65,31 +76,45 @@ class _ListedInstrument(FrozenModel):
 class _InstrumentDefinition(_ListedInstrument):
     """A pair of currencies (spot or perpetual), traded in fractional sizes."""
 
-    base_currency: CurrencyCode
-    quote_currency: CurrencyCode
-    size_precision: Precision
+    base_currency: CurrencyCode = Field(description="The currency bought or sold, e.g. 'BTC'.")
+    quote_currency: CurrencyCode = Field(description="The currency of the price, e.g. 'USDT'.")
+    size_precision: Precision = Field(description="Decimal places of a quantity.")
     size_increment: PositiveDecimal | None = Field(
         default=None, description="Defaults to 10^-size_precision."
     )
-    lot_size: PositiveDecimal | None = None
-    min_quantity: PositiveDecimal | None = None
-    max_quantity: PositiveDecimal | None = None
-    min_notional: MoneyStr | None = None
-    max_notional: MoneyStr | None = None
+    lot_size: PositiveDecimal | None = Field(default=None, description="Round lot size.")
+    min_quantity: PositiveDecimal | None = Field(
+        default=None, description="Smallest quantity of an order."
+    )
+    max_quantity: PositiveDecimal | None = Field(
+        default=None, description="Largest quantity of an order."
+    )
+    min_notional: MoneyStr | None = Field(
+        default=None, description="Smallest notional of an order, e.g. '5 USDT'."
+    )
+    max_notional: MoneyStr | None = Field(
+        default=None, description="Largest notional of an order, e.g. '1000000 USDT'."
+    )
 
 
 class CurrencyPairSpec(_InstrumentDefinition):
     """A spot or FX currency pair, e.g. BTCUSDT.BINANCE or USD/JPY.SIM."""
 
-    kind: Literal["currency_pair"]
+    kind: Literal["currency_pair"] = Field(description="The instrument's kind.")
 
 
 class CryptoPerpetualSpec(_InstrumentDefinition):
     """A perpetual swap, e.g. BTCUSDT-PERP.BINANCE."""
 
-    kind: Literal["crypto_perpetual"]
-    settlement_currency: CurrencyCode
-    is_inverse: bool = False
+    kind: Literal["crypto_perpetual"] = Field(description="The instrument's kind.")
+    settlement_currency: CurrencyCode = Field(
+        description="The currency margin and PnL settle in, e.g. 'USDT'."
+    )
+    is_inverse: bool = Field(
+        default=False,
+        description="An inverse contract: sized in the quote currency, valued and settled in "
+        "the base currency.",
+    )
 
 
 AssetClass = Literal["FX", "EQUITY", "COMMODITY", "DEBT", "INDEX", "CRYPTOCURRENCY", "ALTERNATIVE"]
@@ -100,7 +125,7 @@ class FuturesContractSpec(_ListedInstrument):
     """A dated futures contract (NautilusTrader ``FuturesContract``), traded in whole contracts,
     e.g. ESZ5.XCME."""
 
-    kind: Literal["futures_contract"]
+    kind: Literal["futures_contract"] = Field(description="The instrument's kind.")
     currency: CurrencyCode = Field(description="Quote and settlement currency, e.g. 'USD'.")
     underlying: str = Field(min_length=1, description="The underlying's symbol, e.g. 'ES'.")
     asset_class: AssetClass = Field(description="Asset class of the underlying, e.g. 'INDEX'.")
@@ -125,11 +150,11 @@ class FuturesContractSpec(_ListedInstrument):
 class EquitySpec(_ListedInstrument):
     """A share (NautilusTrader ``Equity``), traded in whole shares, e.g. AAPL.XNAS."""
 
-    kind: Literal["equity"]
+    kind: Literal["equity"] = Field(description="The instrument's kind.")
     currency: CurrencyCode = Field(description="Quote currency, e.g. 'USD'.")
     lot_size: WholeUnits = Field(default=1, description="Shares per round lot.")
-    min_quantity: WholeUnits | None = None
-    max_quantity: WholeUnits | None = None
+    min_quantity: WholeUnits | None = Field(default=None, description="Fewest shares of an order.")
+    max_quantity: WholeUnits | None = Field(default=None, description="Most shares of an order.")
     isin: str | None = Field(
         default=None, pattern=r"[A-Z]{2}[A-Z0-9]{9}[0-9]", description="e.g. 'US0378331005'."
     )
@@ -138,9 +163,14 @@ class EquitySpec(_ListedInstrument):
 class ProvidedInstrumentsSpec(FrozenModel):
     """Instruments loaded at run time from the data catalog or from the venue's own provider."""
 
-    kind: Literal["provided"]
-    source: Literal["catalog", "venue"]
-    ids: tuple[InstrumentId, ...] = Field(min_length=1)
+    kind: Literal["provided"] = Field(description="The instrument's kind.")
+    source: Literal["catalog", "venue"] = Field(
+        description="catalog: the definitions stored in data.catalog (backtest, paper replay); "
+        "venue: the venue adapter's instrument provider (live, paper on venue data)."
+    )
+    ids: tuple[InstrumentId, ...] = Field(
+        min_length=1, description="The instrument ids to load, 'SYMBOL.VENUE'."
+    )
 
 
 DefinedInstrumentSpec = CurrencyPairSpec | CryptoPerpetualSpec | FuturesContractSpec | EquitySpec

@@ -92,9 +92,15 @@ class LiveConfig(FrozenModel):
     config's ``venues`` and ``instruments`` name what it trades there.
     """
 
-    binance: BinanceLiveConfig | None = None
-    bybit: BybitLiveConfig | None = None
-    okx: OkxLiveConfig | None = None
+    binance: BinanceLiveConfig | None = Field(
+        default=None, description="Binance's adapter (venue BINANCE); unset: not connected."
+    )
+    bybit: BybitLiveConfig | None = Field(
+        default=None, description="Bybit's adapter (venue BYBIT); unset: not connected."
+    )
+    okx: OkxLiveConfig | None = Field(
+        default=None, description="OKX's adapter (venue OKX); unset: not connected."
+    )
     reconciliation: bool = Field(
         default=True,
         description="Reconcile the node's orders and positions with the venue's at start.",

@@ -17,12 +17,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from liveexec.config._base import Mode
 from liveexec.config._models import LiveexecConfig
 from liveexec.config._safe import MAX_CONFIG_BYTES, check_shape, parse_text, read_config_text
 from liveexec.config._validation import SemanticIssues
 from liveexec.errors import ConfigError, ConfigIssue
 
-__all__ = ["load_config", "parse_config", "substitute_env"]
+__all__ = ["load_config", "load_config_for", "parse_config", "substitute_env"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}
@@ -183,6 +184,17 @@ def _read(path: Path) -> Any:  # noqa: ANN401
     return parse_text(read_config_text(path), kind, str(path))
 
 
+def _read_mapping(file: Path) -> dict[str, Any]:
+    raw = _read(file)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            str(file), [ConfigIssue("<root>", "the top level must be a mapping of fields")]
+        )
+    return raw
+
+
 def load_config(
     path: str | os.PathLike[str],
     *,
@@ -196,16 +208,46 @@ def load_config(
     :class:`~liveexec.errors.ConfigError` listing every problem found.
     """
     file = Path(path)
-    raw = _read(file)
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(
-            str(file), [ConfigIssue("<root>", "the top level must be a mapping of fields")]
-        )
     return parse_config(
-        raw, source=str(file), base_dir=file.parent, overrides=overrides, environ=environ
+        _read_mapping(file),
+        source=str(file),
+        base_dir=file.parent,
+        overrides=overrides,
+        environ=environ,
     )
+
+
+def load_config_for(
+    path: str | os.PathLike[str],
+    command: Mode,
+    *,
+    overrides: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> tuple[LiveexecConfig, str | None]:
+    """The config as ``liveexec COMMAND`` runs it, and a one-line note when that is not the
+    mode the file (with its overrides) says.
+
+    ``paper`` runs any config as ``mode: paper``: the file that was backtested, unchanged (a
+    paper run never sends an order, whatever the file's mode; ``mode`` is not part of the
+    config_id). The config is validated as a paper config, so an issue paper mode has is
+    reported as such. ``backtest`` and ``live`` load the file as it is: their preflight refuses
+    another mode (``live`` trades only a config that says ``mode: live``).
+    """
+    file = Path(path)
+    if command != "paper":
+        return load_config(file, overrides=overrides, environ=environ), None
+    raw = _read_mapping(file)
+    check_shape(raw, str(file))
+    issues: list[ConfigIssue] = []
+    data = _prepared(raw, base_dir=file.parent, overrides=overrides, environ=environ, issues=issues)
+    written = data.get("mode", LiveexecConfig.model_fields["mode"].get_default())
+    if written == "paper" or written not in ("backtest", "live"):
+        return _validated(data, source=str(file), issues=issues), None
+    data["mode"] = "paper"
+    note = f"{file} says mode: {written}; `liveexec paper` runs it as mode: paper"
+    if written == "live":
+        note += " (no order reaches a venue)"
+    return _validated(data, source=f"{file} (run as mode: paper)", issues=issues), note
 
 
 def parse_config(
@@ -219,7 +261,23 @@ def parse_config(
     """Validate an already-parsed config mapping (see :func:`load_config`)."""
     check_shape(raw, source)  # a mapping built in Python can be cyclic too
     issues: list[ConfigIssue] = []
-    data = substitute_env(dict(raw), os.environ if environ is None else environ, issues)
+    data = _prepared(raw, base_dir=base_dir, overrides=overrides, environ=environ, issues=issues)
+    return _validated(data, source=source, issues=issues)
+
+
+def _prepared(
+    raw: Mapping[str, Any],
+    *,
+    base_dir: Path | None,
+    overrides: Sequence[str],
+    environ: Mapping[str, str] | None,
+    issues: list[ConfigIssue],
+) -> dict[str, Any]:
+    """``raw`` with its variables substituted, the overrides applied and a relative catalog path
+    resolved; what cannot be done is appended to ``issues``."""
+    data: dict[str, Any] = substitute_env(
+        dict(raw), os.environ if environ is None else environ, issues
+    )
     for assignment in overrides:
         problem = _apply_override(data, assignment)
         if problem is not None:
@@ -230,6 +288,10 @@ def parse_config(
         if "://" not in location:
             local = Path(location).expanduser()
             catalog["path"] = str(local if local.is_absolute() else (base_dir / local).resolve())
+    return data
+
+
+def _validated(data: dict[str, Any], *, source: str, issues: list[ConfigIssue]) -> LiveexecConfig:
     try:
         config = LiveexecConfig.model_validate(data)
     except ValidationError as exc:

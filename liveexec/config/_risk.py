@@ -87,8 +87,12 @@ class InstrumentRiskLimits(FrozenModel):
     """Limits on one instrument, across all strategies of the trader (quantities in the
     instrument's units, notionals in its quote currency)."""
 
-    max_order_qty: PositiveDecimal | None = None
-    max_order_notional: PositiveDecimal | None = None
+    max_order_qty: PositiveDecimal | None = Field(
+        default=None, description="Largest quantity of one order."
+    )
+    max_order_notional: PositiveDecimal | None = Field(
+        default=None, description="Largest notional of one order, at its price or the last."
+    )
     max_position_qty: PositiveDecimal | None = Field(
         default=None,
         description="Largest position either way, counting working orders that would add to it.",
@@ -108,16 +112,24 @@ class InstrumentRiskLimits(FrozenModel):
 class StrategyRiskLimits(FrozenModel):
     """Limits on one strategy (by its strategy id, e.g. 'EMACross-000')."""
 
-    max_order_notional: PositiveDecimal | None = None
+    max_order_notional: PositiveDecimal | None = Field(
+        default=None, description="Largest notional of one of its orders, per instrument."
+    )
     max_position_qty: PositiveDecimal | None = Field(
         default=None, description="Per instrument, counting working orders that would add to it."
     )
     max_position_notional: PositiveDecimal | None = Field(
         default=None, description="Per instrument, valued at the last price."
     )
-    max_open_orders: Annotated[int, Field(ge=1)] | None = None
-    max_orders_per_second: Annotated[int, Field(ge=1)] | None = None
-    max_orders_per_minute: Annotated[int, Field(ge=1)] | None = None
+    max_open_orders: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Working orders of the strategy, all instruments."
+    )
+    max_orders_per_second: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Orders the strategy may submit in any one second."
+    )
+    max_orders_per_minute: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Orders the strategy may submit in any one minute."
+    )
 
 
 class DatabaseExposureConfig(FrozenModel):
@@ -227,7 +239,10 @@ class RiskConfig(FrozenModel):
         "base quantity of a sell) above the free balance, less what approved orders not yet "
         "accepted need. Orders that only reduce a position are not checked.",
     )
-    kill_switch: KillSwitchConfig = KillSwitchConfig()
+    kill_switch: KillSwitchConfig = Field(
+        default=KillSwitchConfig(),
+        description="The manual kill switch (`liveexec halt` / `liveexec resume`).",
+    )
     database_exposure: DatabaseExposureConfig | None = Field(
         default=None,
         description="Exposure limits across every trader sharing the database (opt-in).",

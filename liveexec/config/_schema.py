@@ -1,18 +1,153 @@
-"""The JSON Schema of the config, generated from the models (committed under schemas/)."""
+"""The JSON Schema of the config, generated from the models (committed under schemas/), and the
+config reference rendered from it (committed as docs/CONFIG.md)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import Any
 
 from liveexec.config._models import LiveexecConfig
 
-__all__ = ["config_json_schema"]
+__all__ = ["config_json_schema", "config_reference_markdown", "undescribed_properties"]
 
 SCHEMA_ID = "https://liveexec.dev/schemas/liveexec-config.schema.json"
+_ROOT = "LiveexecConfig"
+
+type Schema = dict[str, Any]
+
+
+def _schema() -> Schema:
+    schema = LiveexecConfig.model_json_schema(mode="validation")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
 
 
 def config_json_schema() -> str:
     """The schema as stable, pretty-printed JSON text (ends with a newline)."""
-    schema = LiveexecConfig.model_json_schema(mode="validation")
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
-    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    return json.dumps(_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def _models(schema: Schema) -> dict[str, Schema]:
+    return {_ROOT: schema, **schema.get("$defs", {})}
+
+
+def undescribed_properties(schema: Schema | None = None) -> list[str]:
+    """``Model.field`` of every property of the schema without a description (none: all have)."""
+    models = _models(_schema() if schema is None else schema)
+    return [
+        f"{name}.{field}"
+        for name, model in models.items()
+        for field, prop in model.get("properties", {}).items()
+        if not str(prop.get("description", "")).strip()
+    ]
+
+
+def _refs(prop: Schema, path: str) -> Iterator[tuple[str, str]]:
+    """The models a property holds, with the config path each is found at."""
+    ref = prop.get("$ref")
+    if isinstance(ref, str):
+        yield ref.rsplit("/", 1)[1], path
+    for key in ("anyOf", "oneOf", "allOf"):
+        for option in prop.get(key, ()):
+            yield from _refs(option, path)
+    if isinstance(prop.get("items"), dict):
+        yield from _refs(prop["items"], f"{path}[]")
+    if isinstance(prop.get("additionalProperties"), dict):
+        yield from _refs(prop["additionalProperties"], f"{path}.<key>")
+
+
+def _paths(models: dict[str, Schema]) -> dict[str, list[str]]:
+    """Every model and the config paths it appears at, in the order a reader meets them."""
+    found: dict[str, list[str]] = {_ROOT: [""]}
+    queue = [_ROOT]
+    while queue:
+        name = queue.pop(0)
+        for parent in found[name]:
+            for field, prop in models[name].get("properties", {}).items():
+                here = f"{parent}.{field}" if parent else field
+                for child, path in _refs(prop, here):
+                    if child not in found:
+                        found[child] = []
+                        queue.append(child)
+                    if path not in found[child]:
+                        found[child].append(path)
+    return found
+
+
+def _type(prop: Schema, sections: set[str]) -> str:
+    ref = prop.get("$ref")
+    if isinstance(ref, str):
+        name = ref.rsplit("/", 1)[1]
+        return f"[{name}](#{name.lower()})" if name in sections else name
+    if "const" in prop:
+        return f"`{json.dumps(prop['const'])}`"
+    if "enum" in prop:
+        return " \\| ".join(f"`{json.dumps(value)}`" for value in prop["enum"])
+    for key in ("anyOf", "oneOf"):
+        if key in prop:
+            options = [_type(option, sections) for option in prop[key]]
+            return " or ".join(dict.fromkeys(options))
+    kind = prop.get("type")
+    if kind == "array":
+        items = prop.get("items")
+        return f"list of {_type(items, sections)}" if isinstance(items, dict) else "list"
+    if kind == "object":
+        values = prop.get("additionalProperties")
+        return f"map of {_type(values, sections)}" if isinstance(values, dict) else "map"
+    if kind == "string" and prop.get("format") in ("date-time", "password"):
+        return "date-time" if prop["format"] == "date-time" else "secret string"
+    return str(kind) if kind is not None else "any"
+
+
+def _default(prop: Schema, required: bool) -> str:
+    if required:
+        return "required"
+    if "default" not in prop:
+        return ""
+    value = prop["default"]
+    if isinstance(value, dict) and value and "$ref" in prop:
+        return "its defaults"
+    return f"`{json.dumps(value, sort_keys=True)}`"
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def config_reference_markdown() -> str:
+    """The config reference: each section (model) with the config paths it is found at, its
+    fields' types, defaults and descriptions, as markdown (ends with a newline)."""
+    models = _models(_schema())
+    lines = [
+        "# Config reference",
+        "",
+        "<!-- Generated by `liveexec config reference -o docs/CONFIG.md` from the config models "
+        "(as schemas/liveexec-config.schema.json is); do not edit by hand. -->",
+        "",
+        "Every field of a liveexec config file (YAML, TOML or JSON), section by section. A "
+        "section's heading is its model; the paths under it are where it is found in a file "
+        "(`[]`: an item of a list, `<key>`: a map's key).",
+    ]
+    # A model without fields (pydantic's JsonValue: any JSON) is named, not given a section.
+    sections = {name for name, model in models.items() if model.get("properties")}
+    for name, paths in _paths(models).items():
+        if name not in sections:
+            continue
+        model = models[name]
+        lines += ["", f"## {name}", ""]
+        shown = [f"`{path}`" for path in paths if path] or ["the top level of the file"]
+        lines.append(f"At: {', '.join(shown)}.")
+        description = str(model.get("description", "")).strip()
+        if description:
+            lines += ["", " ".join(description.split())]
+        required = set(model.get("required", ()))
+        lines += ["", "| Field | Type | Default | Description |", "| --- | --- | --- | --- |"]
+        for field, prop in model.get("properties", {}).items():
+            row = (
+                f"`{field}`",
+                _type(prop, sections),
+                _default(prop, field in required),
+                _cell(str(prop.get("description", ""))),
+            )
+            lines.append(f"| {' | '.join(row)} |")
+    return "\n".join(lines) + "\n"

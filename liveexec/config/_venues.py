@@ -49,17 +49,36 @@ class FeeModelConfig(FrozenModel):
 
 
 class FillModelConfig(FrozenModel):
-    prob_fill_on_limit: Probability = 1.0
-    prob_slippage: Probability = 0.0
-    random_seed: int | None = None
+    prob_fill_on_limit: Probability = Field(
+        default=1.0,
+        description="Probability that a limit order fills when the market reaches its price "
+        "(NautilusTrader's FillModel).",
+    )
+    prob_slippage: Probability = Field(
+        default=0.0,
+        description="Probability that a fill taking liquidity slips one tick.",
+    )
+    random_seed: int | None = Field(
+        default=None,
+        description="Seed of the fill model's random draws; unset: different draws each run.",
+    )
 
 
 class VenueConfig(FrozenModel):
     """A trading venue: simulated in backtest and paper mode, real in live mode."""
 
-    name: VenueName
-    oms_type: Literal["NETTING", "HEDGING"] = "NETTING"
-    account_type: Literal["CASH", "MARGIN"] = "MARGIN"
+    name: VenueName = Field(
+        description="The venue of the instrument ids it trades, e.g. 'BINANCE' or 'SIM'."
+    )
+    oms_type: Literal["NETTING", "HEDGING"] = Field(
+        default="NETTING",
+        description="NETTING: one position per instrument; HEDGING: several, each order "
+        "opening its own unless it names one.",
+    )
+    account_type: Literal["CASH", "MARGIN"] = Field(
+        default="MARGIN",
+        description="CASH: orders are paid for in full; MARGIN: they take margin (leverage).",
+    )
     base_currency: CurrencyCode | None = Field(
         default=None,
         description="Single-currency account in this currency; None for multi-currency.",
@@ -71,8 +90,16 @@ class VenueConfig(FrozenModel):
         default=Decimal(1),
         description=f"Leverage of a margin account, above 0 and at most {MAX_LEVERAGE}.",
     )
-    book_type: Literal["L1_MBP", "L2_MBP", "L3_MBO"] = "L1_MBP"
-    bar_execution: bool = True
+    book_type: Literal["L1_MBP", "L2_MBP", "L3_MBO"] = Field(
+        default="L1_MBP",
+        description="The order book the simulated venue matches against: L1_MBP, top of book "
+        "from quotes, trades or bars (L2_MBP, L3_MBO need order book data).",
+    )
+    bar_execution: bool = Field(
+        default=True,
+        description="Bars move the simulated venue's market (their open, high, low and close), "
+        "so orders fill on bar data.",
+    )
     support_contingent_orders: bool = Field(
         default=True,
         description="The simulated venue links contingent orders (OTO/OCO/OUO: brackets). "
@@ -80,8 +107,12 @@ class VenueConfig(FrozenModel):
         "also makes long NETTING runs linear in time (NautilusTrader re-reads every order of a "
         "position after each fill to update its contingencies).",
     )
-    fee_model: FeeModelConfig = FeeModelConfig()
-    fill_model: FillModelConfig = FillModelConfig()
+    fee_model: FeeModelConfig = Field(
+        default=FeeModelConfig(), description="What the simulated venue charges for a fill."
+    )
+    fill_model: FillModelConfig = Field(
+        default=FillModelConfig(), description="How the simulated venue fills orders."
+    )
 
 
 # --- cross-field checks -------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from liveexec.config import (
     FuturesContractSpec,
     LiveexecConfig,
     ProvidedInstrumentsSpec,
+    derived_config_path,
 )
 from liveexec.data import open_catalog
 from liveexec.errors import ConfigIssue
@@ -94,6 +95,12 @@ _QUANTITY_MAX = Decimal(str(QUANTITY_MAX))  # depends on NautilusTrader's precis
 _INSTRUMENT_KEYS = ("instrument_id", "instrument_ids")
 _BAR_TYPE_KEYS = ("bar_type", "bar_types")
 _SECTIONS = ("strategies", "exec_algorithms", "actors")
+# The hint when config_path is NautilusTrader's naming of path's config class (what a config
+# without config_path gets) and no such class exists.
+_NOT_DERIVABLE = (
+    "without config_path, path + 'Config' is taken (NautilusTrader's naming); give config_path: "
+    "'module:Class' of the component's config class"
+)
 _FACTORIES: dict[str, Callable[[Any], object]] = {
     "strategies": StrategyFactory.create,
     "exec_algorithms": ExecAlgorithmFactory.create,
@@ -196,9 +203,12 @@ class Checking:
                     try:
                         _resolve(path)
                     except (ImportError, AttributeError) as exc:
+                        derived = field == "config_path" and path == derived_config_path(spec.path)
                         issues.append(
                             ConfigIssue(
-                                f"{section}[{index}].{field}", f"cannot import {path!r}: {exc}"
+                                f"{section}[{index}].{field}",
+                                f"cannot import {path!r}: {exc}",
+                                _NOT_DERIVABLE if derived else None,
                             )
                         )
                 if issues:

@@ -105,9 +105,10 @@ DATABASE_CHECKS: Mapping[Stage, tuple[str, ...]] = {
 _RUN_AS: Mapping[Mode, str] = {
     "backtest": "run it with `liveexec backtest CONFIG --set mode=backtest` or set "
     "`mode: backtest`",
-    "paper": "run it with `liveexec paper CONFIG --set mode=paper` or set `mode: paper`",
+    "paper": "`liveexec paper CONFIG` runs it as mode: paper (in Python: "
+    "`load_config_for(path, 'paper')`), or set `mode: paper`",
     "live": "set `mode: live` (or --set mode=live) and a `live` section with the venue's "
-    "adapter; run it first with `liveexec backtest` and `liveexec paper --set mode=paper`",
+    "adapter; run it first with `liveexec backtest` and `liveexec paper`",
 }
 
 

@@ -91,8 +91,8 @@ def test_every_commands_help_is_cheap() -> None:
 
 
 def test_cheap_commands_stay_cheap() -> None:
-    result = _run([["version"], ["config", "schema"]])
-    assert result == {"codes": [0, 0], "heavy": []}
+    result = _run([["version"], ["config", "schema"], ["config", "reference"]])
+    assert result == {"codes": [0, 0, 0], "heavy": []}
 
 
 def test_a_command_imports_what_it_runs() -> None:

@@ -10,7 +10,10 @@ and the run command must not have written a run. The base configs of the rows pa
 from __future__ import annotations
 
 import copy
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,6 +208,10 @@ def _strategy(key: str, value: object) -> Callable[[Raw], None]:
 
 
 NOT_IMPORTABLE = _set("strategies.0.path", "nowhere.strategies:Missing")
+# Quiet is configured by QuietSettings: without config_path, QuietConfig is looked for.
+DERIVED_CONFIG_MISSING = _set(
+    "strategies.0", {"path": "tests.unit.settings_strategy:Quiet", "config": {}}
+)
 UNSTREAMED_BARS = _strategy("bar_type", "BTCUSDT-PERP.SIM-5-MINUTE-LAST-EXTERNAL")
 ON_OKX = _both(
     _strategy("instrument_id", "BTC-USDT-SWAP.OKX"),
@@ -227,6 +234,8 @@ REFUSALS = (
                   _set("data.end", "2023-01-02T00:00:00Z"))),
     Refusal("backtest: component not importable", "backtest", "strategies[0].path",
             NOT_IMPORTABLE),
+    Refusal("backtest: no config_path, no config class of NautilusTrader's naming", "backtest",
+            "strategies[0].config_path", DERIVED_CONFIG_MISSING),
     Refusal("backtest: bad component parameter", "backtest", "strategies[0].config",
             _strategy("fast_ema_period", "ten")),
     Refusal("backtest: component refuses its parameters when built", "backtest",
@@ -243,7 +252,10 @@ REFUSALS = (
     Refusal("backtest: futures contract expiring in the window", "futures", "instruments[0]"),
     Refusal("backtest: component on an instrument the run lacks", "backtest",
             "strategies[0].config.instrument_id", _strategy("instrument_id", "ZZZ.SIM")),
-    Refusal("paper: a backtest config", "backtest", "mode", command="paper"),
+    # paper runs a config of any mode as paper: a live config is refused for what paper lacks
+    Refusal("paper: a live config, read as paper", "live", "data", command="paper"),
+    Refusal("paper: a backtest config, read as paper", "backtest", "strategies[0].path",
+            NOT_IMPORTABLE, command="paper"),
     Refusal("paper: missing catalog", "paper", "data.catalog.path",
             _set("data.catalog.path", "/nonexistent/catalog")),
     Refusal("paper: instrument not in catalog", "paper", "data.streams[1].instrument_id",
@@ -414,3 +426,33 @@ def test_bar_types_no_stream_provides(
     assert checked.exit_code == 2, checked.output
     assert "- strategies[0].config.bar_type: no stream of data.streams provides" in checked.output
     assert fix in " ".join(checked.output.split())
+
+
+def test_paper_runs_the_backtested_config_unchanged(workspace: Workspace) -> None:
+    """`liveexec paper` on the file that was backtested (mode: backtest) runs it as paper and
+    says so; `config check --for paper` says the same and passes. The run keeps the config_id."""
+    raw = backtest_raw(workspace.catalog)
+    raw["data"]["end"] = "2022-01-03T01:00:00Z"  # an hour of bars: a short replay
+    path = _write(workspace, "backtested", raw)
+    note = f"note: {path} says mode: backtest; `liveexec paper` runs it as mode: paper"
+    checked = _check(path, "paper", {})
+    assert checked.exit_code == 0, checked.output
+    assert note in " ".join(checked.output.split())
+    assert "paper replay" in checked.output
+    env = {**os.environ, "COLUMNS": "400", "LIVEEXEC_HOME": str(workspace.folder / "home")}
+    ran = subprocess.run(  # a node tears process-wide state down: not in the test's process
+        [str(Path(sys.executable).with_name("liveexec")), "paper", str(path), "--db",
+         workspace.url, "--no-progress"],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert note in ran.stdout
+    engine = create_db_engine(workspace.url, create=False)
+    try:
+        with engine.connect() as connection:
+            mode, config_id = connection.execute(
+                text("SELECT mode, config_id FROM runs ORDER BY started_at DESC LIMIT 1")
+            ).one()
+    finally:
+        engine.dispose()
+    assert (mode, config_id) == ("paper", parse_config(raw).config_id)
