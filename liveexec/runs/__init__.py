@@ -28,8 +28,10 @@ from liveexec.runs._results import RunResult, load, load_run
 from liveexec.runs._statistics import (
     DAYS_PER_YEAR,
     STATISTIC_FIELDS,
+    MarkedEquity,
     Statistics,
     compute_statistics,
+    marked_equity,
 )
 from liveexec.runs._supervisor import Supervisor
 
@@ -40,6 +42,7 @@ __all__ = [
     "Lease",
     "LeaseHeldError",
     "LeaseOwner",
+    "MarkedEquity",
     "NoRunningNodeError",
     "RunResult",
     "Statistics",
@@ -53,6 +56,7 @@ __all__ = [
     "list_runs",
     "load",
     "load_run",
+    "marked_equity",
     "open_run",
     "process_start",
     "read_table",
