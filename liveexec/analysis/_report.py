@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
+from sqlalchemy import Engine
 
+from liveexec.analysis._parity import ParityReport
+from liveexec.analysis._parity import parity as parity_of
 from liveexec.analysis._performance import drawdown
 from liveexec.analysis._report_data import (
     MONTHS,
@@ -32,15 +35,22 @@ from liveexec.analysis._report_data import (
     price_line,
     trade_links,
 )
-from liveexec.runs import RunResult, marked_equity, strategy_parameters
+from liveexec.config import resolve_database_url
+from liveexec.db import create_db_engine, database_errors, require_current_schema
+from liveexec.runs import (
+    RunResult,
+    load_run,
+    marked_equity,
+    read_market_data,
+    resolve_run_id,
+    strategy_parameters,
+)
 
 if TYPE_CHECKING:
     from plotly.graph_objects import Figure  # untyped: Any to mypy (see pyproject's overrides)
-    from sqlalchemy import Engine
 
-    from liveexec.analysis._parity import ParityReport
     from liveexec.config import CatalogConfig
-    from liveexec.runs._prices import MarketData
+    from liveexec.runs import MarketData
 
 __all__ = ["report", "report_html"]
 
@@ -381,8 +391,6 @@ def report_html(
     with another run."""
     import plotly.offline  # noqa: PLC0415 (plotly on first use)
 
-    from liveexec.runs._prices import read_market_data  # noqa: PLC0415
-
     market = market if market is not None else read_market_data(result.config, catalog)
     stats = result.statistics
     instruments = _instruments(result)
@@ -475,9 +483,6 @@ def _engine_report(
     vs: str | None,
     catalog: CatalogConfig | str | Path | None,
 ) -> str:
-    from liveexec.analysis._parity import parity as parity_of  # noqa: PLC0415
-    from liveexec.runs import load_run, resolve_run_id  # noqa: PLC0415
-
     run_id = resolve_run_id(engine, run)
     result = load_run(engine, run_id, catalog=catalog)
     compared = parity_of(engine, run_id, resolve_run_id(engine, vs)) if vs is not None else None
@@ -497,11 +502,6 @@ def report(
     whose orders are compared with this one's in a parity panel. ``database_url``: an engine or
     a URL (default: the resolved default database); ``catalog``: where the run's prices are,
     when not where its config says."""
-    from sqlalchemy import Engine  # noqa: PLC0415
-
-    from liveexec.config import resolve_database_url  # noqa: PLC0415
-    from liveexec.db import create_db_engine, database_errors, require_current_schema  # noqa: PLC0415
-
     target = Path(out)
     if isinstance(run, RunResult) and vs is None:
         document = report_html(run, catalog=catalog)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from liveexec.runs._prices import PriceSeries
+from liveexec.runs import PriceSeries
 
 __all__ = [
     "MONTHS",

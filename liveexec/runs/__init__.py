@@ -23,6 +23,7 @@ from liveexec.runs._ledger import (
     resolve_run_id,
     strategy_parameters,
 )
+from liveexec.runs._prices import MarketData, PriceSeries, read_market_data
 from liveexec.runs._read import read_table
 from liveexec.runs._results import RunResult, load, load_run
 from liveexec.runs._statistics import (
@@ -43,7 +44,9 @@ __all__ = [
     "LeaseHeldError",
     "LeaseOwner",
     "MarkedEquity",
+    "MarketData",
     "NoRunningNodeError",
+    "PriceSeries",
     "RunResult",
     "Statistics",
     "Supervisor",
@@ -59,6 +62,7 @@ __all__ = [
     "marked_equity",
     "open_run",
     "process_start",
+    "read_market_data",
     "read_table",
     "reap_abandoned",
     "release_lease",

@@ -22,8 +22,7 @@ from liveexec.config import parse_config
 from liveexec.db import upgrade
 from liveexec.demo import prepare_demo_catalog
 from liveexec.examples import EXAMPLES_DIR
-from liveexec.runs import RunResult, load, marked_equity
-from liveexec.runs._prices import read_market_data
+from liveexec.runs import RunResult, load, marked_equity, read_market_data
 from tests.analysis import independent
 
 pytestmark = pytest.mark.slow
