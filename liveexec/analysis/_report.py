@@ -29,6 +29,7 @@ from liveexec.analysis._performance import drawdown
 from liveexec.analysis._report_data import (
     MONTHS,
     PriceLine,
+    break_gaps,
     decimate,
     fill_roles,
     monthly_table,
@@ -149,8 +150,6 @@ def _equity_figure(
         market=market,
         currency=stats.currency,
     )
-    if market.problems:
-        notes.append("prices missing: " + "; ".join(market.problems))
     if not equity.marked:
         notes.append(f"equity is realized PnL only ({equity.problem})")
     else:
@@ -239,9 +238,15 @@ def _trades_figure(
     if line is not None and len(line.times):
         at_fills = np.searchsorted(line.times, fills.get_column("ts_event").to_numpy(), "right") - 1
         kept = decimate(line.times, line.values, PRICE_BUCKETS, at_fills[at_fills >= 0])
+        # A pause of over 20 times the usual spacing (and over 3 buckets): no line across it.
+        spacing = int(np.median(np.diff(line.times))) if len(line.times) > 1 else 0
+        bucket = (int(line.times[-1]) - int(line.times[0])) // PRICE_BUCKETS
+        times, values = break_gaps(
+            line.times[kept], line.values[kept], max(20 * spacing, 3 * bucket, 1)
+        )
         figure.add_scatter(
-            x=_utc(line.times[kept]),
-            y=line.values[kept],
+            x=_utc(times),
+            y=values,
             mode="lines",
             name=f"price ({line.label})",
             line={"color": _GREY, "width": 1},
@@ -375,6 +380,7 @@ th, td { text-align: left; padding: 2px 12px 2px 0; vertical-align: top; }
 tbody th { font-weight: normal; color: #555; }
 .columns { display: flex; flex-wrap: wrap; gap: 3em; }
 .notes { color: #555; font-size: 0.85em; }
+.warning { background: #fff3cd; border: 1px solid #e0c36a; padding: 0.5em 0.8em; }
 code { font-size: 0.95em; }
 """
 
@@ -449,7 +455,14 @@ def report_html(
         + "</section>"
         for name, figure in figures
     )
-    all_notes = [*notes, *stats.notes]
+    all_notes = list(dict.fromkeys([*notes, *stats.notes]))
+    missing = (
+        "<p class='warning'>Prices missing: "
+        + html.escape("; ".join(market.problems))
+        + ". Equity is realized PnL only where open positions could not be marked.</p>"
+        if market.problems
+        else ""
+    )
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}: liveexec {html.escape(result.mode)} run "
@@ -459,7 +472,8 @@ def report_html(
         f"<h1>{html.escape(title)}</h1>"
         f"<p>liveexec {html.escape(result.mode)} run, report made "
         f"{_when(datetime.now(UTC))}</p>"
-        '<div class="columns"><section><h2>Run</h2>'
+        + missing
+        + '<div class="columns"><section><h2>Run</h2>'
         + _html_table(header)
         + f"</section><section><h2>Statistics ({html.escape(stats.currency or 'n/a')})</h2>"
         + _html_table(result.formatted_statistics())

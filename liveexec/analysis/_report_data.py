@@ -16,6 +16,7 @@ from liveexec.runs import PriceSeries
 __all__ = [
     "MONTHS",
     "PriceLine",
+    "break_gaps",
     "decimate",
     "fill_roles",
     "monthly_table",
@@ -71,6 +72,22 @@ def decimate(
         (order[starts], order[ends], np.asarray([0, count - 1]), np.asarray(keep, dtype=np.int64))
     )
     return np.unique(kept)
+
+
+def break_gaps(
+    times: np.ndarray, values: np.ndarray, longer_than: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``times`` and ``values`` (float) with a NaN row inside every pause in the data longer
+    than ``longer_than`` ns (a weekend, a missing day): charts break the line there instead of
+    drawing a straight line across it."""
+    if len(times) < 2:
+        return times, values.astype(np.float64)
+    after = np.flatnonzero(np.diff(times) > longer_than) + 1
+    middle = times[after - 1] + (times[after] - times[after - 1]) // 2
+    return (
+        np.insert(times, after, middle),
+        np.insert(values.astype(np.float64), after, np.nan),
+    )
 
 
 def fill_roles(fills: pl.DataFrame) -> pl.DataFrame:

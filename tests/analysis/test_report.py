@@ -16,6 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 import liveexec
+from liveexec.analysis import report_html
 from liveexec.analysis._report import PRICE_BUCKETS
 from liveexec.cli import app
 from liveexec.config import parse_config
@@ -81,6 +82,19 @@ def test_marked_equity_equals_cash_flows(runs: tuple[RunResult, RunResult, str])
     assert got == pytest.approx([float(e) for e in expected], abs=1e-6)
     # Open positions were marked (equity left the realized balance at some times).
     assert any(u != 0 for u in marked.frame.get_column("unrealized").to_list())
+
+
+def test_the_report_says_when_prices_are_missing(
+    runs: tuple[RunResult, RunResult, str], tmp_path: Path
+) -> None:
+    """Without the catalog the equity is realized only, and the page says so at the top."""
+    gone = tmp_path / "gone"
+    result = load(runs[0].run_id, database_url=runs[2], catalog=gone)
+    page = report_html(result, catalog=gone)
+    assert f"Prices missing: no catalog at {gone}" in page
+    assert "equity is realized PnL only" in page
+    assert "no BTCUSDT-PERP.SIM prices in the run&#x27;s catalog: fills only" in page
+    assert "equity (marked to market)" not in page and "realized (balance)" in page
 
 
 def _browser_or_skip() -> None:

@@ -13,7 +13,13 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from liveexec.analysis._report_data import MONTHS, decimate, fill_roles, monthly_table
+from liveexec.analysis._report_data import (
+    MONTHS,
+    break_gaps,
+    decimate,
+    fill_roles,
+    monthly_table,
+)
 from liveexec.runs._prices import PriceColumn
 from liveexec.runs._statistics import _DAILY_SCHEMA, _monthly
 from tests.analysis import independent
@@ -55,6 +61,18 @@ def test_decimate_keeps_every_buckets_low_and_high_and_every_fill(seed: int) -> 
 def test_decimate_draws_a_short_line_whole() -> None:
     times, values = _walk(500, 7)
     assert decimate(times, values, 250).tolist() == list(range(500))
+
+
+def test_break_gaps_cuts_the_line_at_pauses_only() -> None:
+    minute = 60_000_000_000
+    times = np.asarray([0, 1, 2, 3, 2 * 24 * 60, 2 * 24 * 60 + 1, 2 * 24 * 60 + 30], np.int64)
+    values = np.arange(len(times), dtype=np.float64)
+    broken_times, broken = break_gaps(times * minute, values, 20 * minute)
+    # A NaN inside the weekend-like pause and inside the 29-minute one; none elsewhere.
+    assert np.flatnonzero(np.isnan(broken)).tolist() == [4, 7]
+    assert broken_times[4] == (3 + 2 * 24 * 60) * minute // 2
+    assert np.all(np.diff(broken_times) > 0)
+    assert broken[~np.isnan(broken)].tolist() == values.tolist()
 
 
 def _fills(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
