@@ -180,3 +180,15 @@ def test_report_in_a_browser(runs: tuple[RunResult, RunResult, str], tmp_path: P
     orders = result.orders.height
     assert parity == f"{orders}/{orders} orders identical"
     assert screenshot.stat().st_size > 50_000
+
+
+def test_an_unknown_run_writes_nothing(
+    runs: tuple[RunResult, RunResult, str], tmp_path: Path
+) -> None:
+    result, _, url = runs
+    target = tmp_path / "report.html"
+    for args in (["nope"], [result.run_id[:8], "--vs", "nope"]):
+        done = CliRunner().invoke(app, ["report", *args, "--out", str(target), "--db", url])
+        assert done.exit_code == 2, done.output
+        assert "nope: no run id starts with it" in " ".join(done.output.split())
+        assert not target.exists()
