@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,7 @@ PRICE_BUCKETS = 1500
 # Evenly spaced marks of the equity curve over the window, besides one at every fill.
 EQUITY_MARKS = 1000
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": True}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _GREEN, _RED, _GREY, _BLUE = "#1a9850", "#d73027", "#7f7f7f", "#1f77b4"
 
 
@@ -96,6 +97,11 @@ def _instruments(result: RunResult) -> list[str]:
 def _utc(ns: np.ndarray) -> np.ndarray:
     """UNIX ns as datetime64 (plotly draws them as they are: the axes say UTC)."""
     return ns.astype("datetime64[ns]")
+
+
+def _ns(moment: datetime) -> int:
+    """An aware datetime as UNIX ns, exactly (no float on the way)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1) * 1_000
 
 
 def _when(moment: datetime | None) -> str:
@@ -135,8 +141,8 @@ def _equity_figure(
     stats = result.statistics
     notes: list[str] = []
     fill_ns = result.fills.get_column("ts_event").to_numpy().astype(np.int64)
-    start_ns = int(stats.start.timestamp() * 1e9) if stats.start is not None else None
-    end_ns = int(stats.end.timestamp() * 1e9) if stats.end is not None else None
+    start_ns = _ns(stats.start) if stats.start is not None else None
+    end_ns = _ns(stats.end) if stats.end is not None else None
     if start_ns is None or end_ns is None:
         grid = np.sort(fill_ns)
     else:
