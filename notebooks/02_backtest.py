@@ -20,6 +20,7 @@ overrides: list[str] = []
 database_url = None
 orders_shown = 20
 result_file = None
+report_file = None
 
 # %%
 import json
@@ -38,6 +39,8 @@ result = liveexec.backtest(cfg, database_url=params.database_url)
 run_id = result.run_id
 if params.result_file:
     Path(params.result_file).write_text(json.dumps({"run_id": run_id}))
+if params.report_file:  # the run as one HTML page (liveexec report RUN --out FILE.html)
+    analysis.report(result, params.report_file)
 result
 
 # %% [markdown]

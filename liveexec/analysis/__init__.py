@@ -7,6 +7,7 @@ catalog only (never from a node's memory): typed, tested, and what the notebooks
     analysis.show(analysis.plot_equity(curve))
     report = analysis.parity(None, run_a, run_b)         # two runs' orders aligned
     analysis.compare(None, run_a, run_b, run_c)          # their statistics side by side
+    analysis.report(run_a, "report.html", vs=run_b)      # one run as an HTML page (plotly)
 """
 
 from liveexec.analysis._catalog import CatalogData, catalog_data, catalog_summary, load_prices
@@ -30,6 +31,7 @@ from liveexec.analysis._plots import (
     save,
     show,
 )
+from liveexec.analysis._report import report, report_html
 
 __all__ = [
     "BacktestParameters",
@@ -53,6 +55,8 @@ __all__ = [
     "plot_prices",
     "plot_trades",
     "png",
+    "report",
+    "report_html",
     "save",
     "show",
     "trades",

@@ -67,6 +67,9 @@ class BacktestParameters(NotebookParameters):
     result_file: str | None = Field(
         default=None, description="Where the run id is written as JSON (for the pipeline)."
     )
+    report_file: str | None = Field(
+        default=None, description="Where the run's HTML report is written (for the pipeline)."
+    )
 
 
 class PaperValidateParameters(NotebookParameters):

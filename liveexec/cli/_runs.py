@@ -1,10 +1,12 @@
-"""``liveexec runs list|show|reap|delete|prune`` and ``liveexec compare``: recorded runs, for
-people (tables that fit the terminal, full rows when piped) and for scripts (--json, --csv)."""
+"""``liveexec runs list|show|reap|delete|prune``, ``liveexec compare`` and ``liveexec report``:
+recorded runs, for people (tables that fit the terminal, full rows when piped; an HTML page per
+run) and for scripts (--json, --csv)."""
 
 from __future__ import annotations
 
 import sys
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
@@ -17,7 +19,7 @@ from liveexec.errors import ConfigError, ConfigIssue, LiveexecError
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["compare_command", "runs_app"]
+__all__ = ["compare_command", "report_command", "runs_app"]
 
 runs_app = group(
     "Recorded runs: list and filter them, show one, mark abandoned ones, delete or prune them."
@@ -289,3 +291,43 @@ def compare_command(
     for row in table.iter_rows():
         view.add_row(*(str(value) for value in row))
     _table_console().print(view)
+
+
+def report_command(
+    run: RunArg,
+    out_file: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="The HTML file to write (self-contained: opens offline in a browser)."
+        ),
+    ],
+    vs: Annotated[
+        str | None,
+        typer.Option(
+            "--vs", help="Another run (id or prefix): a parity panel compares their orders."
+        ),
+    ] = None,
+    catalog: Annotated[
+        str | None,
+        typer.Option(help="The catalog with the run's prices, when not where its config says."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """One run as an HTML page: what ran, its statistics, equity marked to market and its
+    drawdown, the trades on the price, monthly returns (and parity with --vs). Charts are
+    interactive (zoom, pan, hover); the page needs no network."""
+    import time  # noqa: PLC0415
+
+    from liveexec.analysis import report  # noqa: PLC0415 (cheap --help)
+
+    started = time.monotonic()
+    with opened(db) as engine:
+        try:
+            written = report(run, out_file, database_url=engine, vs=vs, catalog=catalog)
+        except LiveexecError as exc:
+            raise fail(exc) from None
+    size = written.stat().st_size
+    out().print(
+        f"report: {written} ({size / 1_000_000:.1f} MB, {time.monotonic() - started:.1f} s)",
+        highlight=False,
+    )

@@ -1,8 +1,9 @@
 """``liveexec pipeline``: the notebooks in order, as a playbook, keeping the evidence.
 
-01_explore, 02_backtest, 03_paper_validate (when asked, or when the config's promotion
-criteria require a paper run), then 04_promote on the executed notebooks before it (and their
-HTML exports, hashed into the decision). Each stage's executed notebook and HTML export stay in
+01_explore, 02_backtest (which also writes the backtest run's report, ``report.html``),
+03_paper_validate (when asked, or when the config's promotion criteria require a paper run),
+then 04_promote on the executed notebooks before it (and their HTML exports and the report,
+hashed into the decision). Each stage's executed notebook and HTML export stay in
 the output folder; the first failing stage stops the pipeline, its executed copy (with the
 traceback) kept too.
 
@@ -37,6 +38,7 @@ __all__ = ["PipelineFailedError", "PipelineResult", "StageResult", "run"]
 
 Progress = Callable[[str, str], None]  # (stage, event: "started" | "done" | "failed")
 MANIFEST = "pipeline.json"
+REPORT = "report.html"  # the backtest run's report (liveexec.analysis.report)
 _LOCK = ".liveexec-pipeline.lock"
 _STAGES = ("01_explore", "02_backtest", "03_paper_validate", "04_promote")
 
@@ -138,6 +140,7 @@ def _claimed(folder: Path, replace: bool) -> Iterator[None]:
         for name in _STAGES:  # nothing of an earlier pipeline passes for this one's evidence
             for suffix in (".ipynb", ".html", ".json"):
                 (folder / f"{name}{suffix}").unlink(missing_ok=True)
+        (folder / REPORT).unlink(missing_ok=True)
         lock.seek(0)
         lock.truncate()
         lock.write(str(os.getpid()))
@@ -223,13 +226,19 @@ def _stages(
 
     explore = stage("01_explore", {})
     backtest_file = folder / "02_backtest.json"
+    report_file = folder / REPORT
     backtested = stage(
-        "02_backtest", {"database_url": database_url, "result_file": str(backtest_file)}
+        "02_backtest",
+        {
+            "database_url": database_url,
+            "result_file": str(backtest_file),
+            "report_file": str(report_file),
+        },
     )
     result.backtest_run_id = json.loads(backtest_file.read_text())["run_id"]
     done_stages = [explore, backtested]
     # The result files name the runs: hashed with the notebooks, they bind them to this evidence.
-    result_files = [backtest_file]
+    result_files = [backtest_file, report_file]  # and the backtest's report, as people read it
     if paper if paper is not None else require_paper:
         paper_file = folder / "03_paper_validate.json"
         done_stages.append(

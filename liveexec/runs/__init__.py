@@ -23,13 +23,16 @@ from liveexec.runs._ledger import (
     resolve_run_id,
     strategy_parameters,
 )
+from liveexec.runs._prices import MarketData, PriceSeries, read_market_data
 from liveexec.runs._read import read_table
 from liveexec.runs._results import RunResult, load, load_run
 from liveexec.runs._statistics import (
     DAYS_PER_YEAR,
     STATISTIC_FIELDS,
+    MarkedEquity,
     Statistics,
     compute_statistics,
+    marked_equity,
 )
 from liveexec.runs._supervisor import Supervisor
 
@@ -40,7 +43,10 @@ __all__ = [
     "Lease",
     "LeaseHeldError",
     "LeaseOwner",
+    "MarkedEquity",
+    "MarketData",
     "NoRunningNodeError",
+    "PriceSeries",
     "RunResult",
     "Statistics",
     "Supervisor",
@@ -53,8 +59,10 @@ __all__ = [
     "list_runs",
     "load",
     "load_run",
+    "marked_equity",
     "open_run",
     "process_start",
+    "read_market_data",
     "read_table",
     "reap_abandoned",
     "release_lease",

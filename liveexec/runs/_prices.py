@@ -56,6 +56,22 @@ class PriceColumn:
         raw = int.from_bytes(array.buffers()[1][start : start + width], "little", signed=True)
         return Decimal(raw).scaleb(-self.scale).quantize(Decimal(1).scaleb(-self.precision))
 
+    def floats(self) -> np.ndarray:
+        """Every value as float64, for charts (exact values: :meth:`value`)."""
+        array = self.values
+        if self.scale == 0:
+            return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+        width = array.type.byte_width
+        raw = np.frombuffer(array.buffers()[1], dtype=np.uint8)
+        raw = raw[array.offset * width : (array.offset + len(array)) * width]
+        if width == 16:  # little-endian int128: low unsigned half, high signed half
+            halves = raw.view("<u8").reshape(-1, 2)
+            high = np.ascontiguousarray(halves[:, 1]).view("<i8")
+            whole = high.astype(np.float64) * 2.0**64 + halves[:, 0]
+        else:
+            whole = raw.view("<i8").astype(np.float64)
+        return np.asarray(whole / 10.0**self.scale, dtype=np.float64)
+
     def at(self, ns: int) -> Decimal | None:
         index = self.index_at(ns)
         return None if index is None else self.value(index)

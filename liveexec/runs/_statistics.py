@@ -35,7 +35,14 @@ import polars as pl
 from liveexec.runs._format import currency_precision, format_value, round_money
 from liveexec.runs._prices import MarketData, PriceSeries
 
-__all__ = ["DAYS_PER_YEAR", "STATISTIC_FIELDS", "Statistics", "compute_statistics"]
+__all__ = [
+    "DAYS_PER_YEAR",
+    "STATISTIC_FIELDS",
+    "MarkedEquity",
+    "Statistics",
+    "compute_statistics",
+    "marked_equity",
+]
 
 DAYS_PER_YEAR = 365
 _ZERO = Decimal(0)
@@ -585,17 +592,17 @@ def _day_ends(start_ns: int, end_ns: int) -> tuple[list[date], list[int]]:
     return days, ends
 
 
-def _curve(
+def _marks(
     ledger: list[_Fill],
     deltas: list[Decimal],
     *,
     currency: str,
     rates: _Rates,
     market: MarketData | None,
-    window: tuple[int, int],
-) -> _Curve:
-    """Realized balance change and open positions' value at each UTC day's end."""
-    days, ends = _day_ends(*window)
+    ends: Sequence[int],
+) -> tuple[list[Decimal], list[Decimal], bool, str | None]:
+    """Realized balance change and open positions' value at each of ``ends`` (UNIX ns,
+    ascending): (realized, unrealized, marked, why not marked). Unmarked: unrealized all 0."""
     realized: list[Decimal] = []
     unrealized: list[Decimal] = []
     books: dict[str, _Book] = {}
@@ -631,6 +638,23 @@ def _curve(
         unrealized.append(value.quantize(_MONEY_SCALE) if marked else _ZERO)
     if not marked:
         unrealized = [_ZERO] * len(realized)
+    return realized, unrealized, marked, problem
+
+
+def _curve(
+    ledger: list[_Fill],
+    deltas: list[Decimal],
+    *,
+    currency: str,
+    rates: _Rates,
+    market: MarketData | None,
+    window: tuple[int, int],
+) -> _Curve:
+    """Realized balance change and open positions' value at each UTC day's end."""
+    days, ends = _day_ends(*window)
+    realized, unrealized, marked, problem = _marks(
+        ledger, deltas, currency=currency, rates=rates, market=market, ends=ends
+    )
     return _Curve(days, ends, realized, unrealized, marked, problem)
 
 
@@ -1030,6 +1054,78 @@ def compute_statistics(
             _return_statistics(curve, start, span), total_return=float(found["total_pnl"] / start)
         )
     return Statistics(currency=reporting, notes=tuple(dict.fromkeys(notes)), **found)
+
+
+@dataclass(frozen=True)
+class MarkedEquity:
+    """Equity at chosen times (finer than the statistics' daily marks, e.g. for a chart):
+    ``frame`` has ``time`` (UTC), ``realized`` (starting balance + realized PnL net of fees),
+    ``unrealized`` (open positions at the mid) and ``equity``, as floats in ``currency``.
+    ``marked`` False: equity is realized only, ``problem`` says why."""
+
+    currency: str | None
+    frame: pl.DataFrame
+    marked: bool
+    problem: str | None
+
+
+_MARKED_SCHEMA = pl.Schema(
+    {
+        "time": pl.Datetime("ns", "UTC"),
+        "realized": pl.Float64(),
+        "unrealized": pl.Float64(),
+        "equity": pl.Float64(),
+    }
+)
+
+
+def marked_equity(
+    positions: pl.DataFrame,
+    fills: pl.DataFrame,
+    config: Mapping[str, Any],
+    times: Sequence[int],
+    *,
+    market: MarketData | None,
+    currency: str | None = None,
+) -> MarkedEquity:
+    """The run's equity at each of ``times`` (UNIX ns, ascending), marked to market at the
+    run's prices as :func:`compute_statistics` marks its daily equity (the same replay of the
+    fills, the same conversion into ``currency``, default the reporting currency)."""
+    known = _instruments(config)
+    settlement = dict(positions.select("instrument_id", "currency").unique().iter_rows())
+    rates = _Rates(known, market)
+    ledger = _replay(fills, known, settlement)
+    modelled = _reconcile(ledger, positions) <= Decimal("0.001")
+    reporting = currency or reporting_currency(config, positions)
+    start = starting_balances(config).get(reporting) if reporting is not None else None
+    converted = _convert(ledger, reporting, rates) if reporting is not None else None
+    if reporting is None or converted is None or converted.missing is not None or start is None:
+        why = (
+            converted.missing
+            if converted is not None and converted.missing is not None
+            else "no single reporting currency with a starting balance"
+        )
+        return MarkedEquity(reporting, _empty(_MARKED_SCHEMA), False, why)
+    realized, unrealized, marked, problem = _marks(
+        ledger,
+        converted.deltas,
+        currency=reporting,
+        rates=rates,
+        market=market if modelled else None,
+        ends=list(times),
+    )
+    if not modelled:
+        marked, problem = False, "the fills do not add up to the recorded positions' PnL"
+    frame = pl.DataFrame(
+        {
+            "time": pl.Series(list(times), dtype=pl.Int64).cast(pl.Datetime("ns", "UTC")),
+            "realized": [float(start + r) for r in realized],
+            "unrealized": [float(u) for u in unrealized],
+            "equity": [float(start + r + u) for r, u in zip(realized, unrealized, strict=True)],
+        },
+        schema=_MARKED_SCHEMA,
+    )
+    return MarkedEquity(reporting, frame, marked, problem)
 
 
 def _datetime(ns: int) -> datetime:

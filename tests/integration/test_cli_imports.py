@@ -1,5 +1,5 @@
 """`liveexec --help`, every command's --help and the cheap commands do not import NautilusTrader,
-pandas, polars or SQLAlchemy (seconds of imports): each command imports what it runs."""
+pandas, plotly, polars or SQLAlchemy (seconds of imports): each command imports what it runs."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 import liveexec.data
 from liveexec.cli import _data, app
 
-HEAVY = ("nautilus_trader", "pandas", "polars", "pyarrow", "sqlalchemy")
+HEAVY = ("nautilus_trader", "pandas", "plotly", "polars", "pyarrow", "sqlalchemy")
 
 # Runs the command line as `python -m liveexec ARGS` does (liveexec.__main__.main), once per
 # argument list, in one interpreter; then prints the heavy modules that were imported.

@@ -89,9 +89,12 @@ def test_pipeline_approves(config: Path, db_url: str, tmp_path: Path, approver: 
         recorded = {Path(e["path"]).name: e["sha256"] for e in row.evidence}
         assert set(recorded) == {
             f"{name}.{suffix}" for name in names[:3] for suffix in ("ipynb", "html")
-        } | {"02_backtest.json", "03_paper_validate.json"}  # the files naming the runs
+        } | {"02_backtest.json", "03_paper_validate.json", "report.html"}  # the runs, the report
         for name, digest in recorded.items():
             assert sha256_file(tmp_path / "out" / name) == digest
+        # The report is the backtest run's: its page names it and draws its fills.
+        page = (tmp_path / "out" / "report.html").read_text()
+        assert result.backtest_run_id in page and "entry, " in page
     finally:
         engine.dispose()
     # The decision is shown in the executed 04 notebook; no secret anywhere in the evidence.
@@ -231,5 +234,5 @@ def test_one_folder_keeps_one_pipelines_evidence(
             replace=True,
             overrides=[f"data.catalog.path={tmp_path / 'no-catalog'}"],
         )
-    assert not (out / "02_backtest.ipynb").exists()
+    assert not (out / "02_backtest.ipynb").exists() and not (out / "report.html").exists()
     assert json.loads((out / "pipeline.json").read_text())["status"] == "failed"
