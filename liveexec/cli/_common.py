@@ -89,6 +89,8 @@ def result_tables(result: RunResult) -> list[Table]:
     from liveexec.runs import format_money  # noqa: PLC0415 (cheap --help)
 
     summary = Table(title=f"Run {result.run_id}", show_header=False)
+    summary.add_column()
+    summary.add_column(overflow="fold")  # a log file's path is wrapped, never cut short
     summary.add_row("status", result.status)
     summary.add_row("mode", result.mode)
     summary.add_row("config_id", result.config_id)
@@ -104,6 +106,8 @@ def result_tables(result: RunResult) -> list[Table]:
         )
         counted = f" ({denials - recorded} counted in denial_streaks)" if denials > recorded else ""
         summary.add_row("denied", f"{denials}{counted}")
+    if result.warnings is not None and result.warnings.total:
+        summary.add_row("warnings", result.warnings.text())
     for label, text in result.formatted_statistics():
         summary.add_row(label, text)
     for note in result.statistics.notes:

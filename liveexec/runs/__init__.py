@@ -32,6 +32,7 @@ from liveexec.runs._statistics import (
     compute_statistics,
 )
 from liveexec.runs._supervisor import Supervisor
+from liveexec.runs._warnings import LogWarnings
 
 __all__ = [
     "DAYS_PER_YEAR",
@@ -40,6 +41,7 @@ __all__ = [
     "Lease",
     "LeaseHeldError",
     "LeaseOwner",
+    "LogWarnings",
     "NoRunningNodeError",
     "RunResult",
     "Statistics",
