@@ -3,6 +3,7 @@ database opened for a purpose, a run's tables."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
@@ -33,6 +34,7 @@ __all__ = [
     "group",
     "opened",
     "out",
+    "progress_console",
     "result_tables",
 ]
 
@@ -53,13 +55,29 @@ def group(help_text: str) -> typer.Typer:
     return typer.Typer(help=help_text, no_args_is_help=True, rich_markup_mode="markdown")
 
 
+# Piped or redirected, a line is as long as it needs: a table's ids are never split over lines.
+_PIPED_WIDTH = 10_000
+
+
 def out() -> Console:
-    # Made per call so the terminal width (or $COLUMNS) is read when the command runs.
-    return Console()
+    """Standard output: on a terminal, its width (or $COLUMNS), read when the command runs;
+    piped or redirected, lines never wrap."""
+    if sys.stdout.isatty():
+        return Console()
+    return Console(width=_PIPED_WIDTH, soft_wrap=True)
 
 
 def err() -> Console:
-    return Console(stderr=True)
+    """Standard error, wrapped like :func:`out` (a path in an error line is not split)."""
+    if sys.stderr.isatty():
+        return Console(stderr=True)
+    return Console(stderr=True, width=_PIPED_WIDTH, soft_wrap=True)
+
+
+def progress_console() -> Console:
+    """Where progress goes: the terminal, else standard error, so that piped standard output
+    carries results only."""
+    return out() if sys.stdout.isatty() else err()
 
 
 def fail(exc: LiveexecError) -> typer.Exit:
@@ -89,6 +107,8 @@ def result_tables(result: RunResult) -> list[Table]:
     from liveexec.runs import format_money  # noqa: PLC0415 (cheap --help)
 
     summary = Table(title=f"Run {result.run_id}", show_header=False)
+    summary.add_column()
+    summary.add_column(overflow="fold")  # a log file's path is wrapped, never cut short
     summary.add_row("status", result.status)
     summary.add_row("mode", result.mode)
     summary.add_row("config_id", result.config_id)
@@ -104,6 +124,8 @@ def result_tables(result: RunResult) -> list[Table]:
         )
         counted = f" ({denials - recorded} counted in denial_streaks)" if denials > recorded else ""
         summary.add_row("denied", f"{denials}{counted}")
+    if result.warnings is not None and result.warnings.total:
+        summary.add_row("warnings", result.warnings.text())
     for label, text in result.formatted_statistics():
         summary.add_row(label, text)
     for note in result.statistics.notes:

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from liveexec.cli._common import fail, group
+from liveexec.cli._common import err, fail, group, out
 from liveexec.errors import LiveexecError
 
 __all__ = ["keys_app"]
@@ -50,7 +49,7 @@ def keys_generate(
     )
 
     if not APPROVER_NAME_PATTERN.fullmatch(name):
-        Console(stderr=True).print(
+        err().print(
             f"[bold red]error:[/] approver name {name!r}: letters, digits and . _ @ + - only "
             "(at most 64)",
             highlight=False,
@@ -60,10 +59,10 @@ def keys_generate(
         signer = generate_key(out if out is not None else default_key_path())
     except LiveexecError as exc:
         raise fail(exc) from None
-    err = Console(stderr=True)
-    err.print(f"private key written to {signer.path} (keep it; it signs as {name})")
-    err.print(f"fingerprint {signer.fingerprint}")
-    err.print("add this line to the trusted approvers file of each host that runs `live`:")
+    console = err()
+    console.print(f"private key written to {signer.path} (keep it; it signs as {name})")
+    console.print(f"fingerprint {signer.fingerprint}")
+    console.print("add this line to the trusted approvers file of each host that runs `live`:")
     typer.echo(_trusted_line(name, signer.public_key))
 
 
@@ -83,7 +82,7 @@ def keys_show(
     except LiveexecError as exc:
         raise fail(exc) from None
     assert signer is not None  # a named path that is missing raises
-    Console(stderr=True).print(f"{signer.path}: fingerprint {signer.fingerprint}")
+    err().print(f"{signer.path}: fingerprint {signer.fingerprint}")
     typer.echo(_trusted_line(name, signer.public_key))
 
 
@@ -102,9 +101,9 @@ def keys_trusted() -> None:
     for name, keys in sorted(trusted.keys.items()):
         for public in sorted(keys):
             table.add_row(name, fingerprint(public))
-    Console().print(table)
+    out().print(table)
     if not trusted.keys:
-        Console(stderr=True).print(
+        err().print(
             f"nobody: {trusted.path} does not exist or lists no key; `liveexec live` refuses "
             "every config"
         )

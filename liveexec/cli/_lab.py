@@ -131,6 +131,17 @@ def jupyter_environment(home: Path, environ: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def _as_root() -> bool:
+    return os.name == "posix" and os.geteuid() == 0
+
+
+def _allows_root(arg: str) -> bool:
+    """Whether a `jupyter lab` argument already says whether root may run it."""
+    return arg in ("--allow-root", "--no-allow-root") or arg.startswith(
+        ("--ServerApp.allow_root", "--NotebookApp.allow_root")
+    )
+
+
 _INSTALL = escape("pip install 'liveexec[notebook]'")
 _HELP = "\n\n".join(
     [
@@ -149,7 +160,9 @@ _HELP = "\n\n".join(
         "configuration (~/.jupyter, installed kernelspecs) is not changed. Jupyter still reads "
         "your own configuration, and JUPYTER_TOKEN, as usual.",
         "Arguments after `--` go to `jupyter lab` unchanged, e.g. "
-        "`liveexec lab -- --ServerApp.ip=0.0.0.0`. Ctrl-C stops the server (Jupyter asks to "
+        "`liveexec lab -- --ServerApp.ip=0.0.0.0`. As root (the default in containers), "
+        "--allow-root is passed to JupyterLab unless you pass an allow_root setting yourself. "
+        "Ctrl-C stops the server (Jupyter asks to "
         "confirm). Exit 2 if the notebook extra is missing or --notebook-dir is not a writable "
         "folder; otherwise JupyterLab's own exit code.",
         f"Needs the notebook extra: {_INSTALL}.",
@@ -228,6 +241,10 @@ def lab_command(
     if port is not None:
         command += [f"--ServerApp.port={port}", "--ServerApp.port_retries=0"]
     command += jupyter_args or []
+    if _as_root() and not any(_allows_root(arg) for arg in jupyter_args or []):
+        # Containers run as root by default, and Jupyter refuses root without this flag.
+        command.append("--allow-root")
+        err.print("running as root: passing --allow-root to JupyterLab", markup=False)
     err.print(f"JupyterLab on {directory}, kernel {sys.executable}", markup=False)
     sys.stdout.flush()
     sys.stderr.flush()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from liveexec.cli._common import err, out
 from liveexec.cli._options import DbOption
 from liveexec.errors import ConfigError, DataError, LiveexecError
 
@@ -68,10 +68,10 @@ def parity_command(
     try:
         report = parity(db, run_a, run_b)
     except LiveexecError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        err().print(f"[bold red]error:[/] {exc}", highlight=False)
         code = 2 if isinstance(exc, ConfigError) else 3 if isinstance(exc, DataError) else 1
         raise typer.Exit(code) from None
-    out = Console()
-    out.print(_summary_table(report))
+    console = out()
+    console.print(_summary_table(report))
     if not report.identical and rows:
-        out.print(_orders_table(report, rows))
+        console.print(_orders_table(report, rows))

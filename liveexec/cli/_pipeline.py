@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from liveexec.cli import _common
 from liveexec.cli._options import DbOption
 from liveexec.errors import ConfigError, LiveexecError
 
@@ -54,18 +54,20 @@ def pipeline_command(
     pipeline at a time and keeps one decision's evidence (pipeline.json says which).
     Exit 0 approved; 1 a stage failed (the stages that ran are kept) or the gate rejected the
     config (failed criteria recorded); 2 bad config or parameters (nothing ran)."""
-    err = Console(stderr=True)
-    out_console = Console()
+    err = _common.err()
+    out_console = _common.out()
+    # Stage lines are progress: piped, they go to standard error (stdout: the result line).
+    stages = _common.progress_console()
     started: dict[str, float] = {}
 
     def progress(stage: str, event: str) -> None:
         if event == "started":
             started[stage] = time.monotonic()
-            out_console.print(f"[bold]{stage}[/] running...", highlight=False)
+            stages.print(f"[bold]{stage}[/] running...", highlight=False)
             return
         seconds = time.monotonic() - started.get(stage, time.monotonic())
         mark = "[green]done[/]" if event == "done" else "[red]failed[/]"
-        out_console.print(f"[bold]{stage}[/] {mark} in {seconds:.1f} s", highlight=False)
+        stages.print(f"[bold]{stage}[/] {mark} in {seconds:.1f} s", highlight=False)
 
     # papermill, nbconvert and jupytext take seconds to import: only this command needs them.
     from liveexec.pipeline import PipelineFailedError, run  # noqa: PLC0415

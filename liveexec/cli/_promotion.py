@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from liveexec.cli._common import DbOption, fail, group, opened
+from liveexec.cli._common import DbOption, err, fail, group, opened, out
 from liveexec.errors import LiveexecError
 
 if TYPE_CHECKING:
@@ -145,9 +144,9 @@ def promote_command(
             )
     except LiveexecError as exc:
         raise fail(exc) from None
-    Console().print(_decision_table(decision.row))
+    out().print(_decision_table(decision.row))
     for warning in decision.warnings:
-        Console(stderr=True).print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+        err().print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if decision.row.decision != "approved":
         raise typer.Exit(1)
 
@@ -190,7 +189,7 @@ def promotions_list(
             row.paper_run_id or "",
             _signer_text(row),
         )
-    Console().print(table)
+    out().print(table)
 
 
 @promotions_app.command("show")
@@ -206,7 +205,7 @@ def promotions_show(
             row = get_promotion(engine, promotion_id)
     except LiveexecError as exc:
         raise fail(exc) from None
-    Console().print(_decision_table(row))
+    out().print(_decision_table(row))
 
 
 @promotions_app.command("verify")
@@ -259,9 +258,9 @@ def promotions_verify(
             )
     except LiveexecError as exc:
         raise fail(exc) from None
-    out = Console()
+    console = out()
     chain_head = result.report.head
-    out.print(
+    console.print(
         f"record: {len(result.report.rows)} decisions"
         + (f", head row {chain_head.seq} hash {chain_head.row_hash}" if chain_head else ""),
         highlight=False,
@@ -272,14 +271,14 @@ def promotions_verify(
             if check.ok
             else ("[red]missing[/]" if check.current is None else "[red]changed[/]")
         )
-        out.print(f"{state} {check.path}", highlight=False)
+        console.print(f"{state} {check.path}", highlight=False)
     if result.decision is not None and not result.decision.evidence:
-        out.print("no evidence files recorded")
+        console.print("no evidence files recorded")
     for problem in result.problems:
-        out.print(f"[red]problem:[/] {problem}", highlight=False)
+        console.print(f"[red]problem:[/] {problem}", highlight=False)
     if not result.ok:
         raise typer.Exit(1)
-    out.print("[green]verified[/]")
+    console.print("[green]verified[/]")
 
 
 @promotions_app.command("head")
@@ -301,10 +300,10 @@ def promotions_head(
         raise fail(exc) from None
     if not report.intact:
         for issue in report.broken:
-            Console(stderr=True).print(f"[red]problem:[/] {issue}", highlight=False)
+            err().print(f"[red]problem:[/] {issue}", highlight=False)
         raise typer.Exit(1)
     if report.head is None:
-        Console(stderr=True).print("the record is empty: nothing to export")
+        err().print("the record is empty: nothing to export")
         raise typer.Exit(1)
     text = json.dumps(report.head.as_dict(), indent=2) + "\n"
     if out_file is None:

@@ -6,9 +6,8 @@ import re
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from liveexec.cli._common import DbOption, fail, opened
+from liveexec.cli._common import DbOption, err, fail, opened, out
 from liveexec.errors import LiveexecError
 
 __all__ = ["halt_command", "resume_command"]
@@ -28,7 +27,7 @@ ByOption = Annotated[
 
 def _checked(trader_id: str) -> None:
     if not _TRADER_ID.fullmatch(trader_id):
-        Console(stderr=True).print(
+        err().print(
             f"error: {trader_id!r} is not a trader id (expected something like 'TRADER-001')",
             highlight=False,
             markup=False,
@@ -66,7 +65,7 @@ def halt_command(
         except LiveexecError as exc:
             raise fail(exc) from None
         where = mask_url(engine.url)
-    Console().print(
+    out().print(
         f"{trader_id} {done.state.name} (halt {done.id}) by {done.halted_by}: {done.reason} "
         f"[{where}]",
         highlight=False,
@@ -97,4 +96,4 @@ def resume_command(
         if resumed.ended
         else f"{trader_id} was not halted"
     )
-    Console().print(message, highlight=False, markup=False)
+    out().print(message, highlight=False, markup=False)

@@ -80,7 +80,7 @@ def _emit(frame: pl.DataFrame, output: Output) -> None:
 
 def _table_console() -> Console:
     """Full-width rows when piped (ids never split over lines), the terminal's width otherwise."""
-    return out() if sys.stdout.isatty() else Console(width=10_000, soft_wrap=True)
+    return out()
 
 
 @runs_app.command("list")

@@ -22,8 +22,13 @@ class LoggingConfig(FrozenModel):
     """
 
     level: LogLevel = Field(
-        default="WARNING",
-        description="Lines at or above this level are printed (terminal or notebook cell).",
+        default="ERROR",
+        description=(
+            "Lines at or above this level are printed (terminal or notebook cell). Warnings "
+            "below it are kept in the run's log file (with file_level WARNING, the default) and "
+            "counted by kind in the run's summary (a strategy that warns on every bar would "
+            "print thousands of lines)."
+        ),
     )
     file_level: LogLevel | None = Field(
         default="WARNING",

@@ -7,6 +7,10 @@ lines each run wrote into the run's own file, ``<run_id>.log``, when the run end
 notebook kernel that runs several backtests still gets one log file per run. The process's file
 holds nothing else worth keeping, and is removed when the process exits (a log directory would
 otherwise keep a second copy of every run's lines).
+
+Warnings are written to the file and, by default (``logging.level: ERROR``), not printed: a
+strategy that warns on every bar would bury the run's output in thousands of lines. Each run's
+warnings are counted by kind (:func:`count_warnings`) for its summary instead.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import re
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +32,13 @@ from nautilus_trader.common.component import (
 from nautilus_trader.common.config import LoggingConfig as NautilusLoggingConfig
 
 from liveexec.config import LoggingConfig, liveexec_home
+from liveexec.runs import LogWarnings
 
-__all__ = ["RunLog", "nautilus_logging_config", "run_log_directory"]
+__all__ = ["RunLog", "count_warnings", "nautilus_logging_config", "run_log_directory"]
+
+# A line of NautilusTrader's log file: "<time> [WARN] <trader>.<component>: <message>".
+_WARNING = re.compile(rb"^\S+ \[WARN\] (?P<component>[^:]*): (?P<message>.*?)\s*$")
+_NUMBER = re.compile(r"\d+")
 
 
 def run_log_directory(logging: LoggingConfig) -> Path:
@@ -69,6 +80,7 @@ class RunLog:
     logging: LoggingConfig
     run_id: str
     file: Path | None = None  # the run's log file, once finished (None: no file)
+    warnings: LogWarnings | None = None  # its warnings by kind, once finished (None: no file)
     _offset: int = 0
     _source: Path | None = None
 
@@ -98,6 +110,11 @@ class RunLog:
         """Copy the run's lines into ``<directory>/<run_id>.log``; its path (also kept in
         :attr:`file`), or None if NautilusTrader writes no file in this process."""
         self.file = self._copy()
+        if self.file is not None:
+            try:
+                self.warnings = count_warnings(self.file)
+            except OSError:
+                self.warnings = None
         return self.file
 
     def _copy(self) -> Path | None:
@@ -118,6 +135,27 @@ class RunLog:
             # The log is evidence, not the run: a full disk here must not fail a finished run.
             return None
         return target
+
+
+def count_warnings(path: Path) -> LogWarnings:
+    """The WARNING lines of a NautilusTrader log file, counted by kind: one component's message
+    with its numbers (ids, prices, counts) set aside, so a warning repeated on every bar is
+    one kind. Lines that are not warnings (or continue a multi-line message) are skipped."""
+    counts: Counter[tuple[str, str]] = Counter()
+    first: dict[tuple[str, str], str] = {}
+    with path.open("rb") as lines:
+        for line in lines:
+            if b"[WARN]" not in line:
+                continue
+            found = _WARNING.match(line)
+            if found is None:
+                continue
+            message = found["message"].decode("utf-8", "replace")
+            kind = (found["component"].decode("utf-8", "replace"), _NUMBER.sub("#", message))
+            counts[kind] += 1
+            first.setdefault(kind, message)
+    kinds = tuple((first[kind], count) for kind, count in counts.most_common())
+    return LogWarnings(total=counts.total(), kinds=kinds, file=path)
 
 
 # pid -> the file NautilusTrader's logger writes in this process (set by its first node).

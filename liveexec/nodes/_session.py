@@ -184,6 +184,8 @@ def run_node(cfg: LiveexecConfig, node_run: NodeRun, *, database_url: str | None
         end.raise_unless_completed()
         try:
             with database_errors(engine, f"reading run {run_id}"):
-                return dataclasses.replace(load_run(engine, run_id), log_file=run_log.file)
+                return dataclasses.replace(
+                    load_run(engine, run_id), log_file=run_log.file, warnings=run_log.warnings
+                )
         except KeyboardInterrupt:
             raise RunInterrupted(run_id, end.status) from None  # the run itself had ended

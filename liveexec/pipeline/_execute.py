@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import jupytext  # type: ignore[import-untyped]  # jupytext ships no type inform
 import nbformat
 import papermill  # type: ignore[import-untyped]  # papermill ships no type information
 from papermill.exceptions import PapermillExecutionError  # type: ignore[import-untyped]
+from traitlets.config import Config
 
 from liveexec.errors import LiveexecError
 
@@ -61,15 +64,17 @@ def run_notebook(
     else:
         prepared = source
     try:
-        papermill.execute_notebook(
-            str(prepared),
-            str(output),
-            parameters=parameters,
-            cwd=str(cwd or source.parent),
-            kernel_name=kernel,
-            progress_bar=False,
-            execution_timeout=timeout_s,
-        )
+        with tempfile.TemporaryDirectory(prefix="liveexec-kernel-") as sockets:
+            papermill.execute_notebook(
+                str(prepared),
+                str(output),
+                parameters=parameters,
+                cwd=str(cwd or source.parent),
+                kernel_name=kernel,
+                progress_bar=False,
+                execution_timeout=timeout_s,
+                config=_kernel_channels(Path(sockets)),
+            )
     except PapermillExecutionError as exc:
         reason = f"{exc.ename}: {_ANSI.sub('', str(exc.evalue))}"
         raise NotebookFailedError(source.stem, output, reason) from None
@@ -77,6 +82,15 @@ def run_notebook(
         if prepared != source:
             prepared.unlink(missing_ok=True)
     return ExecutedNotebook(source, output)
+
+
+def _kernel_channels(directory: Path) -> Config:
+    """The kernel's channels as Unix sockets in a private folder (``directory``, mode 0700) on
+    POSIX: no TCP port another local user could read plain messages from, and so no "Kernel is
+    running over TCP without encryption" warning from every notebook's kernel on the terminal."""
+    if os.name != "posix":
+        return Config()
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(directory / "kernel")}})
 
 
 def executed_text(path: Path) -> str:

@@ -35,6 +35,7 @@ from liveexec.runs._statistics import (
     marked_equity,
 )
 from liveexec.runs._supervisor import Supervisor
+from liveexec.runs._warnings import LogWarnings
 
 __all__ = [
     "DAYS_PER_YEAR",
@@ -43,6 +44,7 @@ __all__ = [
     "Lease",
     "LeaseHeldError",
     "LeaseOwner",
+    "LogWarnings",
     "MarkedEquity",
     "MarketData",
     "NoRunningNodeError",

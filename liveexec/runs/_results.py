@@ -34,6 +34,7 @@ from liveexec.runs._statistics import (
     compute_statistics,
     starting_balances,
 )
+from liveexec.runs._warnings import LogWarnings
 
 if TYPE_CHECKING:
     from liveexec.config import CatalogConfig
@@ -74,6 +75,8 @@ class RunResult:
     config: Mapping[str, Any] = field(default_factory=dict)
     # The run's denial streaks (``denial_streaks``): denials counted, not all recorded as orders.
     denials: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # The warnings in :attr:`log_file`, counted by kind (set with it; None when read back).
+    warnings: LogWarnings | None = None
 
     def __repr__(self) -> str:
         return (
@@ -134,6 +137,8 @@ class RunResult:
         ]
         if self.log_file is not None:
             head.append(("log", str(self.log_file)))
+        if self.warnings is not None and self.warnings.total:
+            head.append(("warnings", self.warnings.text()))
         stats = self.statistics
         if stats.start is not None and stats.end is not None:
             head.append(

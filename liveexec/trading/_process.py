@@ -10,6 +10,7 @@ result is read from the database, where the child recorded everything.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -123,7 +124,8 @@ def _child(
                 progress=lambda fraction: connection.send(("progress", fraction)),
                 fresh=job.fresh,
             )
-        connection.send(("done", result.run_id))
+        # The log file and its warnings are the child's to find; the rest is in the database.
+        connection.send(("done", result.run_id, result.log_file, result.warnings))
     except BaseException as exc:  # every outcome goes back to the parent
         connection.send(("error", _encode_error(exc)))
     finally:
@@ -205,10 +207,11 @@ def _in_subprocess(job: _Job, progress: Callable[[float], None] | None) -> RunRe
         )
     if outcome[0] == "error":
         raise _decode_error(outcome[1])
-    run_id = outcome[1]
+    _, run_id, log_file, warnings = outcome
     engine = create_db_engine(job.database_url, echo=job.cfg.database.echo, create=False)
     try:
         with database_errors(engine, f"reading run {run_id}"):
-            return load_run(engine, run_id)
+            result = load_run(engine, run_id)
+            return dataclasses.replace(result, log_file=log_file, warnings=warnings)
     finally:
         engine.dispose()

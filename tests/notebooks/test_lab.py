@@ -188,9 +188,7 @@ def test_lab_runs_01_explore_through_the_server_api(
     port = free_port()
     workdir = Path(lab_env["LIVEEXEC_HOME"]) / "notebooks"
     server = subprocess.Popen(
-        [str(LIVEEXEC), "lab", "--port", str(port), "--no-browser"]
-        # Arguments after `--` reach jupyter lab (which refuses root without this).
-        + (["--", "--allow-root"] if os.geteuid() == 0 else []),
+        [str(LIVEEXEC), "lab", "--port", str(port), "--no-browser"],
         env=lab_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -347,3 +345,44 @@ def test_lab_refuses_a_notebook_dir_that_is_a_file(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"--notebook-dir {target} is not a folder" in " ".join(result.output.split())
     assert target.read_text() == "x"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0, reason="needs to run as root")
+def test_lab_starts_as_root(lab_env: dict[str, str]) -> None:
+    """Root is the default user in containers: Jupyter refuses it (exit 1, "Running as root is
+    not recommended") unless told --allow-root, which the command passes and says so."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(LIVEEXEC), "lab", "--port", str(port), "--no-browser"],
+        env=lab_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+
+        async def status() -> Any:
+            lab = Lab(port)
+            deadline = time.monotonic() + 90
+            while True:
+                if server.poll() is not None:
+                    return None
+                try:
+                    found = await lab.call("GET", "/api/status")
+                    await lab.call("POST", "/api/shutdown")
+                    return found
+                except (ConnectionError, HTTPClientError, OSError):
+                    assert time.monotonic() < deadline, "JupyterLab did not start in 90 s"
+                    await asyncio.sleep(0.5)
+
+        found = asyncio.run(status())
+        log, _ = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            server.communicate(timeout=30)
+    assert found is not None, log
+    assert "started" in found
+    assert server.returncode == 0, log
+    assert "running as root: passing --allow-root to JupyterLab" in log
+    assert "Running as root is not recommended" not in log
