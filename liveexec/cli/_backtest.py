@@ -15,6 +15,7 @@ from liveexec.cli._common import (
     err,
     fail,
     out,
+    progress_bar,
     result_tables,
 )
 from liveexec.errors import LiveexecError, RunInterrupted
@@ -28,33 +29,12 @@ __all__ = ["backtest_command", "demo_command"]
 
 
 def run_backtest(cfg: LiveexecConfig, url: str, source: str, *, show_progress: bool) -> RunResult:
-    from rich.progress import (  # noqa: PLC0415 (cheap --help)
-        BarColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from liveexec.backtesting import backtest  # noqa: PLC0415 (cheap --help)
 
     if not show_progress:
         return backtest(cfg, database_url=url, source=source)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        console=err(),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"backtest {Path(source).name}", total=1.0)
-        return backtest(
-            cfg,
-            database_url=url,
-            source=source,
-            progress=lambda fraction: bar.update(task, completed=fraction),
-        )
+    with progress_bar(f"backtest {Path(source).name}") as progress:
+        return backtest(cfg, database_url=url, source=source, progress=progress)
 
 
 def backtest_command(

@@ -4,7 +4,7 @@ database opened for a purpose, a run's tables."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
@@ -80,6 +80,30 @@ def progress_console() -> Console:
     return out() if sys.stdout.isatty() else err()
 
 
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[float], None]]:
+    """A transient progress bar on standard error for a run (backtest, paper replay); yields
+    the callback a run reports its completed fraction to."""
+    from rich.progress import (  # noqa: PLC0415 (cheap --help)
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=err(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=1.0)
+        yield lambda fraction: bar.update(task, completed=fraction)
+
+
 def fail(exc: LiveexecError) -> typer.Exit:
     """Say what went wrong in one line; the exit code for the kind of error."""
     err().print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
@@ -117,11 +141,7 @@ def result_tables(result: RunResult) -> list[Table]:
     summary.add_row("positions", str(result.positions.height))
     denials = result.risk_denials
     if denials:
-        recorded = (
-            int((result.orders.get_column("status") == "DENIED").sum())
-            if result.orders.height
-            else 0
-        )
+        recorded = result.denied_orders
         counted = f" ({denials - recorded} counted in denial_streaks)" if denials > recorded else ""
         summary.add_row("denied", f"{denials}{counted}")
     if result.warnings is not None and result.warnings.total:

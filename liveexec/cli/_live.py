@@ -15,6 +15,7 @@ from liveexec.cli._common import (
     fail,
     opened,
     out,
+    progress_bar,
     result_tables,
 )
 
@@ -57,14 +58,6 @@ def paper_command(
         ),
     ] = False,
 ) -> None:
-    from rich.progress import (  # noqa: PLC0415
-        BarColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from liveexec.config import load_config_for, resolve_database_url  # noqa: PLC0415
     from liveexec.db import mask_url  # noqa: PLC0415
     from liveexec.errors import LiveexecError, RunInterrupted  # noqa: PLC0415
@@ -76,20 +69,12 @@ def paper_command(
             out().print(f"note: {note}", highlight=False)
         url = resolve_database_url(cfg, override=db)
         if progress and cfg.paper.market_data == "replay":  # a venue's data has no end
-            with Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                TaskProgressColumn(),
-                TimeElapsedColumn(),
-                console=err(),
-                transient=True,
-            ) as bar:
-                task = bar.add_task(f"paper {file.name}", total=1.0)
+            with progress_bar(f"paper {file.name}") as report:
                 result = paper(
                     cfg,
                     database_url=url,
                     source=str(file),
-                    progress=lambda fraction: bar.update(task, completed=fraction),
+                    progress=report,
                     subprocess=False,
                     fresh=fresh,
                 )

@@ -92,16 +92,20 @@ class RunResult:
         return self.statistics.currency
 
     @property
+    def denied_orders(self) -> int:
+        """The ``DENIED`` orders recorded (see :attr:`risk_denials` for every denial)."""
+        if not self.orders.height:
+            return 0
+        return int((self.orders.get_column("status") == "DENIED").sum())
+
+    @property
     def risk_denials(self) -> int:
         """Every order denied in the run: the ``DENIED`` orders recorded, and those of each
         denial streak counted past ``logging.denials_in_full``."""
-        recorded = (
-            int((self.orders.get_column("status") == "DENIED").sum()) if self.orders.height else 0
-        )
         if self.denials.is_empty():
-            return recorded
+            return self.denied_orders
         counted = self.denials.select(pl.col("denials") - pl.col("recorded")).sum().item()
-        return recorded + int(counted)
+        return self.denied_orders + int(counted)
 
     @property
     def strategies(self) -> list[str]:
